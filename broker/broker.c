@@ -1,0 +1,333 @@
+/*
+ * broker.c: the broker process.  It keeps a registry of every live client
+ * connection per worker (rebuilt from the workers' re-registration burst
+ * after a restart), owns SQLite and serves the control socket.  A lost
+ * worker takes its connections with it.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "broker.h"
+#include "config.h"
+#include "control.h"
+#include "ipc.h"
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+
+/* The broker's whole state. */
+static struct broker broker;
+
+size_t
+broker_conn_count(const struct bworker *bw)
+{
+	return bw->bw_conns.im_count;
+}
+
+/* Back-pressure: if any worker's queue is full, stop reading requests
+ * from every worker until it drains; the workers then pause their
+ * clients.  Nothing is dropped. */
+static void
+broker_worker_pressure(struct peer *p, bool congested, void *ctx)
+{
+	struct bworker *bw = ctx;
+	struct broker *b = bw->bw_broker;
+	bool any = false;
+
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+		if (b->b_workers[i].bw_peer != NULL &&
+		    b->b_workers[i].bw_peer->p_congested)
+			any = true;
+	if (any == b->b_workers_paused)
+		return;
+	b->b_workers_paused = any;
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+		if (b->b_workers[i].bw_peer != NULL)
+			peer_pause(b->b_workers[i].bw_peer, any);
+}
+
+int
+broker_to_worker(struct broker *b, struct bworker *bw, struct ipc_msg *m)
+{
+	if (bw->bw_peer == NULL) {
+		ipc_msg_free(m);
+		return -1;
+	}
+	return peer_send(bw->bw_peer, m);
+}
+
+static void
+bconn_free(struct bconn *bc)
+{
+	free(bc);
+}
+
+static void
+bworker_drop_conns(struct bworker *bw)
+{
+	struct idmap *m = &bw->bw_conns;
+
+	for (size_t i = 0; i < m->im_cap; i++)
+		if (m->im_keys[i] != 0 && m->im_keys[i] != UINT64_MAX)
+			bconn_free(m->im_vals[i]);
+	idmap_free(m);
+	idmap_init(m);
+}
+
+/* Messages from workers. */
+
+static int
+broker_on_w_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	uint32_t version, slot, pid;
+	int64_t start;
+
+	if (ipc_get_u32(r, &version) == -1 || ipc_get_u32(r, &slot) == -1 ||
+	    ipc_get_u32(r, &pid) == -1 || ipc_get_i64(r, &start) == -1 ||
+	    ipc_end(r) == -1)
+		return -1;
+	if (version != IPC_VERSION || (int)slot != bw->bw_slot) {
+		log_warnx("ipc_version", "%s: version %u slot %u", bw->bw_name,
+		    version, slot);
+		return -1;
+	}
+	bw->bw_hello = true;
+	bw->bw_pid = (pid_t)pid;
+	bw->bw_start_ms = start;
+	return 0;
+}
+
+static int
+broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	struct bconn *bc;
+	uint8_t kind;
+	char addr[64];
+
+	if (ipc_get_u8(r, &kind) == -1 ||
+	    ipc_get_strbuf(r, addr, sizeof(addr)) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (h->conn_id == 0 || idmap_get(&bw->bw_conns, h->conn_id) != NULL)
+		return -1;
+	bc = xcalloc(1, sizeof(*bc));
+	bc->bc_id = h->conn_id;
+	bc->bc_worker = bw;
+	bc->bc_kind = kind;
+	memcpy(bc->bc_addr, addr, sizeof(addr));
+	idmap_put(&bw->bw_conns, bc->bc_id, bc);
+	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",
+	    bw->bw_name, addr);
+	return 0;
+}
+
+static int
+broker_on_conn_close(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	struct bconn *bc = idmap_del(&bw->bw_conns, h->conn_id);
+
+	if (bc == NULL) {
+		log_conn(LOG_LVL_DEBUG, h->conn_id, "conn_unknown",
+		    "close for an unknown connection");
+		return 0;
+	}
+	bconn_free(bc);
+	return 0;
+}
+
+static int
+broker_on_resync_done(void *ctx, const struct ipc_hdr *h,
+    struct ipc_reader *r, int *fdp)
+{
+	struct bworker *bw = ctx;
+	uint32_t n;
+
+	if (ipc_get_u32(r, &n) == -1 || ipc_end(r) == -1)
+		return -1;
+	log_info("worker_synced", "%s pid %d: %u connections registered",
+	    bw->bw_name, (int)bw->bw_pid, n);
+	return 0;
+}
+
+static const struct ipc_handler broker_from_worker[] = {
+	{ IPC_W_HELLO,		broker_on_w_hello },
+	{ IPC_CONN_OPEN,	broker_on_conn_open },
+	{ IPC_CONN_CLOSE,	broker_on_conn_close },
+	{ IPC_W_RESYNC_DONE,	broker_on_resync_done },
+	{ 0, NULL }
+};
+
+static void
+broker_worker_lost(struct peer *p, void *ctx)
+{
+	struct bworker *bw = ctx;
+
+	log_warnx("worker_lost", "%s pid %d: dropping %zu connections",
+	    bw->bw_name, (int)bw->bw_pid, broker_conn_count(bw));
+	bworker_drop_conns(bw);
+	peer_free(bw->bw_peer);
+	bw->bw_peer = NULL;
+	bw->bw_hello = false;
+	broker_worker_pressure(NULL, false, bw);
+}
+
+/* Messages from the supervisor. */
+
+static int
+broker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct broker *b = ctx;
+	struct bworker *bw;
+	struct ipc_msg m;
+	uint32_t slot, pid;
+	int64_t start;
+
+	if (ipc_get_u32(r, &slot) == -1 || ipc_get_u32(r, &pid) == -1 ||
+	    ipc_get_i64(r, &start) == -1 || ipc_end(r) == -1 || *fdp == -1 ||
+	    slot < 1 || slot > BROKER_MAX_WORKERS)
+		return -1;
+	bw = &b->b_workers[slot];
+	if (bw->bw_peer != NULL)
+		broker_worker_lost(bw->bw_peer, bw);
+	bw->bw_slot = (int)slot;
+	bw->bw_pid = (pid_t)pid;
+	bw->bw_start_ms = start;
+	bw->bw_broker = b;
+	bw->bw_peer = peer_new(b->b_base, *fdp, bw->bw_name,
+	    broker_from_worker, bw, broker_worker_lost);
+	*fdp = -1;
+	if (bw->bw_peer == NULL)
+		return 0;
+	bw->bw_peer->p_pressure = broker_worker_pressure;
+	if (b->b_workers_paused)
+		peer_pause(bw->bw_peer, true);
+	ipc_msg_init(&m, IPC_B_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u32(&m, (uint32_t)b->b_pid);
+	ipc_add_i64(&m, b->b_start_ms);
+	peer_send(bw->bw_peer, &m);
+	return 0;
+}
+
+static int
+broker_on_sup_info(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct broker *b = ctx;
+	uint32_t pid;
+
+	if (ipc_get_u32(r, &pid) == -1 ||
+	    ipc_get_i64(r, &b->b_sup_start_ms) == -1 || ipc_end(r) == -1)
+		return -1;
+	b->b_sup_pid = (pid_t)pid;
+	return 0;
+}
+
+static int
+broker_on_drain(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct broker *b = ctx;
+
+	log_info("draining", "flushing and exiting");
+	b->b_draining = true;
+	event_base_loopexit(b->b_base, NULL);
+	return 0;
+}
+
+static const struct ipc_handler broker_from_sup[] = {
+	{ IPC_PEER_SETUP,	broker_on_peer_setup },
+	{ IPC_SUP_INFO,		broker_on_sup_info },
+	{ IPC_DRAIN,		broker_on_drain },
+	{ 0, NULL }
+};
+
+static void
+broker_sup_lost(struct chan *ch, void *ctx)
+{
+	struct broker *b = ctx;
+
+	log_warnx("supervisor_lost", "supervisor is gone; exiting");
+	chan_free(b->b_sup);
+	b->b_sup = NULL;
+	event_base_loopexit(b->b_base, NULL);
+}
+
+static void
+broker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	if (sig == SIGTERM) {
+		b->b_draining = true;
+		event_base_loopexit(b->b_base, NULL);
+	} else if (sig == SIGUSR1)
+		log_reopen();
+}
+
+int
+broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
+    int ctl_fd)
+{
+	struct broker *b = &broker;
+	struct ipc_msg m;
+
+	b->b_cfg = cfg;
+	b->b_pid = getpid();
+	b->b_start_ms = now_wall_ms();
+	b->b_sup_pid = getppid();
+	LIST_INIT(&b->b_ctl_clients);
+	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
+		snprintf(b->b_workers[i].bw_name,
+		    sizeof(b->b_workers[i].bw_name), "worker %d", i);
+		idmap_init(&b->b_workers[i].bw_conns);
+	}
+	if ((b->b_base = event_base_new()) == NULL)
+		fatalx("libevent", "event_base_new failed");
+	b->b_sigterm = evsignal_new(b->b_base, SIGTERM, broker_signal_cb, b);
+	b->b_sigusr1 = evsignal_new(b->b_base, SIGUSR1, broker_signal_cb, b);
+	evsignal_add(b->b_sigterm, NULL);
+	evsignal_add(b->b_sigusr1, NULL);
+	b->b_sup = chan_new(b->b_base, sup_fd, "supervisor", broker_from_sup,
+	    b, broker_sup_lost);
+	if (control_start(b, ctl_fd) == -1)
+		fatalx("control", "cannot serve the control socket");
+	if (api_fd != -1)
+		close(api_fd);	/* the HTTP API comes with the chat protocol */
+
+	ipc_msg_init(&m, IPC_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u8(&m, IPC_ROLE_BROKER);
+	ipc_add_u32(&m, 0);
+	ipc_add_u32(&m, (uint32_t)b->b_pid);
+	chan_send(b->b_sup, &m, -1);
+	log_info("broker_started", "broker ready");
+
+	event_base_dispatch(b->b_base);
+
+	control_stop(b);
+	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
+		struct bworker *bw = &b->b_workers[i];
+
+		bworker_drop_conns(bw);
+		idmap_free(&bw->bw_conns);
+		if (bw->bw_peer != NULL)
+			peer_free(bw->bw_peer);
+	}
+	chan_free(b->b_sup);
+	event_free(b->b_sigterm);
+	event_free(b->b_sigusr1);
+	event_base_free(b->b_base);
+	log_info("broker_exit", "broker done");
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* broker.h: the broker process: owns connections' shared state, rooms,
+ * presence, SQLite, and the control socket.  struct broker is its one
+ * context. */
+#ifndef PARLEY_BROKER_H
+#define PARLEY_BROKER_H
+
+#include <bsd/sys/queue.h>
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "idmap.h"
+
+struct parley_config;
+struct event_base;
+struct event;
+struct evconnlistener;
+struct chan;
+struct peer;
+struct store;
+struct ipc_msg;
+
+#define BROKER_MAX_WORKERS	64
+
+/* One live client connection, as a worker registered it. */
+struct bconn {
+	uint64_t		 bc_id;
+	struct bworker		*bc_worker;
+	uint8_t			 bc_kind;	/* enum ipc_conn_kind */
+	char			 bc_addr[64];
+	void			*bc_chat;	/* chat state (rooms, identity) */
+};
+
+/* One worker process, as seen from the broker. */
+struct bworker {
+	int			 bw_slot;	/* 1..N; 0: unused */
+	pid_t			 bw_pid;
+	int64_t			 bw_start_ms;
+	char			 bw_name[16];
+	struct peer		*bw_peer;
+	struct idmap		 bw_conns;	/* conn id -> struct bconn */
+	bool			 bw_hello;
+	struct broker		*bw_broker;
+};
+
+struct ctl_client {
+	struct peer		*cc_peer;
+	struct broker		*cc_broker;
+	LIST_ENTRY(ctl_client)	 cc_entry;
+};
+
+struct broker {
+	struct event_base	*b_base;
+	const struct parley_config *b_cfg;
+	pid_t			 b_pid;
+	int64_t			 b_start_ms;
+	pid_t			 b_sup_pid;
+	int64_t			 b_sup_start_ms;
+	struct chan		*b_sup;
+	struct bworker		 b_workers[BROKER_MAX_WORKERS + 1];
+	bool			 b_workers_paused; /* a worker's queue is full */
+	struct evconnlistener	*b_ctl;
+	LIST_HEAD(, ctl_client)	 b_ctl_clients;
+	struct store		*b_store;
+	bool			 b_draining;
+	struct event		*b_sigterm;
+	struct event		*b_sigusr1;
+	void			*b_chat;	/* chat state (rooms, presence) */
+};
+
+/* api_fd is -1 when the HTTP API is off. */
+int	broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
+	    int ctl_fd);
+
+/* Send a message to the worker that owns conn_id's connection. */
+int	broker_to_worker(struct broker *b, struct bworker *bw,
+	    struct ipc_msg *m);
+size_t	broker_conn_count(const struct bworker *bw);
+
+#endif

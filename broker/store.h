@@ -1,0 +1,193 @@
+/* store.h: the broker's persistence in SQLite.  Only the broker opens the
+ * database; nothing here talks to sockets or knows about JSON.
+ *
+ * Return values: 0 done, STORE_NOTFOUND (1) when the room, message or row
+ * asked for does not exist, -1 on a database error (already logged as
+ * "store_error"; never with message texts).
+ *
+ * Transactions.  Each write runs under its own savepoint, so a failed call
+ * changes nothing.  Outside store_begin()/store_commit() every write commits
+ * by itself.  Between them (the broker's group commit: begin once per loop
+ * pass, commit after the batch) writes are visible to this connection at
+ * once but durable only after store_commit() returns 0; ack and broadcast
+ * only then.  If store_commit() fails, call store_rollback(): nothing of the
+ * batch is stored, and every seq handed out in it will be handed out again.
+ * The store keeps no seq cache (each append reads rooms.last_seq inside the
+ * transaction), so it needs no repair; a caller that caches last_seq must
+ * reload it with store_room_get() and must nack the batch's sends. */
+#ifndef PARLEY_STORE_H
+#define PARLEY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STORE_NOTFOUND		1
+#define STORE_BADQUERY		2	/* store_search: nothing to search for */
+#define STORE_ID_LEN		33	/* 16 random bytes in hex, plus NUL */
+
+struct store;
+
+/* One schema step, from sql/NNNN_name.sql; see sql/gen_migrations.sh. */
+struct store_migration {
+	int		 mig_version;	/* NNNN: 1, 2, ... without holes */
+	const char	*mig_name;
+	const char	*mig_sql;
+};
+extern const struct store_migration store_migrations[];	/* sql/migrations.c */
+extern const size_t store_nmigrations;
+
+enum store_kind {
+	STORE_KIND_MESSAGE = 0,		/* chat text */
+	STORE_KIND_EVENT = 1		/* published custom event */
+};
+
+/* What to append.  Borrowed strings; user and room are required, name may
+ * be "" (NULL is stored as "").  Messages need text; events need event and
+ * take data (JSON text, not checked here) and ignore text. */
+struct store_post {
+	const char	*sp_room;
+	const char	*sp_user;
+	const char	*sp_name;
+	const char	*sp_text;
+	const char	*sp_client_msg_id;	/* NULL: not idempotent */
+	const char	*sp_event;
+	const char	*sp_data;
+	int64_t		 sp_ts;			/* ms since the Unix epoch */
+};
+
+/* The answer to an append: what goes into `ack`. */
+struct store_ack {
+	int64_t		 sa_seq;
+	char		 sa_msg_id[STORE_ID_LEN];
+	int64_t		 sa_ts;
+	bool		 sa_duplicate;	/* client_msg_id seen: the original */
+};
+
+struct store_reaction {
+	char		*sr_emoji;
+	int64_t		 sr_count;
+};
+
+/* A stored row; the strings are owned, free with store_message_clear(). */
+struct store_message {
+	int64_t		 sm_seq;
+	char		 sm_msg_id[STORE_ID_LEN];
+	enum store_kind	 sm_kind;
+	char		*sm_user;
+	char		*sm_name;
+	char		*sm_text;		/* NULL: deleted, or an event */
+	int64_t		 sm_ts;
+	char		*sm_client_msg_id;	/* NULL: none */
+	int64_t		 sm_edited_ts;		/* 0: never edited */
+	bool		 sm_deleted;
+	char		*sm_event;		/* events: the name */
+	char		*sm_data;		/* events: JSON; NULL once deleted */
+	struct store_reaction *sm_reactions;	/* by emoji; none if deleted */
+	size_t		 sm_nreactions;
+};
+
+struct store_msglist {
+	struct store_message *ml_msgs;
+	size_t		 ml_n;
+	bool		 ml_more;	/* more rows beyond the limit */
+};
+
+struct store_roominfo {
+	char		*ri_room;
+	int64_t		 ri_last_seq;
+	int64_t		 ri_read_seq;
+	int64_t		 ri_unread;
+};
+
+struct store_roomlist {
+	struct store_roominfo *rl_rooms;	/* sorted by room */
+	size_t		 rl_n;
+};
+
+/* Opens (creating) path in WAL mode and brings the schema up to date, one
+ * migration per transaction.  Refuses a schema newer than this binary. */
+struct store *store_open(const char *path, enum cfg_sync sync, char *err,
+	    size_t errlen);
+void	store_close(struct store *s);
+int	store_check(struct store *s);		/* 0: the database answers */
+
+int	store_begin(struct store *s);
+int	store_commit(struct store *s);
+int	store_rollback(struct store *s);	/* safe when nothing is open */
+
+/* Rooms.  A read never creates one; store_room_create() returns the epoch of
+ * the room, new (random) or existing. */
+int	store_room_get(struct store *s, const char *room,
+	    char epoch[STORE_ID_LEN], int64_t *last_seq);
+int	store_room_create(struct store *s, const char *room,
+	    char epoch[STORE_ID_LEN]);
+
+/* Appends with seq = last_seq + 1, creating the room if needed.  A repeated
+ * (room, user, client_msg_id) stores nothing and answers the original
+ * seq, msg_id and ts with sa_duplicate set. */
+int	store_message_append(struct store *s, const struct store_post *p,
+	    struct store_ack *ack);
+int	store_event_append(struct store *s, const struct store_post *p,
+	    struct store_ack *ack);
+int	store_find_client_msg(struct store *s, const char *room,
+	    const char *user, const char *client_msg_id, struct store_ack *ack);
+
+/* One row, deleted or not, with its reactions. */
+int	store_message_get(struct store *s, const char *room, int64_t seq,
+	    struct store_message *m);
+/* STORE_NOTFOUND for a missing or deleted row, or an event. */
+int	store_message_edit(struct store *s, const char *room, int64_t seq,
+	    const char *text, int64_t edited_ts);
+/* Keeps the row and its seq; sets deleted, drops text, data, the search
+ * entry and the reactions.  Deleting twice is not an error. */
+int	store_message_delete(struct store *s, const char *room, int64_t seq);
+
+/* Lists.  Each fills *out (free with store_msglist_free(), also after -1).
+ * history: seq < before (0: newest), the newest limit, oldest first.
+ * since: seq > since, oldest first, at most max; ml_more when more exist,
+ *   so exactly max missed still counts as recovered.
+ * search: non-deleted messages matching every whitespace-separated word of
+ *   q (FTS5 syntax in q is taken literally), seq < before (0: none),
+ *   newest first; STORE_BADQUERY when q has no words. */
+int	store_history(struct store *s, const char *room, int64_t before,
+	    size_t limit, struct store_msglist *out);
+int	store_since(struct store *s, const char *room, int64_t since,
+	    size_t max, struct store_msglist *out);
+int	store_search(struct store *s, const char *room, const char *q,
+	    int64_t before, size_t limit, struct store_msglist *out);
+void	store_message_clear(struct store_message *m);
+void	store_msglist_free(struct store_msglist *l);
+
+/* One reaction per (room, seq, user, emoji); *count is the emoji's count on
+ * that message afterwards.  STORE_NOTFOUND for a missing or deleted row. */
+int	store_reaction_set(struct store *s, const char *room, int64_t seq,
+	    const char *user, const char *emoji, bool active, int64_t *count);
+
+/* Read markers never go back, and never pass the room's last_seq; *stored
+ * is the marker afterwards.  A user without one has read_seq 0. */
+int	store_read_set(struct store *s, const char *room, const char *user,
+	    int64_t seq, int64_t *stored);
+int	store_read_get(struct store *s, const char *room, const char *user,
+	    int64_t *read_seq);
+/* Rows after read_seq that are not the user's own and not deleted; events
+ * count (they are what a personal room delivers). */
+int	store_unread(struct store *s, const char *room, const char *user,
+	    int64_t read_seq, int64_t *unread);
+
+/* The `rooms` listing: joined rooms, kept until a forgetting leave. */
+int	store_membership_add(struct store *s, const char *user,
+	    const char *room);
+int	store_membership_remove(struct store *s, const char *user,
+	    const char *room);
+int	store_rooms_for_user(struct store *s, const char *user,
+	    struct store_roomlist *out);
+void	store_roomlist_free(struct store_roomlist *l);
+
+/* Turns user input into an FTS5 query of quoted words: 0, or -1 if q has no
+ * words or out is too small.  Exposed for tests and input checks. */
+int	store_fts_query(const char *q, char *out, size_t outlen);
+
+#endif

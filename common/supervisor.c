@@ -1,0 +1,633 @@
+/*
+ * supervisor.c: parleyd's master.  It binds every listening socket, forks
+ * one broker and N workers, wires each worker to the broker with a fresh
+ * socketpair passed over the children's SOCK_SEQPACKET channels, restarts a
+ * child that dies (exponential back-off), and runs the graceful stop:
+ * workers drain first (clients get 1001), then the broker flushes.
+ * Signals reach it through libevent, in the loop, never in signal context.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/unistd.h>
+#include <event2/event.h>
+
+#include "broker.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "peer.h"
+#include "supervisor.h"
+#include "util.h"
+#include "worker.h"
+
+#define SUP_BACKOFF_MIN_MS	100
+#define SUP_BACKOFF_MAX_MS	10000
+#define SUP_STABLE_MS		10000	/* a child up this long resets back-off */
+#define SUP_STOP_DEADLINE_S	10	/* then SIGKILL what is left */
+
+struct child {
+	enum ipc_role	 ch_role;
+	int		 ch_slot;	/* worker 1..N; 0 for the broker */
+	char		 ch_name[24];
+	pid_t		 ch_pid;	/* 0 when not running */
+	struct chan	*ch_chan;
+	int64_t		 ch_start_ms;	/* wall clock, for uptime */
+	uint64_t	 ch_start_mono;
+	unsigned	 ch_backoff_ms;
+	struct event	*ch_restart;	/* pending respawn */
+	bool		 ch_ready;	/* said IPC_HELLO */
+};
+
+struct supervisor {
+	struct event_base	*s_base;
+	struct parley_config	*s_cfg;
+	int			 s_nworkers;
+	int			*s_ws_fds;	/* one SO_REUSEPORT socket per worker */
+	int			*s_tls_fds;
+	int			 s_api_fd;
+	int			 s_ctl_fd;
+	int			 s_ws_port, s_tls_port, s_api_port;
+	struct child		 s_broker;
+	struct child		*s_workers;
+	bool			 s_stopping;
+	bool			 s_ports_written;
+	struct event		*s_kill_timer;
+	struct event		*s_signals[6];
+	int64_t			 s_start_ms;
+	char			 s_pidfile[4096];
+	char			 s_portsfile[4096];
+	char			 s_sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* The supervisor's whole state.  Children inherit it and never touch it. */
+static struct supervisor sup;
+
+static const int sup_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
+
+static void	child_spawn(struct child *ch);
+
+/* Sockets. */
+
+static int
+bind_tcp(const char *hostport, int port_override, bool reuseport)
+{
+	char host[256], port[16];
+	struct addrinfo hints, *res = NULL;
+	int fd = -1, on = 1, rc;
+
+	if (cfg_split_hostport(hostport, host, sizeof(host), port,
+	    sizeof(port)) == -1)
+		fatalx("config", "bad listen address '%s'", hostport);
+	if (port_override > 0)
+		snprintf(port, sizeof(port), "%d", port_override);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		fatalx("listen", "%s: %s", hostport, gai_strerror(rc));
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		fatal("listen", "socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		fatal("listen", "SO_REUSEPORT");
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+		fatal("listen", "bind %s", hostport);
+	if (listen(fd, 511) == -1)
+		fatal("listen", "listen %s", hostport);
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int
+local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* One listening socket per worker on the same port: the kernel spreads
+ * new connections over them (SO_REUSEPORT), so no accept mutex. */
+static int *
+bind_worker_listeners(const char *hostport, int n, int *portp)
+{
+	int *fds = xcalloc((size_t)n, sizeof(int));
+
+	fds[0] = bind_tcp(hostport, 0, true);
+	*portp = local_port(fds[0]);
+	for (int i = 1; i < n; i++)
+		fds[i] = bind_tcp(hostport, *portp, true);
+	return fds;
+}
+
+static int
+bind_control(const char *path)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("control", "socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		fatal("control", "socket");
+	/* A socket that still answers belongs to a running parleyd. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		fatalx("control", "%s is in use: is parleyd already running?",
+		    path);
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("control", "bind %s", path);
+	umask(old);
+	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1)
+		fatal("control", "%s", path);
+	return fd;
+}
+
+static void
+write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4200];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_warn("write_file", "%s", tmp);
+		return;
+	}
+	fputs(text, fp);
+	if (fclose(fp) != 0 || rename(tmp, path) == -1)
+		log_warn("write_file", "%s", path);
+}
+
+/* Child side of fork(). */
+
+/* Drop what the supervisor holds that this child must not: other
+ * children's channels and listeners, and the supervisor's signal setup. */
+static void
+child_detach(const struct child *self, int keep1, int keep2)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < sizeof(sup_signals) / sizeof(sup_signals[0]); i++)
+		sigaction(sup_signals[i], &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Frees libevent's process-wide signal state along with the base, so
+	 * the child's own base can take signals over. */
+	event_base_free(sup.s_base);
+	sup.s_base = NULL;
+	/* Ctrl-C in a foreground terminal reaches the whole group: only the
+	 * supervisor decides when children stop. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (sup.s_broker.ch_chan != NULL && self != &sup.s_broker)
+		close(sup.s_broker.ch_chan->c_fd);
+	for (int i = 0; i < sup.s_nworkers; i++) {
+		const struct child *w = &sup.s_workers[i];
+
+		if (w->ch_chan != NULL && w != self)
+			close(w->ch_chan->c_fd);
+		if (sup.s_ws_fds[i] != keep1)
+			close(sup.s_ws_fds[i]);
+		if (sup.s_tls_fds != NULL && sup.s_tls_fds[i] != keep2)
+			close(sup.s_tls_fds[i]);
+	}
+	if (sup.s_api_fd != -1 && sup.s_api_fd != keep1)
+		close(sup.s_api_fd);
+	if (sup.s_ctl_fd != keep2)
+		close(sup.s_ctl_fd);
+}
+
+/* Wiring. */
+
+static void
+send_peer_setup(struct child *to, int fd, const struct child *other)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, IPC_PEER_SETUP, 0);
+	ipc_add_u32(&m, (uint32_t)other->ch_slot);
+	ipc_add_u32(&m, (uint32_t)other->ch_pid);
+	ipc_add_i64(&m, other->ch_start_ms);
+	chan_send(to->ch_chan, &m, fd);
+}
+
+/* A fresh socketpair between the broker and one worker. */
+static void
+link_worker(struct child *w)
+{
+	int sv[2];
+
+	if (sup.s_broker.ch_pid == 0 || w->ch_pid == 0 || sup.s_stopping)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("link", "socketpair for %s", w->ch_name);
+		return;
+	}
+	send_peer_setup(&sup.s_broker, sv[0], w);
+	send_peer_setup(w, sv[1], &sup.s_broker);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+send_sup_info(void)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, IPC_SUP_INFO, 0);
+	ipc_add_u32(&m, (uint32_t)getpid());
+	ipc_add_i64(&m, sup.s_start_ms);
+	chan_send(sup.s_broker.ch_chan, &m, -1);
+}
+
+static void
+write_ports_when_ready(void)
+{
+	char text[128];
+
+	if (sup.s_ports_written || !sup.s_broker.ch_ready)
+		return;
+	for (int i = 0; i < sup.s_nworkers; i++)
+		if (!sup.s_workers[i].ch_ready)
+			return;
+	snprintf(text, sizeof(text), "{\"ws\": %d, \"api\": %d, \"tls\": %d}\n",
+	    sup.s_ws_port, sup.s_api_port, sup.s_tls_port);
+	write_file_atomic(sup.s_portsfile, text);
+	sup.s_ports_written = true;
+	log_info("ready", "ws port %d, api port %d, tls port %d, %d workers",
+	    sup.s_ws_port, sup.s_api_port, sup.s_tls_port, sup.s_nworkers);
+}
+
+/* Messages from children. */
+
+static int
+sup_on_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct child *ch = ctx;
+	uint32_t version, slot, pid;
+	uint8_t role;
+
+	if (ipc_get_u32(r, &version) == -1 || ipc_get_u8(r, &role) == -1 ||
+	    ipc_get_u32(r, &slot) == -1 || ipc_get_u32(r, &pid) == -1 ||
+	    ipc_end(r) == -1)
+		return -1;
+	if (version != IPC_VERSION || role != ch->ch_role ||
+	    (pid_t)pid != ch->ch_pid)
+		return -1;
+	ch->ch_ready = true;
+	log_debug("child_ready", "%s pid %d", ch->ch_name, ch->ch_pid);
+	write_ports_when_ready();
+	return 0;
+}
+
+static const struct ipc_handler sup_from_child[] = {
+	{ IPC_HELLO,	sup_on_hello },
+	{ 0, NULL }
+};
+
+static void
+sup_chan_lost(struct chan *c, void *ctx)
+{
+	struct child *ch = ctx;
+
+	/* The exit itself comes through SIGCHLD; just forget the channel. */
+	chan_free(ch->ch_chan);
+	ch->ch_chan = NULL;
+}
+
+/* Process life cycle. */
+
+static void
+restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	child_spawn(arg);
+}
+
+static void
+child_spawn(struct child *ch)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("spawn", "socketpair");
+	ch->ch_start_ms = now_wall_ms();
+	ch->ch_start_mono = now_mono_ms();
+	ch->ch_ready = false;
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("spawn", "fork %s", ch->ch_name);
+		close(sv[0]);
+		close(sv[1]);
+		event_add(ch->ch_restart,
+		    &(struct timeval){ 0, SUP_BACKOFF_MAX_MS * 1000 / 10 });
+		return;
+	case 0:
+		close(sv[0]);
+		if (ch->ch_role == IPC_ROLE_BROKER) {
+			child_detach(ch, sup.s_api_fd, sup.s_ctl_fd);
+			setproctitle("-parleyd: broker");
+			log_init("broker", -1, sup.s_cfg->log_debug);
+			exit(broker_main(sup.s_cfg, sv[1], sup.s_api_fd,
+			    sup.s_ctl_fd));
+		}
+		{
+			int i = ch->ch_slot - 1;
+			int tls = sup.s_tls_fds ? sup.s_tls_fds[i] : -1;
+
+			child_detach(ch, sup.s_ws_fds[i], tls);
+			setproctitle("-parleyd: worker %d", ch->ch_slot);
+			log_init("worker", ch->ch_slot, sup.s_cfg->log_debug);
+			exit(worker_main(sup.s_cfg, ch->ch_slot, sv[1],
+			    sup.s_ws_fds[i], tls));
+		}
+	}
+	close(sv[1]);
+	ch->ch_pid = pid;
+	ch->ch_chan = chan_new(sup.s_base, sv[0], ch->ch_name, sup_from_child,
+	    ch, sup_chan_lost);
+	log_info("child_started", "%s pid %d", ch->ch_name, (int)pid);
+	if (ch->ch_role == IPC_ROLE_BROKER) {
+		send_sup_info();
+		for (int i = 0; i < sup.s_nworkers; i++)
+			link_worker(&sup.s_workers[i]);
+	} else
+		link_worker(ch);
+}
+
+static void
+stop_finish_if_done(void)
+{
+	for (int i = 0; i < sup.s_nworkers; i++)
+		if (sup.s_workers[i].ch_pid != 0)
+			return;
+	if (sup.s_broker.ch_pid != 0) {
+		/* Workers are gone: now the broker may flush and exit. */
+		if (sup.s_broker.ch_chan != NULL) {
+			struct ipc_msg m;
+
+			ipc_msg_init(&m, IPC_DRAIN, 0);
+			chan_send(sup.s_broker.ch_chan, &m, -1);
+		}
+		return;
+	}
+	event_base_loopexit(sup.s_base, NULL);
+}
+
+static void
+child_exited(struct child *ch, int status)
+{
+	uint64_t lived = now_mono_ms() - ch->ch_start_mono;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sup.s_stopping)
+		log_info("child_exit", "%s pid %d exited", ch->ch_name,
+		    ch->ch_pid);
+	else if (WIFEXITED(status))
+		log_warnx("child_exit", "%s pid %d exited with status %d",
+		    ch->ch_name, ch->ch_pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warnx("child_exit", "%s pid %d killed by signal %d (%s)%s",
+		    ch->ch_name, ch->ch_pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	ch->ch_pid = 0;
+	ch->ch_ready = false;
+	if (ch->ch_chan != NULL) {
+		chan_free(ch->ch_chan);
+		ch->ch_chan = NULL;
+	}
+	if (sup.s_stopping) {
+		stop_finish_if_done();
+		return;
+	}
+	if (lived >= SUP_STABLE_MS)
+		ch->ch_backoff_ms = SUP_BACKOFF_MIN_MS;
+	log_info("child_restart", "restarting %s in %u ms", ch->ch_name,
+	    ch->ch_backoff_ms);
+	event_add(ch->ch_restart, &(struct timeval){
+	    ch->ch_backoff_ms / 1000, (ch->ch_backoff_ms % 1000) * 1000 });
+	ch->ch_backoff_ms *= 2;
+	if (ch->ch_backoff_ms > SUP_BACKOFF_MAX_MS)
+		ch->ch_backoff_ms = SUP_BACKOFF_MAX_MS;
+}
+
+static struct child *
+child_by_pid(pid_t pid)
+{
+	if (sup.s_broker.ch_pid == pid)
+		return &sup.s_broker;
+	for (int i = 0; i < sup.s_nworkers; i++)
+		if (sup.s_workers[i].ch_pid == pid)
+			return &sup.s_workers[i];
+	return NULL;
+}
+
+static void
+reap_children(void)
+{
+	struct child *ch;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if ((ch = child_by_pid(pid)) != NULL)
+			child_exited(ch, status);
+}
+
+static void
+kill_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("stop_deadline", "children still running after %d s: "
+	    "sending SIGKILL", SUP_STOP_DEADLINE_S);
+	if (sup.s_broker.ch_pid != 0)
+		kill(sup.s_broker.ch_pid, SIGKILL);
+	for (int i = 0; i < sup.s_nworkers; i++)
+		if (sup.s_workers[i].ch_pid != 0)
+			kill(sup.s_workers[i].ch_pid, SIGKILL);
+}
+
+static void
+begin_stop(const char *why)
+{
+	struct ipc_msg m;
+
+	if (sup.s_stopping)
+		return;
+	sup.s_stopping = true;
+	log_info("stopping", "%s: draining workers", why);
+	event_del(sup.s_broker.ch_restart);
+	for (int i = 0; i < sup.s_nworkers; i++) {
+		struct child *w = &sup.s_workers[i];
+
+		event_del(w->ch_restart);
+		if (w->ch_chan != NULL) {
+			ipc_msg_init(&m, IPC_DRAIN, 0);
+			chan_send(w->ch_chan, &m, -1);
+		} else if (w->ch_pid != 0)
+			kill(w->ch_pid, SIGTERM);
+	}
+	event_add(sup.s_kill_timer,
+	    &(struct timeval){ SUP_STOP_DEADLINE_S, 0 });
+	stop_finish_if_done();
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGCHLD:
+		reap_children();
+		break;
+	case SIGHUP:
+		log_warnx("reload", "SIGHUP: configuration reload is not "
+		    "supported yet; restart parleyd to apply changes");
+		break;
+	case SIGUSR1:
+		if (log_reopen() == -1)
+			log_warn("log_reopen", "%s", sup.s_cfg->log_file);
+		break;
+	}
+}
+
+static void
+child_init(struct child *ch, enum ipc_role role, int slot)
+{
+	ch->ch_role = role;
+	ch->ch_slot = slot;
+	if (role == IPC_ROLE_BROKER)
+		snprintf(ch->ch_name, sizeof(ch->ch_name), "broker");
+	else
+		snprintf(ch->ch_name, sizeof(ch->ch_name), "worker %d", slot);
+	ch->ch_backoff_ms = SUP_BACKOFF_MIN_MS;
+	ch->ch_restart = evtimer_new(sup.s_base, restart_cb, ch);
+}
+
+int
+supervisor_main(struct parley_config *cfg)
+{
+	struct event_config *evcfg;
+	char pidtext[32];
+	long ncpu;
+
+	sup.s_cfg = cfg;
+	sup.s_start_ms = now_wall_ms();
+	sup.s_api_fd = sup.s_ctl_fd = -1;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sup.s_nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+
+	if (mkdir_p(cfg->run_dir, 0750) == -1)
+		fatal("run_dir", "%s", cfg->run_dir);
+	if (mkdir_p(cfg->data_dir, 0750) == -1)
+		fatal("data_dir", "%s", cfg->data_dir);
+	snprintf(sup.s_pidfile, sizeof(sup.s_pidfile), "%s/%s", cfg->run_dir,
+	    PARLEY_PIDFILE);
+	snprintf(sup.s_portsfile, sizeof(sup.s_portsfile), "%s/%s",
+	    cfg->run_dir, PARLEY_PORTSFILE);
+	if ((size_t)snprintf(sup.s_sockpath, sizeof(sup.s_sockpath), "%s/%s",
+	    cfg->run_dir, PARLEY_CTLSOCK) >= sizeof(sup.s_sockpath))
+		fatalx("run_dir", "run_dir too long for a socket path: %s",
+		    cfg->run_dir);
+	unlink(sup.s_portsfile);
+
+	sup.s_ctl_fd = bind_control(sup.s_sockpath);
+	sup.s_ws_fds = bind_worker_listeners(cfg->listen, sup.s_nworkers,
+	    &sup.s_ws_port);
+	if (cfg->tls_listen[0] != '\0')
+		sup.s_tls_fds = bind_worker_listeners(cfg->tls_listen,
+		    sup.s_nworkers, &sup.s_tls_port);
+	if (cfg->api_listen[0] != '\0') {
+		sup.s_api_fd = bind_tcp(cfg->api_listen, 0, false);
+		sup.s_api_port = local_port(sup.s_api_fd);
+	}
+	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
+	write_file_atomic(sup.s_pidfile, pidtext);
+
+	/* poll, not epoll: an epoll set would be shared with the children
+	 * after fork, and they must be able to drop the supervisor's base. */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_avoid_method(evcfg, "epoll") == -1 ||
+	    (sup.s_base = event_base_new_with_config(evcfg)) == NULL)
+		fatalx("libevent", "cannot create the event base");
+	event_config_free(evcfg);
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(sup_signals) / sizeof(sup_signals[0]); i++) {
+		sup.s_signals[i] = evsignal_new(sup.s_base, sup_signals[i],
+		    signal_cb, NULL);
+		evsignal_add(sup.s_signals[i], NULL);
+	}
+	sup.s_kill_timer = evtimer_new(sup.s_base, kill_timer_cb, NULL);
+
+	child_init(&sup.s_broker, IPC_ROLE_BROKER, 0);
+	sup.s_workers = xcalloc((size_t)sup.s_nworkers, sizeof(struct child));
+	for (int i = 0; i < sup.s_nworkers; i++)
+		child_init(&sup.s_workers[i], IPC_ROLE_WORKER, i + 1);
+	setproctitle("-parleyd: supervisor");
+	log_info("starting", "parleyd %s, %d workers", PACKAGE_VERSION,
+	    sup.s_nworkers);
+	child_spawn(&sup.s_broker);
+	for (int i = 0; i < sup.s_nworkers; i++)
+		child_spawn(&sup.s_workers[i]);
+
+	event_base_dispatch(sup.s_base);
+
+	unlink(sup.s_portsfile);
+	unlink(sup.s_pidfile);
+	unlink(sup.s_sockpath);
+	log_info("stopped", "all children exited");
+	for (size_t i = 0; i < sizeof(sup_signals) / sizeof(sup_signals[0]); i++)
+		event_free(sup.s_signals[i]);
+	event_free(sup.s_kill_timer);
+	event_free(sup.s_broker.ch_restart);
+	for (int i = 0; i < sup.s_nworkers; i++) {
+		event_free(sup.s_workers[i].ch_restart);
+		close(sup.s_ws_fds[i]);
+		if (sup.s_tls_fds != NULL)
+			close(sup.s_tls_fds[i]);
+	}
+	if (sup.s_api_fd != -1)
+		close(sup.s_api_fd);
+	close(sup.s_ctl_fd);
+	free(sup.s_workers);
+	free(sup.s_ws_fds);
+	free(sup.s_tls_fds);
+	event_base_free(sup.s_base);
+	return 0;
+}

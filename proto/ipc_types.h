@@ -1,0 +1,50 @@
+/*
+ * ipc_types.h: every IPC message type, once.  X(name, value, min, max):
+ * min and max bound the payload; the dispatcher checks them before any
+ * handler runs.  Ranges follow the direction (tmux style):
+ *   0x01xx worker -> broker, 0x02xx broker -> worker,
+ *   0x03xx supervisor <-> child, 0x04xx control socket.
+ * Bump IPC_VERSION (ipc.h) whenever this list or a payload changes.
+ * Payload layouts: u8/u16/u32/u64/i64 host order; "str" is u32 length +
+ * bytes (no NUL); "rest" is all remaining bytes.
+ */
+#define IPC_MAX_PAYLOAD	(16u * 1024 * 1024)
+
+#define IPC_TYPES(X)							\
+	/* worker -> broker */						\
+	/* u32 version, u32 slot, u32 pid, i64 start_ms */		\
+	X(IPC_W_HELLO,		0x0101, 20, 20)				\
+	/* conn: u8 kind (enum ipc_conn_kind), str remote address */	\
+	X(IPC_CONN_OPEN,	0x0102, 5, 1024)			\
+	/* conn: empty */						\
+	X(IPC_CONN_CLOSE,	0x0103, 0, 0)				\
+	/* conn: u8 request kind, then its fields (chat.h) */		\
+	X(IPC_CLIENT_REQ,	0x0104, 1, IPC_MAX_PAYLOAD)		\
+	/* conn: verified identity (chat.h) */				\
+	X(IPC_CONN_AUTH,	0x0105, 1, 65536)			\
+	/* u32 live connections re-registered */			\
+	X(IPC_W_RESYNC_DONE,	0x0106, 4, 4)				\
+	/* broker -> worker */						\
+	/* u32 version, u32 pid, i64 start_ms */			\
+	X(IPC_B_HELLO,		0x0201, 16, 16)				\
+	/* conn: rest = one JSON text to send to that connection */	\
+	X(IPC_REPLY,		0x0202, 1, IPC_MAX_PAYLOAD)		\
+	/* u32 n, u64 conn[n], rest = JSON text for all of them */	\
+	X(IPC_DELIVER,		0x0203, 13, IPC_MAX_PAYLOAD)		\
+	/* conn: u16 close code, str reason */				\
+	X(IPC_KICK,		0x0204, 6, 130)				\
+	/* supervisor <-> child (SOCK_SEQPACKET, may carry an fd) */	\
+	/* child -> sup: u32 version, u8 role, u32 slot, u32 pid */	\
+	X(IPC_HELLO,		0x0301, 13, 13)				\
+	/* sup -> child, fd attached: u32 slot, u32 pid, i64 start_ms	\
+	 * of the process at the other end of the passed socket */	\
+	X(IPC_PEER_SETUP,	0x0302, 16, 16)				\
+	/* sup -> child: stop gracefully and exit */			\
+	X(IPC_DRAIN,		0x0303, 0, 0)				\
+	/* sup -> broker: u32 pid, i64 start_ms of the supervisor */	\
+	X(IPC_SUP_INFO,		0x0304, 12, 12)				\
+	/* control socket */						\
+	/* u32 argc, str argv[argc] */					\
+	X(IPC_CTL_REQ,		0x0401, 4, 65536)			\
+	/* u32 status (0 ok, 1 error), str text */			\
+	X(IPC_CTL_REPLY,	0x0402, 8, IPC_MAX_PAYLOAD)

@@ -1,0 +1,15 @@
+/* fuzz.h: the parser fuzz targets.  Each takes one input of any bytes and
+ * length, must never read outside it, and returns 0; nonzero means the
+ * target caught a broken invariant (smoke_driver.c counts these as
+ * failures, the libFuzzer wrappers abort on them). */
+#ifndef PARLEY_FUZZ_H
+#define PARLEY_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int	fuzz_ws_frame(const uint8_t *data, size_t len);
+int	fuzz_http_upgrade(const uint8_t *data, size_t len);
+int	fuzz_ipc(const uint8_t *data, size_t len);
+
+#endif

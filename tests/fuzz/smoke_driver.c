@@ -1,0 +1,426 @@
+/* smoke_driver.c: a deterministic mutation run over every fuzz target, so
+ * `make check` under ASan/UBSan replays the same inputs on every machine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "ipc.h"
+
+#define SMOKE_ITERS	20000	/* inputs per target */
+#define SMOKE_MAXLEN	4096
+#define SMOKE_NSEEDS	32
+#define SMOKE_SEED	0x9e3779b97f4a7c15ULL
+#define SMOKE_REPORT	5	/* failing inputs named per target */
+
+struct seed {
+	uint8_t		s_buf[SMOKE_MAXLEN];
+	size_t		s_len;
+};
+
+struct seeds {
+	struct seed	ss_v[SMOKE_NSEEDS];
+	size_t		ss_n;
+};
+
+struct target {
+	const char	*t_name;
+	int		(*t_fn)(const uint8_t *, size_t);
+	void		(*t_seeds)(struct seeds *);
+};
+
+/* xorshift64: the whole run follows from SMOKE_SEED. */
+static uint64_t
+rnd(uint64_t *st)
+{
+	uint64_t	x = *st;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *st = x;
+}
+
+static size_t
+rnd_below(uint64_t *st, size_t n)
+{
+	return n == 0 ? 0 : (size_t)(rnd(st) % n);
+}
+
+static void
+seed_add(struct seeds *ss, const void *p, size_t len)
+{
+	if (ss->ss_n == SMOKE_NSEEDS || len > SMOKE_MAXLEN)
+		abort();	/* a seed table bug, not a finding */
+	memcpy(ss->ss_v[ss->ss_n].s_buf, p, len);
+	ss->ss_v[ss->ss_n].s_len = len;
+	ss->ss_n++;
+}
+
+/* One client frame, masked as RFC 6455 requires (len < 65536). */
+static size_t
+ws_frame(uint8_t *out, uint8_t b0, const void *payload, size_t len,
+    uint32_t key)
+{
+	const uint8_t	*p = payload;
+	uint8_t		 mask[4];
+	size_t		 n = 0, i;
+
+	memcpy(mask, &key, 4);
+	out[n++] = b0;
+	if (len < 126)
+		out[n++] = 0x80 | (uint8_t)len;
+	else {
+		out[n++] = 0x80 | 126;
+		out[n++] = (uint8_t)(len >> 8);
+		out[n++] = (uint8_t)len;
+	}
+	memcpy(out + n, mask, 4);
+	n += 4;
+	for (i = 0; i < len; i++)
+		out[n++] = p[i] ^ mask[i % 4];
+	return n;
+}
+
+static void
+seeds_ws(struct seeds *ss)
+{
+	static const char json[] =
+	    "{\"type\":\"send\",\"room\":\"general\",\"text\":\"hi\"}";
+	uint8_t	 b[SMOKE_MAXLEN], big[300];
+	size_t	 n;
+
+	n = ws_frame(b, 0x81, "Hello", 5, 0x3d21fa37);
+	seed_add(ss, b, n);
+	n = ws_frame(b, 0x88, "\x03\xe8" "bye", 5, 0x01020304);
+	seed_add(ss, b, n);
+	n = ws_frame(b, 0x89, "", 0, 0xdeadbeef);
+	seed_add(ss, b, n);
+	n = ws_frame(b, 0x8a, "pong", 4, 0);
+	seed_add(ss, b, n);
+	/* A fragmented text message, then a ping between fragments. */
+	n = ws_frame(b, 0x01, "Hel", 3, 0x11223344);
+	n += ws_frame(b + n, 0x89, "p", 1, 0x55667788);
+	n += ws_frame(b + n, 0x80, "lo \xc3\xa9", 5, 0x99aabbcc);
+	seed_add(ss, b, n);
+	memset(big, 'x', sizeof(big));
+	n = ws_frame(b, 0x82, big, sizeof(big), 0xcafebabe);
+	seed_add(ss, b, n);
+	n = ws_frame(b, 0x81, json, strlen(json), 0x0badf00d);
+	seed_add(ss, b, n);
+	/* Unmasked, and a 64-bit length header: both must be refused. */
+	seed_add(ss, "\x81\x05Hello", 7);
+	seed_add(ss, "\x82\xff\x00\x00\x00\x00\x00\x01\x00\x00" "abcd", 14);
+}
+
+static void
+seeds_http(struct seeds *ss)
+{
+	static const char *const heads[] = {
+		"GET /chat HTTP/1.1\r\n"
+		"Host: localhost:8080\r\n"
+		"Upgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+		"\r\n",
+		"GET /chat?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln&x=1 "
+		"HTTP/1.1\r\n"
+		"host: example.com\r\n"
+		"upgrade: WebSocket\r\n"
+		"connection: keep-alive, Upgrade\r\n"
+		"origin: https://example.com\r\n"
+		"sec-websocket-key: x3JJHMbDL1EzLkh9GBhXDw==\r\n"
+		"sec-websocket-version: 13\r\n"
+		"Sec-WebSocket-Extensions: permessage-deflate; "
+		"client_max_window_bits\r\n"
+		"\r\n",
+		"GET /echo HTTP/1.1\r\n"
+		"Host: [::1]:8080\r\n"
+		"Authorization: Bearer aaa.bbb.ccc\r\n"
+		"Upgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+		"Sec-WebSocket-Protocol: chat, superchat\r\n"
+		"\r\n",
+		"POST /api/publish HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}",
+		"GET / HTTP/1.1\r\nHost: a\r\n X-Folded: b\r\n\r\n",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		seed_add(ss, heads[i], strlen(heads[i]));
+}
+
+static void
+seed_msg(struct seeds *ss, struct ipc_msg *m)
+{
+	if (ipc_msg_finish(m) == 0)
+		seed_add(ss, m->im_buf, m->im_len);
+	ipc_msg_free(m);
+}
+
+/* One valid message per type (layouts in ipc_types.h). */
+static void
+seeds_ipc(struct seeds *ss)
+{
+	struct ipc_msg	m;
+
+	ipc_msg_init(&m, IPC_W_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u32(&m, 1);
+	ipc_add_u32(&m, 100);
+	ipc_add_i64(&m, 1700000000000LL);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_CONN_OPEN, 5);
+	ipc_add_u8(&m, IPC_CONN_CHAT);
+	ipc_add_str(&m, "127.0.0.1:40000");
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_CONN_CLOSE, 5);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_CLIENT_REQ, 5);
+	ipc_add_u8(&m, 1);
+	ipc_add_str(&m, "general");
+	ipc_add_str(&m, "hi");
+	seed_msg(ss, &m);
+	/* conn_id doubles as fz_program's opcode stream. */
+	ipc_msg_init(&m, IPC_CONN_AUTH, 0x2ad1c688ULL);
+	ipc_add_str(&m, "alice");
+	ipc_add_str(&m, "Alice");
+	ipc_add_u8(&m, 0);
+	ipc_add_i64(&m, 1700003600);
+	ipc_add_u8(&m, 1);
+	ipc_add_u32(&m, 2);
+	ipc_add_str(&m, "general");
+	ipc_add_str(&m, "dev*");
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
+	ipc_add_u32(&m, 3);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_B_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u32(&m, 101);
+	ipc_add_i64(&m, 1700000000001LL);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_REPLY, 5);
+	ipc_add_data(&m, "{\"type\":\"pong\"}", 15);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_u32(&m, 2);
+	ipc_add_u64(&m, 5);
+	ipc_add_u64(&m, 6);
+	ipc_add_data(&m, "{\"type\":\"message\"}", 18);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_KICK, 5);
+	ipc_add_u16(&m, 4401);
+	ipc_add_str(&m, "invalid token");
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u8(&m, IPC_ROLE_BROKER);
+	ipc_add_u32(&m, 0);
+	ipc_add_u32(&m, 102);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_PEER_SETUP, 0);
+	ipc_add_u32(&m, 1);
+	ipc_add_u32(&m, 100);
+	ipc_add_i64(&m, 1700000000000LL);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_DRAIN, 0);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_SUP_INFO, 0);
+	ipc_add_u32(&m, 1);
+	ipc_add_i64(&m, 1699999999999LL);
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_CTL_REQ, 0);
+	ipc_add_u32(&m, 3);
+	ipc_add_str(&m, "kick");
+	ipc_add_str(&m, "alice");
+	ipc_add_str(&m, "spam");
+	seed_msg(ss, &m);
+	ipc_msg_init(&m, IPC_CTL_REPLY, 0);
+	ipc_add_u32(&m, 0);
+	ipc_add_str(&m, "{\"workers\":2}");
+	seed_msg(ss, &m);
+}
+
+/* Values that sit on length and sign boundaries. */
+static const uint64_t interesting[] = {
+	0, 1, 2, 4, 8, 0x7d, 0x7e, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff,
+	0x10000, 0x1000000, 0x7fffffff, 0xffffffff, 0x100000000ULL,
+	0x7fffffffffffffffULL, 0xffffffffffffffffULL,
+};
+static const uint8_t tokens[] = { '\0', '\r', '\n', ':', ' ', ',', ';', '%',
+	'?', '=', '\t', 0x80, 0xc0, 0xed, 0xf4, 0xff };
+
+/* Apply one random edit to buf (len bytes, room for SMOKE_MAXLEN). */
+static size_t
+mutate(uint64_t *st, uint8_t *buf, size_t len, const struct seeds *ss)
+{
+	const struct seed *o;
+	uint64_t	 v;
+	size_t		 pos, n, w;
+
+	pos = rnd_below(st, len + 1);
+	switch (rnd_below(st, 10)) {
+	case 0:		/* flip a bit */
+		if (len > 0)
+			buf[rnd_below(st, len)] ^= 1u << rnd_below(st, 8);
+		break;
+	case 1:		/* set a random byte */
+		if (len > 0)
+			buf[rnd_below(st, len)] = (uint8_t)rnd(st);
+		break;
+	case 2:		/* set a token byte */
+		if (len > 0)
+			buf[rnd_below(st, len)] =
+			    tokens[rnd_below(st, sizeof(tokens))];
+		break;
+	case 3:		/* overwrite 1, 2, 4 or 8 bytes with a boundary value */
+		w = (size_t)1 << rnd_below(st, 4);
+		if (len >= w) {
+			v = interesting[rnd_below(st, sizeof(interesting) /
+			    sizeof(interesting[0]))];
+			if (rnd(st) & 1)
+				v = __builtin_bswap64(v) >> (64 - 8 * w);
+			memcpy(buf + rnd_below(st, len - w + 1), &v, w);
+		}
+		break;
+	case 4:		/* insert random bytes */
+		n = 1 + rnd_below(st, 16);
+		if (n > SMOKE_MAXLEN - len)
+			n = SMOKE_MAXLEN - len;
+		memmove(buf + pos + n, buf + pos, len - pos);
+		for (w = 0; w < n; w++)
+			buf[pos + w] = (uint8_t)rnd(st);
+		len += n;
+		break;
+	case 5:		/* delete a range */
+		n = rnd_below(st, len - pos + 1);
+		memmove(buf + pos, buf + pos + n, len - pos - n);
+		len -= n;
+		break;
+	case 6:		/* truncate */
+		len = pos;
+		break;
+	case 7:		/* splice in part of a seed */
+		o = &ss->ss_v[rnd_below(st, ss->ss_n)];
+		w = rnd_below(st, o->s_len + 1);
+		n = rnd_below(st, o->s_len - w + 1);
+		if (n > SMOKE_MAXLEN - len)
+			n = SMOKE_MAXLEN - len;
+		memmove(buf + pos + n, buf + pos, len - pos);
+		memcpy(buf + pos, o->s_buf + w, n);
+		len += n;
+		break;
+	case 8:		/* repeat the input: pipelined frames and messages */
+		n = len < SMOKE_MAXLEN - len ? len : SMOKE_MAXLEN - len;
+		memcpy(buf + len, buf, n);
+		len += n;
+		break;
+	default:	/* grow with filler: long lengths and heads */
+		n = rnd_below(st, 1024);
+		if (n > SMOKE_MAXLEN - len)
+			n = SMOKE_MAXLEN - len;
+		memmove(buf + pos + n, buf + pos, len - pos);
+		memset(buf + pos, (int)tokens[rnd_below(st, sizeof(tokens))] |
+		    'A', n);
+		len += n;
+		break;
+	}
+	return len;
+}
+
+/* One input: a seed with a few edits, or now and then pure noise. */
+static size_t
+make_input(uint64_t *st, uint8_t *buf, const struct seeds *ss)
+{
+	const struct seed *s;
+	size_t		 len, i, k;
+
+	if (rnd_below(st, 16) == 0) {
+		len = rnd_below(st, SMOKE_MAXLEN + 1);
+		for (i = 0; i < len; i++)
+			buf[i] = (uint8_t)rnd(st);
+		return len;
+	}
+	s = &ss->ss_v[rnd_below(st, ss->ss_n)];
+	memcpy(buf, s->s_buf, s->s_len);
+	len = s->s_len;
+	k = 1 + rnd_below(st, 8);
+	for (i = 0; i < k; i++)
+		len = mutate(st, buf, len, ss);
+	return len;
+}
+
+/* Run the target on an exact-size copy, so ASan sees any overread. */
+static int
+run_one(const struct target *t, const uint8_t *buf, size_t len)
+{
+	uint8_t	*copy;
+	int	 rc;
+
+	if ((copy = malloc(len > 0 ? len : 1)) == NULL) {
+		perror("fuzz_smoke: malloc");
+		exit(2);
+	}
+	memcpy(copy, buf, len);
+	rc = t->t_fn(len > 0 ? copy : copy + 1, len);
+	free(copy);
+	return rc;
+}
+
+static int
+run_target(const struct target *t, size_t iters, size_t *inputs)
+{
+	struct seeds	*ss;
+	uint8_t		 buf[SMOKE_MAXLEN];
+	uint64_t	 st = SMOKE_SEED;
+	size_t		 i, len;
+	int		 failures = 0;
+
+	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
+		perror("fuzz_smoke: calloc");
+		exit(2);
+	}
+	t->t_seeds(ss);
+	for (i = 0; i < iters; i++) {
+		/* Every seed as it is first, then mutants. */
+		if (i < ss->ss_n) {
+			len = ss->ss_v[i].s_len;
+			memcpy(buf, ss->ss_v[i].s_buf, len);
+		} else
+			len = make_input(&st, buf, ss);
+		if (run_one(t, buf, len) != 0) {
+			if (failures++ < SMOKE_REPORT)
+				fprintf(stderr, "fuzz_smoke: %s: input %zu "
+				    "(%zu bytes) failed\n", t->t_name, i, len);
+		}
+	}
+	free(ss);
+	*inputs += iters;
+	return failures;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct target targets[] = {
+		{ "ws_frame", fuzz_ws_frame, seeds_ws },
+		{ "http_upgrade", fuzz_http_upgrade, seeds_http },
+		{ "ipc", fuzz_ipc, seeds_ipc },
+	};
+	size_t	i, iters = SMOKE_ITERS, inputs = 0;
+	int	failures = 0;
+
+	/* An optional count, for longer runs by hand. */
+	if (argc > 1 && (iters = strtoul(argv[1], NULL, 10)) == 0) {
+		fprintf(stderr, "usage: fuzz_smoke [inputs-per-target]\n");
+		return 2;
+	}
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		failures += run_target(&targets[i], iters, &inputs);
+	printf("fuzz_smoke: %zu inputs, %d failures\n", inputs, failures);
+	return failures == 0 ? 0 : 1;
+}

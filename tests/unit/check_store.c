@@ -1,0 +1,1051 @@
+/* check_store.c: the broker's SQLite store, each test on a fresh file. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+Suite	*store_suite(void);
+
+/* A fresh directory and database path for one test (Check forks each). */
+struct tdb {
+	char	 td_dir[64];
+	char	 td_path[96];
+};
+
+static void
+tdb_init(struct tdb *t)
+{
+	snprintf(t->td_dir, sizeof(t->td_dir), "/tmp/check_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->td_dir));
+	snprintf(t->td_path, sizeof(t->td_path), "%s/parley.db", t->td_dir);
+}
+
+static void
+tdb_done(struct tdb *t)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char	 p[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", t->td_path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(t->td_dir);
+}
+
+static struct store *
+open_ok(struct tdb *t)
+{
+	struct store	*s;
+	char		 err[256] = "";
+
+	s = store_open(t->td_path, CFG_SYNC_NORMAL, err, sizeof(err));
+	ck_assert_msg(s != NULL, "store_open: %s", err);
+	return s;
+}
+
+/* A second connection, as a reader or to prepare a file by hand. */
+static sqlite3 *
+raw_open(struct tdb *t)
+{
+	sqlite3	*db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(t->td_path, &db), SQLITE_OK);
+	return db;
+}
+
+static void
+raw_exec(sqlite3 *db, const char *sql)
+{
+	char	*msg = NULL;
+
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK,
+	    "%s: %s", sql, msg ? msg : "");
+}
+
+static int64_t
+raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+raw_text(sqlite3 *db, const char *sql, char *out, size_t outlen)
+{
+	sqlite3_stmt	*st;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static struct store_ack
+send_as(struct store *s, const char *room, const char *user,
+    const char *text, const char *cmid)
+{
+	struct store_post p = {
+		.sp_room = room, .sp_user = user, .sp_name = "Name",
+		.sp_text = text, .sp_client_msg_id = cmid, .sp_ts = 1000,
+	};
+	struct store_ack a;
+
+	ck_assert_int_eq(store_message_append(s, &p, &a), 0);
+	return a;
+}
+
+static void
+send_n(struct store *s, const char *room, int n)
+{
+	char	 text[32];
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "message number %d", i + 1);
+		send_as(s, room, "alice", text, NULL);
+	}
+}
+
+static int64_t
+last_seq(struct store *s, const char *room)
+{
+	int64_t	 v = -1;
+
+	ck_assert_int_eq(store_room_get(s, room, NULL, &v), 0);
+	return v;
+}
+
+/* Migrations. */
+
+START_TEST(test_migrate_empty)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_check(s), 0);
+	db = raw_open(&t);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"),
+	    (int64_t)store_nmigrations);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name IN ('rooms', 'messages', 'reactions', 'read_markers', "
+	    "'memberships', 'messages_fts', 'messages_unread')"), 7);
+	sqlite3_close(db);
+	store_close(s);
+	/* Opening again applies nothing and keeps the version. */
+	s = open_ok(&t);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* From every earlier version (0 is the empty file) up to the latest, with
+ * data written at that version surviving and staying searchable. */
+START_TEST(test_migrate_upgrade)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	struct store_ack a;
+	sqlite3		*db;
+	char		 sql[64];
+	size_t		 i, from = (size_t)_i;
+
+	tdb_init(&t);
+	db = raw_open(&t);
+	for (i = 0; i < from; i++) {
+		raw_exec(db, "BEGIN");
+		raw_exec(db, store_migrations[i].mig_sql);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    store_migrations[i].mig_version);
+		raw_exec(db, sql);
+		raw_exec(db, "COMMIT");
+	}
+	if (from >= 1)
+		raw_exec(db, "INSERT INTO rooms VALUES ('old', 'e', 1, 0);"
+		    "INSERT INTO messages (room, seq, msg_id, user, text, ts) "
+		    "VALUES ('old', 1, 'abc', 'bob', 'ancient words', 5)");
+	sqlite3_close(db);
+
+	s = open_ok(&t);
+	db = raw_open(&t);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"),
+	    (int64_t)store_nmigrations);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'messages_unread'"), 1);
+	sqlite3_close(db);
+	if (from >= 1) {
+		ck_assert_int_eq(store_search(s, "old", "ancient", 0, 10, &l),
+		    0);
+		ck_assert_uint_eq(l.ml_n, 1);
+		ck_assert_str_eq(l.ml_msgs[0].sm_msg_id, "abc");
+		store_msglist_free(&l);
+		a = send_as(s, "old", "bob", "new words", NULL);
+		ck_assert_int_eq(a.sa_seq, 2);
+	}
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_migrate_refuse_newer)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	char		 err[256] = "", sql[64];
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	store_close(s);
+	db = raw_open(&t);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
+	    store_nmigrations + 1);
+	raw_exec(db, sql);
+	sqlite3_close(db);
+	s = store_open(t.td_path, CFG_SYNC_FULL, err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "newer") != NULL, "err: %s", err);
+	/* Refused means untouched. */
+	db = raw_open(&t);
+	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"),
+	    (int64_t)store_nmigrations + 1);
+	sqlite3_close(db);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_migrate_refuse_foreign)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	char		 err[256] = "";
+
+	tdb_init(&t);
+	db = raw_open(&t);
+	raw_exec(db, "PRAGMA application_id = 42; CREATE TABLE x (y)");
+	sqlite3_close(db);
+	s = store_open(t.td_path, CFG_SYNC_NORMAL, err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "not a parley") != NULL, "err: %s", err);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_wal_mode)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	char		 mode[16];
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	db = raw_open(&t);
+	raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	ck_assert_int_eq(raw_int(db, "PRAGMA application_id"), 1347570777);
+	sqlite3_close(db);
+	ck_assert_int_eq(access(t.td_path, F_OK), 0);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Rooms, seq, msg_id. */
+
+START_TEST(test_room_create_get)
+{
+	struct tdb	 t;
+	struct store	*s;
+	char		 e1[STORE_ID_LEN], e2[STORE_ID_LEN], e3[STORE_ID_LEN];
+	int64_t		 seq = -1;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_room_get(s, "r", e1, &seq), STORE_NOTFOUND);
+	ck_assert_int_eq(store_room_get(s, "r", e1, &seq), STORE_NOTFOUND);
+	ck_assert_int_eq(store_room_create(s, "r", e1), 0);
+	ck_assert_uint_eq(strlen(e1), 32);
+	ck_assert_uint_eq(strspn(e1, "0123456789abcdef"), 32);
+	ck_assert_int_eq(store_room_create(s, "r", e2), 0);
+	ck_assert_str_eq(e1, e2);
+	ck_assert_int_eq(store_room_get(s, "r", e3, &seq), 0);
+	ck_assert_str_eq(e1, e3);
+	ck_assert_int_eq(seq, 0);
+	ck_assert_int_eq(store_room_create(s, "other", e2), 0);
+	ck_assert_str_ne(e1, e2);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_seq_per_room)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_ack a;
+	int64_t		 want_a = 0, want_b = 0;
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	for (i = 0; i < 30; i++) {
+		if (i % 3 == 0) {
+			a = send_as(s, "b", "u", "x", NULL);
+			ck_assert_int_eq(a.sa_seq, ++want_b);
+		} else {
+			a = send_as(s, "a", "u", "x", NULL);
+			ck_assert_int_eq(a.sa_seq, ++want_a);
+		}
+		ck_assert(!a.sa_duplicate);
+		ck_assert_int_eq(a.sa_ts, 1000);
+	}
+	ck_assert_int_eq(last_seq(s, "a"), 20);
+	ck_assert_int_eq(last_seq(s, "b"), 10);
+	store_close(s);
+	/* The counter lives in the file, not in the process. */
+	s = open_ok(&t);
+	a = send_as(s, "a", "u", "x", NULL);
+	ck_assert_int_eq(a.sa_seq, 21);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+START_TEST(test_msg_id_unique)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_ack a;
+	char		 ids[200][STORE_ID_LEN];
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	for (i = 0; i < 200; i++) {
+		a = send_as(s, i % 2 ? "x" : "y", "u", "x", NULL);
+		ck_assert_uint_eq(strlen(a.sa_msg_id), 32);
+		ck_assert_uint_eq(strspn(a.sa_msg_id, "0123456789abcdef"), 32);
+		memcpy(ids[i], a.sa_msg_id, STORE_ID_LEN);
+	}
+	qsort(ids, 200, STORE_ID_LEN, cmp_str);
+	for (i = 1; i < 200; i++)
+		ck_assert_str_ne(ids[i - 1], ids[i]);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_client_msg_id)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_ack a, b;
+	struct store_post p = {
+		.sp_room = "r", .sp_user = "alice", .sp_name = "A",
+		.sp_text = "resent", .sp_client_msg_id = "c1", .sp_ts = 9999,
+	};
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	a = send_as(s, "r", "alice", "hello", "c1");
+	ck_assert(!a.sa_duplicate);
+	ck_assert_int_eq(a.sa_seq, 1);
+	/* Same user, room, id: the original ack, nothing stored. */
+	ck_assert_int_eq(store_message_append(s, &p, &b), 0);
+	ck_assert(b.sa_duplicate);
+	ck_assert_int_eq(b.sa_seq, 1);
+	ck_assert_str_eq(b.sa_msg_id, a.sa_msg_id);
+	ck_assert_int_eq(b.sa_ts, 1000);
+	ck_assert_int_eq(last_seq(s, "r"), 1);
+	/* Another user, or another room, with the same id is new. */
+	b = send_as(s, "r", "bob", "hi", "c1");
+	ck_assert(!b.sa_duplicate);
+	ck_assert_int_eq(b.sa_seq, 2);
+	b = send_as(s, "r2", "alice", "hi", "c1");
+	ck_assert(!b.sa_duplicate);
+	ck_assert_int_eq(b.sa_seq, 1);
+	ck_assert_int_eq(store_find_client_msg(s, "r", "alice", "c1", &b), 0);
+	ck_assert_str_eq(b.sa_msg_id, a.sa_msg_id);
+	ck_assert_int_eq(store_find_client_msg(s, "r", "alice", "c2", &b),
+	    STORE_NOTFOUND);
+	store_close(s);
+
+	s = open_ok(&t);
+	ck_assert_int_eq(store_message_append(s, &p, &b), 0);
+	ck_assert(b.sa_duplicate);
+	ck_assert_str_eq(b.sa_msg_id, a.sa_msg_id);
+	ck_assert_int_eq(last_seq(s, "r"), 2);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_events)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_ack a;
+	struct store_message m;
+	struct store_post p = {
+		.sp_room = "user:bob", .sp_user = "system", .sp_name = "",
+		.sp_event = "task.created", .sp_data = "{\"id\":7}",
+		.sp_text = "ignored", .sp_ts = 5,
+	};
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_as(s, "user:bob", "system", "first", NULL);
+	ck_assert_int_eq(store_event_append(s, &p, &a), 0);
+	ck_assert_int_eq(a.sa_seq, 2);
+	ck_assert_int_eq(store_message_get(s, "user:bob", 2, &m), 0);
+	ck_assert_int_eq(m.sm_kind, STORE_KIND_EVENT);
+	ck_assert_str_eq(m.sm_event, "task.created");
+	ck_assert_str_eq(m.sm_data, "{\"id\":7}");
+	ck_assert_ptr_null(m.sm_text);
+	store_message_clear(&m);
+	/* An event has no text to edit. */
+	ck_assert_int_eq(store_message_edit(s, "user:bob", 2, "x", 6),
+	    STORE_NOTFOUND);
+	/* A message without text, or an event without a name, is refused. */
+	p.sp_event = NULL;
+	ck_assert_int_eq(store_event_append(s, &p, &a), -1);
+	p.sp_text = NULL;
+	ck_assert_int_eq(store_message_append(s, &p, &a), -1);
+	ck_assert_int_eq(last_seq(s, "user:bob"), 2);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Lists. */
+
+static void
+assert_seqs(const struct store_msglist *l, int64_t first, size_t n)
+{
+	size_t	 i;
+
+	ck_assert_uint_eq(l->ml_n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(l->ml_msgs[i].sm_seq, first + (int64_t)i);
+}
+
+START_TEST(test_history_paging)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	int64_t		 n;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_history(s, "r", 0, 5, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 0);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+
+	send_n(s, "r", 10);
+	send_n(s, "other", 3);
+	ck_assert_int_eq(store_message_delete(s, "r", 8), 0);
+	ck_assert_int_eq(store_reaction_set(s, "r", 9, "bob", "+1", true, &n),
+	    0);
+
+	ck_assert_int_eq(store_history(s, "r", 0, 4, &l), 0);
+	assert_seqs(&l, 7, 4);
+	ck_assert(l.ml_more);
+	ck_assert_str_eq(l.ml_msgs[0].sm_text, "message number 7");
+	ck_assert_str_eq(l.ml_msgs[0].sm_user, "alice");
+	ck_assert_str_eq(l.ml_msgs[0].sm_name, "Name");
+	ck_assert(l.ml_msgs[1].sm_deleted);
+	ck_assert_ptr_null(l.ml_msgs[1].sm_text);
+	ck_assert_uint_eq(l.ml_msgs[2].sm_nreactions, 1);
+	ck_assert_str_eq(l.ml_msgs[2].sm_reactions[0].sr_emoji, "+1");
+	ck_assert_int_eq(l.ml_msgs[2].sm_reactions[0].sr_count, 1);
+	store_msglist_free(&l);
+
+	ck_assert_int_eq(store_history(s, "r", 7, 4, &l), 0);
+	assert_seqs(&l, 3, 4);
+	ck_assert(l.ml_more);
+	store_msglist_free(&l);
+
+	ck_assert_int_eq(store_history(s, "r", 3, 4, &l), 0);
+	assert_seqs(&l, 1, 2);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+
+	/* A page that ends exactly at seq 1 has nothing more. */
+	ck_assert_int_eq(store_history(s, "r", 5, 4, &l), 0);
+	assert_seqs(&l, 1, 4);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+
+	ck_assert_int_eq(store_history(s, "r", 0, 50, &l), 0);
+	assert_seqs(&l, 1, 10);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_since)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "r", 10);
+	/* Exactly max missed: all of them, recovered. */
+	ck_assert_int_eq(store_since(s, "r", 5, 5, &l), 0);
+	assert_seqs(&l, 6, 5);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+	/* max + 1 missed: not recovered. */
+	ck_assert_int_eq(store_since(s, "r", 4, 5, &l), 0);
+	assert_seqs(&l, 5, 5);
+	ck_assert(l.ml_more);
+	store_msglist_free(&l);
+	/* Nothing missed. */
+	ck_assert_int_eq(store_since(s, "r", 10, 5, &l), 0);
+	assert_seqs(&l, 11, 0);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_since(s, "none", 0, 5, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 0);
+	store_msglist_free(&l);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Changes. */
+
+static size_t
+search_n(struct store *s, const char *room, const char *q)
+{
+	struct store_msglist l;
+	size_t		 n;
+
+	ck_assert_int_eq(store_search(s, room, q, 0, 100, &l), 0);
+	n = l.ml_n;
+	store_msglist_free(&l);
+	return n;
+}
+
+static void
+fts_integrity(struct tdb *t)
+{
+	sqlite3	*db = raw_open(t);
+
+	raw_exec(db, "INSERT INTO messages_fts (messages_fts) "
+	    "VALUES ('integrity-check')");
+	sqlite3_close(db);
+}
+
+START_TEST(test_edit_delete)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_message m;
+	int64_t		 n;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_as(s, "r", "alice", "the quick brown fox", NULL);
+	send_as(s, "r", "bob", "lazy dog", NULL);
+	send_as(s, "r", "bob", "another fox", NULL);
+	ck_assert_uint_eq(search_n(s, "r", "fox"), 2);
+
+	ck_assert_int_eq(store_message_edit(s, "r", 1, "a slow red panda",
+	    4242), 0);
+	ck_assert_int_eq(store_message_get(s, "r", 1, &m), 0);
+	ck_assert_str_eq(m.sm_text, "a slow red panda");
+	ck_assert_str_eq(m.sm_user, "alice");
+	ck_assert_int_eq(m.sm_edited_ts, 4242);
+	ck_assert(!m.sm_deleted);
+	store_message_clear(&m);
+	ck_assert_uint_eq(search_n(s, "r", "fox"), 1);
+	ck_assert_uint_eq(search_n(s, "r", "quick"), 0);
+	ck_assert_uint_eq(search_n(s, "r", "panda"), 1);
+
+	ck_assert_int_eq(store_reaction_set(s, "r", 3, "alice", "x", true,
+	    &n), 0);
+	ck_assert_int_eq(store_message_delete(s, "r", 3), 0);
+	ck_assert_int_eq(store_message_get(s, "r", 3, &m), 0);
+	ck_assert(m.sm_deleted);
+	ck_assert_int_eq(m.sm_seq, 3);
+	ck_assert_ptr_null(m.sm_text);
+	ck_assert_uint_eq(m.sm_nreactions, 0);
+	ck_assert_str_eq(m.sm_user, "bob");
+	store_message_clear(&m);
+	ck_assert_uint_eq(search_n(s, "r", "fox"), 0);
+	ck_assert_uint_eq(search_n(s, "r", "another"), 0);
+	ck_assert_int_eq(store_message_delete(s, "r", 3), 0);
+	ck_assert_int_eq(last_seq(s, "r"), 3);
+
+	/* Missing or deleted rows. */
+	ck_assert_int_eq(store_message_edit(s, "r", 3, "back", 1),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(store_message_edit(s, "r", 99, "x", 1),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(store_message_delete(s, "r", 99), STORE_NOTFOUND);
+	ck_assert_int_eq(store_message_get(s, "r", 99, &m), STORE_NOTFOUND);
+	ck_assert_int_eq(store_message_get(s, "nope", 1, &m), STORE_NOTFOUND);
+	store_close(s);
+	fts_integrity(&t);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_search)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	char		 text[32];
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	for (i = 1; i <= 6; i++) {
+		snprintf(text, sizeof(text), "Café item %d", i);
+		send_as(s, "r", "u", text, NULL);
+	}
+	send_as(s, "elsewhere", "u", "cafe item 1", NULL);
+	/* Newest first, room only, diacritics folded, every word needed. */
+	ck_assert_int_eq(store_search(s, "r", "cafe ITEM", 0, 4, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 4);
+	ck_assert_int_eq(l.ml_msgs[0].sm_seq, 6);
+	ck_assert_int_eq(l.ml_msgs[3].sm_seq, 3);
+	ck_assert(l.ml_more);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_search(s, "r", "item", 3, 10, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 2);
+	ck_assert_int_eq(l.ml_msgs[0].sm_seq, 2);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+	ck_assert_uint_eq(search_n(s, "r", "item 4"), 1);
+	ck_assert_uint_eq(search_n(s, "r", "item 9"), 0);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* User input never reaches FTS5 as syntax. */
+START_TEST(test_search_injection)
+{
+	static const char *const qs[] = {
+		"foo AND (", "\"", "\"\"\"", "*", "foo*", "NEAR(a b", "text:foo",
+		"-foo", "^foo", "a OR b", ")", "{text}: x", "foo\" OR \"bar",
+		"NOT", "+", "'; DROP TABLE messages; --",
+	};
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	char		 out[64];
+	size_t		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_as(s, "r", "u", "foo AND ( bar", NULL);
+	send_as(s, "r", "u", "b only", NULL);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		ck_assert_msg(store_search(s, "r", qs[i], 0, 10, &l) == 0,
+		    "query %s", qs[i]);
+		store_msglist_free(&l);
+	}
+	/* Operators are plain words: "a OR b" needs both a and b. */
+	ck_assert_uint_eq(search_n(s, "r", "foo AND ("), 1);
+	ck_assert_uint_eq(search_n(s, "r", "b OR foo"), 0);
+	ck_assert_uint_eq(search_n(s, "r", "  \tfoo\n "), 1);
+	ck_assert_int_eq(store_search(s, "r", "", 0, 10, &l), STORE_BADQUERY);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_search(s, "r", " \t\n", 0, 10, &l),
+	    STORE_BADQUERY);
+	store_msglist_free(&l);
+
+	ck_assert_int_eq(store_fts_query("a \"b\"  c*", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "\"a\" \"\"\"b\"\"\" \"c*\"");
+	ck_assert_int_eq(store_fts_query("abc", out, 6), 0);
+	ck_assert_str_eq(out, "\"abc\"");
+	ck_assert_int_eq(store_fts_query("abc", out, 5), -1);
+	ck_assert_int_eq(store_fts_query("", out, sizeof(out)), -1);
+	store_close(s);
+	fts_integrity(&t);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_reactions)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_message m;
+	int64_t		 n = -1;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "r", 2);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "a", "👍", true, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "a", "👍", true, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "b", "👍", true, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "b", "🎉", true, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_reaction_set(s, "r", 2, "b", "👍", true, &n), 0);
+	ck_assert_int_eq(n, 1);
+
+	ck_assert_int_eq(store_message_get(s, "r", 1, &m), 0);
+	ck_assert_uint_eq(m.sm_nreactions, 2);
+	ck_assert_int_eq(m.sm_reactions[0].sr_count +
+	    m.sm_reactions[1].sr_count, 3);
+	store_message_clear(&m);
+
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "b", "👍", false, &n),
+	    0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "b", "👍", false, &n),
+	    0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_reaction_set(s, "r", 1, "a", "👍", false, &n),
+	    0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_reaction_set(s, "r", 9, "a", "👍", true, &n),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(store_message_delete(s, "r", 2), 0);
+	ck_assert_int_eq(store_reaction_set(s, "r", 2, "a", "👍", true, &n),
+	    STORE_NOTFOUND);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Read markers, unread, rooms. */
+
+START_TEST(test_read_markers)
+{
+	struct tdb	 t;
+	struct store	*s;
+	int64_t		 v = -1;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "r", 5);
+	ck_assert_int_eq(store_read_get(s, "r", "bob", &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(store_read_set(s, "r", "bob", 3, &v), 0);
+	ck_assert_int_eq(v, 3);
+	ck_assert_int_eq(store_read_set(s, "r", "bob", 1, &v), 0);
+	ck_assert_int_eq(v, 3);
+	ck_assert_int_eq(store_read_get(s, "r", "bob", &v), 0);
+	ck_assert_int_eq(v, 3);
+	/* Never past last_seq. */
+	ck_assert_int_eq(store_read_set(s, "r", "bob", 1000, &v), 0);
+	ck_assert_int_eq(v, 5);
+	ck_assert_int_eq(store_read_set(s, "r", "bob", -4, &v), 0);
+	ck_assert_int_eq(v, 5);
+	/* A room with nothing in it yet (a personal room). */
+	ck_assert_int_eq(store_read_set(s, "user:bob", "bob", 2, &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(store_read_get(s, "r", "alice", &v), 0);
+	ck_assert_int_eq(v, 0);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_unread)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+	int		 covering = 0;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_as(s, "r", "alice", "1", NULL);
+	send_as(s, "r", "bob", "2", NULL);
+	send_as(s, "r", "alice", "3", NULL);
+	send_as(s, "r", "carol", "4", NULL);
+	send_as(s, "r", "carol", "5", NULL);
+	ck_assert_int_eq(store_unread(s, "r", "bob", 0, &n), 0);
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(store_unread(s, "r", "alice", 0, &n), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(store_unread(s, "r", "alice", 3, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(store_message_delete(s, "r", 5), 0);
+	ck_assert_int_eq(store_unread(s, "r", "alice", 3, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_unread(s, "none", "alice", 0, &n), 0);
+	ck_assert_int_eq(n, 0);
+
+	/* 0002's index answers the count without touching the table. */
+	db = raw_open(&t);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN "
+	    "SELECT count(*) FROM messages WHERE room = ?1 AND seq > ?2 "
+	    "AND user <> ?3 AND deleted = 0", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3),
+		    "COVERING INDEX messages_unread") != NULL)
+			covering = 1;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert(covering);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_rooms_listing)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_roomlist l;
+	int64_t		 v;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "b", 4);
+	send_as(s, "b", "bob", "mine", NULL);
+	send_n(s, "a", 2);
+	ck_assert_int_eq(store_membership_add(s, "bob", "b"), 0);
+	ck_assert_int_eq(store_membership_add(s, "bob", "a"), 0);
+	ck_assert_int_eq(store_membership_add(s, "bob", "a"), 0);
+	ck_assert_int_eq(store_membership_add(s, "bob", "c"), 0);
+	ck_assert_int_eq(store_membership_add(s, "alice", "a"), 0);
+	ck_assert_int_eq(store_read_set(s, "b", "bob", 1, &v), 0);
+
+	ck_assert_int_eq(store_rooms_for_user(s, "bob", &l), 0);
+	ck_assert_uint_eq(l.rl_n, 3);
+	ck_assert_str_eq(l.rl_rooms[0].ri_room, "a");
+	ck_assert_int_eq(l.rl_rooms[0].ri_last_seq, 2);
+	ck_assert_int_eq(l.rl_rooms[0].ri_read_seq, 0);
+	ck_assert_int_eq(l.rl_rooms[0].ri_unread, 2);
+	ck_assert_str_eq(l.rl_rooms[1].ri_room, "b");
+	ck_assert_int_eq(l.rl_rooms[1].ri_last_seq, 5);
+	ck_assert_int_eq(l.rl_rooms[1].ri_read_seq, 1);
+	ck_assert_int_eq(l.rl_rooms[1].ri_unread, 3);
+	ck_assert_str_eq(l.rl_rooms[2].ri_room, "c");
+	ck_assert_int_eq(l.rl_rooms[2].ri_last_seq, 0);
+	ck_assert_int_eq(l.rl_rooms[2].ri_unread, 0);
+	store_roomlist_free(&l);
+
+	ck_assert_int_eq(store_membership_remove(s, "bob", "a"), 0);
+	ck_assert_int_eq(store_membership_remove(s, "bob", "zz"), 0);
+	ck_assert_int_eq(store_rooms_for_user(s, "bob", &l), 0);
+	ck_assert_uint_eq(l.rl_n, 2);
+	ck_assert_str_eq(l.rl_rooms[0].ri_room, "b");
+	store_roomlist_free(&l);
+	ck_assert_int_eq(store_rooms_for_user(s, "nobody", &l), 0);
+	ck_assert_uint_eq(l.rl_n, 0);
+	store_roomlist_free(&l);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Batches. */
+
+START_TEST(test_batch_commit)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	sqlite3		*db;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	db = raw_open(&t);
+	ck_assert_int_eq(store_begin(s), 0);
+	ck_assert_int_eq(store_begin(s), -1);
+	send_n(s, "r", 3);
+	/* Visible to the store at once, to other readers only on commit. */
+	ck_assert_int_eq(store_history(s, "r", 0, 10, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 3);
+	store_msglist_free(&l);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM messages"), 3);
+	ck_assert_int_eq(store_commit(s), -1);
+	sqlite3_close(db);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_batch_rollback)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	struct store_ack a;
+	int64_t		 v;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "r", 2);
+	ck_assert_int_eq(store_begin(s), 0);
+	a = send_as(s, "r", "u", "lost", "c9");
+	ck_assert_int_eq(a.sa_seq, 3);
+	send_as(s, "new", "u", "lost too", NULL);
+	ck_assert_int_eq(store_membership_add(s, "u", "new"), 0);
+	ck_assert_int_eq(store_read_set(s, "r", "u", 3, &v), 0);
+	ck_assert_int_eq(store_rollback(s), 0);
+
+	ck_assert_int_eq(store_history(s, "r", 0, 10, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 2);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_room_get(s, "new", NULL, NULL), STORE_NOTFOUND);
+	ck_assert_int_eq(store_read_get(s, "r", "u", &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(last_seq(s, "r"), 2);
+	/* The seq (and the client_msg_id) are free again. */
+	a = send_as(s, "r", "u", "again", "c9");
+	ck_assert(!a.sa_duplicate);
+	ck_assert_int_eq(a.sa_seq, 3);
+	ck_assert_int_eq(store_rollback(s), 0);	/* nothing open: harmless */
+	/* Closing with a batch open loses the batch, nothing else. */
+	ck_assert_int_eq(store_begin(s), 0);
+	send_as(s, "r", "u", "unfinished", NULL);
+	store_close(s);
+	s = open_ok(&t);
+	ck_assert_int_eq(last_seq(s, "r"), 3);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* A write that fails halfway inside a batch leaves no trace and no gap. */
+START_TEST(test_batch_partial_failure)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_ack a;
+	struct store_post p = {
+		.sp_room = "r", .sp_user = "u", .sp_name = "n",
+		.sp_text = "boom", .sp_ts = 1,
+	};
+	sqlite3		*db;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	store_close(s);
+	/* The insert fails after the seq was taken. */
+	db = raw_open(&t);
+	raw_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON messages "
+	    "WHEN new.text = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	sqlite3_close(db);
+	s = open_ok(&t);
+
+	ck_assert_int_eq(store_message_append(s, &p, &a), -1);
+	ck_assert_int_eq(store_room_get(s, "r", NULL, NULL), STORE_NOTFOUND);
+	ck_assert_int_eq(store_begin(s), 0);
+	send_as(s, "r", "u", "one", NULL);
+	ck_assert_int_eq(store_message_append(s, &p, &a), -1);
+	a = send_as(s, "r", "u", "two", NULL);
+	ck_assert_int_eq(a.sa_seq, 2);
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_int_eq(last_seq(s, "r"), 2);
+	ck_assert_int_eq(store_message_append(s, &p, &a), -1);
+	ck_assert_int_eq(last_seq(s, "r"), 2);
+	ck_assert_int_eq(store_check(s), 0);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+Suite *
+store_suite(void)
+{
+	Suite	*su = suite_create("store");
+	TCase	*tc;
+
+	tc = tcase_create("migrate");
+	tcase_add_test(tc, test_migrate_empty);
+	tcase_add_loop_test(tc, test_migrate_upgrade, 0,
+	    (int)store_nmigrations);
+	tcase_add_test(tc, test_migrate_refuse_newer);
+	tcase_add_test(tc, test_migrate_refuse_foreign);
+	tcase_add_test(tc, test_wal_mode);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("append");
+	tcase_add_test(tc, test_room_create_get);
+	tcase_add_test(tc, test_seq_per_room);
+	tcase_add_test(tc, test_msg_id_unique);
+	tcase_add_test(tc, test_client_msg_id);
+	tcase_add_test(tc, test_events);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("lists");
+	tcase_add_test(tc, test_history_paging);
+	tcase_add_test(tc, test_since);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("changes");
+	tcase_add_test(tc, test_edit_delete);
+	tcase_add_test(tc, test_search);
+	tcase_add_test(tc, test_search_injection);
+	tcase_add_test(tc, test_reactions);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("read");
+	tcase_add_test(tc, test_read_markers);
+	tcase_add_test(tc, test_unread);
+	tcase_add_test(tc, test_rooms_listing);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("batch");
+	tcase_add_test(tc, test_batch_commit);
+	tcase_add_test(tc, test_batch_rollback);
+	tcase_add_test(tc, test_batch_partial_failure);
+	suite_add_tcase(su, tc);
+	return su;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 nfail;
+
+	log_init("test", -1, 0);
+	sr = srunner_create(store_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

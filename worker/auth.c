@@ -1,0 +1,777 @@
+/* auth.c: JWT verification with a pinned algorithm, then the claim rules. */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+#include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "auth.h"
+#include "chat.h"
+#include "config.h"
+#include "utf8.h"
+#include "util.h"
+
+/* Time claims are clamped to this, so "+ leeway" never overflows. */
+#define AUTH_TIME_MAX	(INT64_C(1) << 60)
+#define AUTH_LEEWAY_MAX	(INT64_C(1) << 30)
+
+struct auth_verifier {
+	const char	*av_algname;	/* "HS256"..., static */
+	jwt_alg_t	 av_alg;
+	unsigned char	*av_key;	/* secret bytes or PEM text */
+	size_t		 av_keylen;
+	char		*av_issuer;	/* NULL: not checked */
+	char		*av_audience;	/* NULL: not checked */
+	int64_t		 av_leeway;	/* seconds */
+	bool		 av_require_exp;
+};
+
+static const struct auth_alg {
+	const char	*aa_name;
+	jwt_alg_t	 aa_alg;
+	int		 aa_pkey;	/* 0: HMAC secret, else EVP_PKEY_* */
+} auth_algs[] = {
+	{ "HS256", JWT_ALG_HS256, 0 },
+	{ "HS384", JWT_ALG_HS384, 0 },
+	{ "HS512", JWT_ALG_HS512, 0 },
+	{ "RS256", JWT_ALG_RS256, EVP_PKEY_RSA },
+	{ "ES256", JWT_ALG_ES256, EVP_PKEY_EC },
+};
+
+static const struct auth_alg *
+auth_alg_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_algs) / sizeof(auth_algs[0]); i++)
+		if (strcmp(auth_algs[i].aa_name, name) == 0)
+			return &auth_algs[i];
+	return NULL;
+}
+
+/* Check now, at start-up, that the PEM holds a key of the right kind. */
+static int
+auth_check_pem(const struct auth_alg *aa, const unsigned char *pem,
+    size_t len, char *err, size_t errlen)
+{
+	BIO *bio;
+	EVP_PKEY *pkey;
+	char group[64];
+	size_t glen;
+	int rc = -1;
+
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL) {
+		snprintf(err, errlen, "public_key_file: no PEM public key");
+		return -1;
+	}
+	if (EVP_PKEY_get_base_id(pkey) != aa->aa_pkey) {
+		snprintf(err, errlen, "public_key_file: not a%s key for %s",
+		    aa->aa_pkey == EVP_PKEY_RSA ? "n RSA" : "n EC",
+		    aa->aa_name);
+		goto fail;
+	}
+	if (aa->aa_pkey == EVP_PKEY_EC && (EVP_PKEY_get_group_name(pkey,
+	    group, sizeof(group), &glen) != 1 ||
+	    strcmp(group, "prime256v1") != 0)) {
+		snprintf(err, errlen, "public_key_file: ES256 needs a "
+		    "P-256 key");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* Read the key bytes named by cfg into v; secrets lose one newline. */
+static int
+auth_load_key(struct auth_verifier *v, const struct auth_alg *aa,
+    const struct parley_config *cfg, char *err, size_t errlen)
+{
+	const char *path, *what;
+	char *buf;
+	size_t len, keylen;
+
+	if (aa->aa_pkey != 0) {
+		path = cfg->public_key_file;
+		what = "public_key_file";
+		if (path == NULL || *path == '\0') {
+			snprintf(err, errlen, "%s needs public_key_file",
+			    aa->aa_name);
+			return -1;
+		}
+	} else if (cfg->secret_file != NULL && *cfg->secret_file != '\0') {
+		path = cfg->secret_file;
+		what = "secret_file";
+	} else {
+		path = NULL;
+		what = "secret";
+	}
+
+	if (path == NULL) {
+		len = cfg->secret != NULL ? strlen(cfg->secret) : 0;
+		buf = xstrndup(cfg->secret != NULL ? cfg->secret : "", len);
+	} else if ((buf = read_small_file(path, AUTH_MAX_KEY_FILE,
+	    &len)) == NULL) {
+		snprintf(err, errlen, "%s %s: %s", what, path,
+		    strerror(errno));
+		return -1;
+	}
+
+	keylen = len;
+	if (aa->aa_pkey == 0) {
+		/* Editors add a newline; the secret is what comes before. */
+		if (keylen > 0 && buf[keylen - 1] == '\n') {
+			keylen--;
+			if (keylen > 0 && buf[keylen - 1] == '\r')
+				keylen--;
+		}
+		if (keylen == 0 && path == NULL) {
+			snprintf(err, errlen, "%s needs secret_file (or "
+			    "secret)", aa->aa_name);
+			goto fail;
+		}
+		if (keylen == 0) {
+			snprintf(err, errlen, "%s %s is empty", what, path);
+			goto fail;
+		}
+	} else if (auth_check_pem(aa, (unsigned char *)buf, len, err,
+	    errlen) == -1)
+		goto fail;
+
+	v->av_key = xmalloc(keylen + 1);
+	memcpy(v->av_key, buf, keylen);
+	v->av_key[keylen] = '\0';
+	v->av_keylen = keylen;
+	explicit_bzero(buf, len);
+	free(buf);
+	return 0;
+fail:
+	explicit_bzero(buf, len);
+	free(buf);
+	return -1;
+}
+
+struct auth_verifier *
+auth_verifier_new(const struct parley_config *cfg, char *err, size_t errlen)
+{
+	struct auth_verifier *v;
+	const struct auth_alg *aa;
+
+	if (cfg->algorithm == NULL ||
+	    (aa = auth_alg_find(cfg->algorithm)) == NULL) {
+		snprintf(err, errlen, "algorithm %s not supported (HS256, "
+		    "HS384, HS512, RS256, ES256)",
+		    cfg->algorithm != NULL ? cfg->algorithm : "(none)");
+		return NULL;
+	}
+	v = xcalloc(1, sizeof(*v));
+	v->av_algname = aa->aa_name;
+	v->av_alg = aa->aa_alg;
+	if (auth_load_key(v, aa, cfg, err, errlen) == -1)
+		goto fail;
+	if (cfg->issuer != NULL && *cfg->issuer != '\0')
+		v->av_issuer = xstrdup(cfg->issuer);
+	if (cfg->audience != NULL && *cfg->audience != '\0')
+		v->av_audience = xstrdup(cfg->audience);
+	v->av_leeway = cfg->leeway < 0 ? 0 : cfg->leeway;
+	if (v->av_leeway > AUTH_LEEWAY_MAX)
+		v->av_leeway = AUTH_LEEWAY_MAX;
+	v->av_require_exp = cfg->require_exp;
+	return v;
+fail:
+	auth_verifier_free(v);
+	return NULL;
+}
+
+void
+auth_verifier_free(struct auth_verifier *v)
+{
+	if (v == NULL)
+		return;
+	if (v->av_key != NULL) {
+		explicit_bzero(v->av_key, v->av_keylen);
+		free(v->av_key);
+	}
+	free(v->av_issuer);
+	free(v->av_audience);
+	free(v);
+}
+
+static int
+auth_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict base64url (RFC 7515 section 2): no padding, no other alphabet,
+ * unused low bits zero, so each byte string has exactly one spelling.
+ * Returns a NUL-terminated buffer or NULL.
+ */
+static unsigned char *
+auth_b64url_decode(const char *s, size_t len, size_t *outlen)
+{
+	unsigned char *out;
+	uint32_t acc = 0;
+	size_t i, n = 0;
+	int bits = 0, d;
+
+	if (len % 4 == 1)
+		return NULL;
+	out = xmalloc(len / 4 * 3 + 3);
+	for (i = 0; i < len; i++) {
+		if ((d = auth_b64_value((unsigned char)s[i])) == -1)
+			goto fail;
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (acc >> bits) & 0xff;
+		}
+	}
+	if ((acc & ((1u << bits) - 1)) != 0)
+		goto fail;
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+static long
+auth_hex4(const unsigned char *s)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (s[i] >= '0' && s[i] <= '9')
+			v |= s[i] - '0';
+		else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
+			v |= (s[i] | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * Strings json-c takes but libjwt's parser (jansson) refuses: raw control
+ * characters, "\u0000", unpaired surrogate escapes (json-c: U+FFFD).
+ * Such a token would fail as a "bad signature"; this makes it malformed.
+ * The text is already known to be JSON that json-c accepts.
+ */
+static bool
+auth_json_refused(const unsigned char *s, size_t n)
+{
+	bool in_string = false;
+	long u, lo;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			in_string = !in_string;
+		else if (in_string && s[i] < 0x20)
+			return true;
+		if (!in_string || s[i] != '\\')
+			continue;
+		i++;			/* the escaped character */
+		if (s[i] != 'u' || (u = auth_hex4(s + i + 1)) == -1)
+			continue;
+		i += 4;
+		if (u == 0 || (u >= 0xdc00 && u <= 0xdfff))
+			return true;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (n - i < 7 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+			    (lo = auth_hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
+				return true;
+			i += 6;
+		}
+	}
+	return false;
+}
+
+/* Decode one segment into a JSON object; NULL if it is anything else. */
+static json_object *
+auth_segment_json(const char *s, size_t len)
+{
+	json_tokener *tok;
+	json_object *obj = NULL;
+	unsigned char *buf;
+	size_t n;
+
+	if ((buf = auth_b64url_decode(s, len, &n)) == NULL)
+		return NULL;
+	/* Strict UTF-8 (no surrogates) as libjwt's parser wants it. */
+	if (n == 0 || !utf8_valid(buf, n) || (tok = json_tokener_new()) == NULL)
+		goto done;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
+	/* Trailing bytes after the object make the segment malformed. */
+	if (obj != NULL &&
+	    (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(obj, json_type_object) ||
+	    auth_json_refused(buf, n))) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+done:
+	free(buf);
+	return obj;
+}
+
+/* A claim, or NULL when absent; *present tells absent from JSON null. */
+static json_object *
+auth_claim(json_object *claims, const char *name, bool *present)
+{
+	json_object *val = NULL;
+
+	*present = json_object_object_get_ex(claims, name, &val);
+	return val;
+}
+
+/*
+ * A NumericDate, int or float.  Rounded up: with an integer now,
+ * "now >= t" and "now < t" give the same answers for ceil(t).
+ * Returns 0 (absent: *present false), or -1 for a wrong type.
+ */
+static int
+auth_time_claim(json_object *claims, const char *name, bool *present,
+    int64_t *t)
+{
+	json_object *val;
+	double d;
+
+	val = auth_claim(claims, name, present);
+	if (!*present)
+		return 0;
+	if (json_object_is_type(val, json_type_int)) {
+		*t = json_object_get_int64(val);
+	} else if (json_object_is_type(val, json_type_double)) {
+		d = ceil(json_object_get_double(val));
+		if (isnan(d))
+			return -1;
+		if (d > (double)AUTH_TIME_MAX)
+			*t = AUTH_TIME_MAX;
+		else if (d < -(double)AUTH_TIME_MAX)
+			*t = -AUTH_TIME_MAX;
+		else
+			*t = (int64_t)d;
+	} else
+		return -1;
+	if (*t > AUTH_TIME_MAX)
+		*t = AUTH_TIME_MAX;
+	if (*t < -AUTH_TIME_MAX)
+		*t = -AUTH_TIME_MAX;
+	return 0;
+}
+
+/* exp, nbf and iat, each with the leeway. */
+static int
+auth_check_times(const struct auth_verifier *v, json_object *claims,
+    int64_t now, struct chat_identity *id, const char **why)
+{
+	int64_t t, lw = v->av_leeway;
+	bool present;
+
+	if (now > AUTH_TIME_MAX)
+		now = AUTH_TIME_MAX;
+	if (now < -AUTH_TIME_MAX)
+		now = -AUTH_TIME_MAX;
+
+	if (auth_time_claim(claims, "exp", &present, &t) == -1) {
+		*why = "invalid exp";
+		return -1;
+	}
+	if (!present && v->av_require_exp) {
+		*why = "missing exp";
+		return -1;
+	}
+	if (present && now >= t + lw) {
+		*why = "token expired";
+		return -1;
+	}
+	/* 0 means "no exp" to the broker; an exp of 0 is long expired. */
+	id->ci_exp = present ? t : 0;
+
+	if (auth_time_claim(claims, "nbf", &present, &t) == -1) {
+		*why = "invalid nbf";
+		return -1;
+	}
+	if (present && now + lw < t) {
+		*why = "token not yet valid";
+		return -1;
+	}
+
+	if (auth_time_claim(claims, "iat", &present, &t) == -1) {
+		*why = "invalid iat";
+		return -1;
+	}
+	if (present && t > now + lw) {
+		*why = "issued in the future";
+		return -1;
+	}
+	return 0;
+}
+
+/* A string claim with no NUL inside; NULL for any other JSON type. */
+static const char *
+auth_string(json_object *val, size_t *len)
+{
+	const char *s;
+
+	if (!json_object_is_type(val, json_type_string))
+		return NULL;
+	s = json_object_get_string(val);
+	*len = (size_t)json_object_get_string_len(val);
+	if (strlen(s) != *len)
+		return NULL;
+	return s;
+}
+
+static bool
+auth_is_user_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
+	    c == '-';
+}
+
+static bool
+auth_is_room_char(unsigned char c)
+{
+	return auth_is_user_char(c) || c == ':';
+}
+
+static int
+auth_check_sub(json_object *claims, struct chat_identity *id,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t i, len;
+	bool present;
+
+	val = auth_claim(claims, "sub", &present);
+	if (!present) {
+		*why = "missing sub";
+		return -1;
+	}
+	if ((s = auth_string(val, &len)) == NULL || len == 0 ||
+	    len > CHAT_MAX_USER)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (!auth_is_user_char((unsigned char)s[i]))
+			goto bad;
+	memcpy(id->ci_user, s, len + 1);
+	return 0;
+bad:
+	*why = "invalid sub";
+	return -1;
+}
+
+static int
+auth_check_iss(const struct auth_verifier *v, json_object *claims,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t len;
+	bool present;
+
+	if (v->av_issuer == NULL)
+		return 0;
+	val = auth_claim(claims, "iss", &present);
+	if (!present) {
+		*why = "missing iss";
+		return -1;
+	}
+	if ((s = auth_string(val, &len)) == NULL) {
+		*why = "invalid iss";
+		return -1;
+	}
+	if (strcmp(s, v->av_issuer) != 0) {
+		*why = "wrong issuer";
+		return -1;
+	}
+	return 0;
+}
+
+/* aud: a string, or an array whose string entries are candidates. */
+static int
+auth_check_aud(const struct auth_verifier *v, json_object *claims,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t i, n, len;
+	bool present;
+
+	if (v->av_audience == NULL)
+		return 0;
+	val = auth_claim(claims, "aud", &present);
+	if (!present) {
+		*why = "missing aud";
+		return -1;
+	}
+	if (json_object_is_type(val, json_type_string)) {
+		if ((s = auth_string(val, &len)) != NULL &&
+		    strcmp(s, v->av_audience) == 0)
+			return 0;
+	} else if (json_object_is_type(val, json_type_array)) {
+		n = json_object_array_length(val);
+		for (i = 0; i < n; i++) {
+			s = auth_string(json_object_array_get_idx(val, i),
+			    &len);
+			if (s != NULL && strcmp(s, v->av_audience) == 0)
+				return 0;
+		}
+	} else {
+		*why = "invalid aud";
+		return -1;
+	}
+	*why = "wrong audience";
+	return -1;
+}
+
+/* name: at most CHAT_MAX_NAME code points of valid UTF-8. */
+static int
+auth_check_name(json_object *claims, struct chat_identity *id,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t i, len, cps = 0;
+	bool present;
+
+	val = auth_claim(claims, "name", &present);
+	if (!present)
+		return 0;
+	if ((s = auth_string(val, &len)) == NULL ||
+	    len > CHAT_MAX_NAME_BYTES ||
+	    !utf8_valid((const uint8_t *)s, len))
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			cps++;
+	if (cps > CHAT_MAX_NAME)
+		goto bad;
+	memcpy(id->ci_name, s, len + 1);
+	return 0;
+bad:
+	*why = "invalid name";
+	return -1;
+}
+
+static int
+auth_check_role(json_object *claims, struct chat_identity *id,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t len;
+	bool present;
+
+	val = auth_claim(claims, "role", &present);
+	if (!present)
+		return 0;
+	if ((s = auth_string(val, &len)) == NULL) {
+		*why = "invalid role";
+		return -1;
+	}
+	id->ci_moderator = strcmp(s, "moderator") == 0;
+	return 0;
+}
+
+/* A room name, or a prefix of one ending in '*' ("*" alone: any room). */
+static bool
+auth_room_pattern_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > CHAT_MAX_ROOM)
+		return false;
+	if (s[len - 1] == '*')
+		len--;
+	for (i = 0; i < len; i++)
+		if (!auth_is_room_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Last check of all, so nothing allocated here is ever undone. */
+static int
+auth_check_rooms(json_object *claims, struct chat_identity *id,
+    const char **why)
+{
+	json_object *val;
+	const char *s;
+	size_t i, n, len;
+	bool present;
+
+	val = auth_claim(claims, "rooms", &present);
+	if (!present)
+		return 0;
+	if (!json_object_is_type(val, json_type_array) ||
+	    (n = json_object_array_length(val)) > CHAT_MAX_PATTERNS)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		s = auth_string(json_object_array_get_idx(val, i), &len);
+		if (s == NULL || !auth_room_pattern_ok(s, len))
+			goto bad;
+	}
+	id->ci_rooms_present = true;
+	id->ci_nrooms = n;
+	if (n > 0) {
+		id->ci_rooms = xcalloc(n, sizeof(*id->ci_rooms));
+		for (i = 0; i < n; i++)
+			id->ci_rooms[i] = xstrdup(json_object_get_string(
+			    json_object_array_get_idx(val, i)));
+	}
+	return 0;
+bad:
+	*why = "invalid rooms";
+	return -1;
+}
+
+static int
+auth_check_claims(const struct auth_verifier *v, json_object *claims,
+    int64_t now, struct chat_identity *id, const char **why)
+{
+	if (auth_check_sub(claims, id, why) == -1 ||
+	    auth_check_times(v, claims, now, id, why) == -1 ||
+	    auth_check_iss(v, claims, why) == -1 ||
+	    auth_check_aud(v, claims, why) == -1 ||
+	    auth_check_name(claims, id, why) == -1 ||
+	    auth_check_role(claims, id, why) == -1 ||
+	    auth_check_rooms(claims, id, why) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The header is read here, before libjwt sees the token: libjwt 1.10
+ * takes the algorithm from the token, and would check an HS256 token
+ * against an RS256 public key used as the HMAC secret.
+ */
+static int
+auth_check_header(const struct auth_verifier *v, const char *s, size_t len,
+    const char **why)
+{
+	json_object *hdr, *alg, *typ;
+	int rc = -1;
+
+	if ((hdr = auth_segment_json(s, len)) == NULL) {
+		*why = "malformed token";
+		return -1;
+	}
+	if (!json_object_object_get_ex(hdr, "alg", &alg) ||
+	    !json_object_is_type(alg, json_type_string) ||
+	    strcmp(json_object_get_string(alg), v->av_algname) != 0) {
+		*why = "algorithm not allowed";
+		goto done;
+	}
+	/* RFC 7515 4.1.11: we understand no extensions, so refuse them. */
+	if (json_object_object_get_ex(hdr, "crit", NULL)) {
+		*why = "unsupported crit header";
+		goto done;
+	}
+	/* libjwt would refuse any other typ as a bad signature. */
+	if (json_object_object_get_ex(hdr, "typ", &typ) &&
+	    (!json_object_is_type(typ, json_type_string) ||
+	    strcasecmp(json_object_get_string(typ), "JWT") != 0)) {
+		*why = "unsupported typ header";
+		goto done;
+	}
+	rc = 0;
+done:
+	json_object_put(hdr);
+	return rc;
+}
+
+int
+auth_verify(const struct auth_verifier *v, const char *token, int64_t now,
+    struct chat_identity *id, const char **why)
+{
+	const char *dot1, *dot2, *sig;
+	json_object *claims = NULL;
+	unsigned char *raw;
+	jwt_t *jwt = NULL;
+	size_t len, n;
+	int rc = -1;
+
+	memset(id, 0, sizeof(*id));
+	*why = "malformed token";
+	len = strnlen(token, AUTH_MAX_TOKEN + 1);
+	if (len == 0 || len > AUTH_MAX_TOKEN)
+		return -1;
+	if ((dot1 = memchr(token, '.', len)) == NULL ||
+	    (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)))
+	    == NULL)
+		return -1;
+	sig = dot2 + 1;
+	if (memchr(sig, '.', len - (size_t)(sig - token)) != NULL)
+		return -1;
+
+	if (auth_check_header(v, token, (size_t)(dot1 - token), why) == -1)
+		return -1;
+	*why = "malformed token";
+	if ((claims = auth_segment_json(dot1 + 1,
+	    (size_t)(dot2 - dot1 - 1))) == NULL)
+		return -1;
+	if ((raw = auth_b64url_decode(sig, len - (size_t)(sig - token),
+	    &n)) == NULL)
+		goto done;
+	free(raw);
+	if (n == 0)
+		goto done;
+
+	if (jwt_decode(&jwt, token, v->av_key, (int)v->av_keylen) != 0) {
+		jwt = NULL;
+		*why = "bad signature";
+		goto done;
+	}
+	if (jwt_get_alg(jwt) != v->av_alg) {
+		*why = "algorithm not allowed";
+		goto done;
+	}
+	/* The claims are read from the very bytes the signature covers. */
+	if (auth_check_claims(v, claims, now, id, why) == -1)
+		goto done;
+	rc = 0;
+done:
+	if (rc == -1)
+		memset(id, 0, sizeof(*id));
+	jwt_free(jwt);
+	json_object_put(claims);
+	return rc;
+}

@@ -1,0 +1,617 @@
+/* chat_req.c: one client JSON message -> a typed request, checked against
+ * every rule of PROTOCOL.md sections 3 and 4.  Choices where the protocol
+ * is silent:
+ * - Not one JSON object (empty, an array, a bare value, truncated, trailing
+ *   data, nested too deep): PARSE_ERROR with no id.
+ * - An optional field given as null counts as absent; a required one as
+ *   missing.  Numbers must be JSON integers (not 1.0, "1" or true).
+ * - Out-of-range values are refused, never clamped: join.history 0..200,
+ *   history.limit 1..200, search.limit 1..100, since >= 0, before >= 1,
+ *   seq >= 1 (read.seq >= 0: "nothing read yet" is harmless).
+ * - react.active and typing.active are required; leave.forget defaults
+ *   to false; an empty epoch is allowed and simply never matches.
+ * - A duplicate key: the last one wins (json-c).  Unknown fields: ignored.
+ * - An integer id equal to INT64_MIN or beyond UINT64_MAX is refused:
+ *   json-c saturates such literals, so they could not be echoed as sent.
+ */
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "chat.h"
+#include "chat_req.h"
+
+/* Types the worker answers itself. */
+static const struct {
+	const char		*name;
+	enum chat_parsed_kind	 kind;
+} chat_local[] = {
+	{ "ping",	CHAT_PARSED_PING },
+	{ "auth",	CHAT_PARSED_AUTH },
+	{ "refresh",	CHAT_PARSED_REFRESH },
+};
+
+void
+chat_limits_default(struct chat_limits *lim)
+{
+	lim->cl_max_text = CHAT_REQ_DEF_MAX_TEXT;
+	lim->cl_max_depth = CHAT_REQ_DEF_MAX_DEPTH;
+	lim->cl_max_bytes = CHAT_REQ_DEF_MAX_BYTES;
+}
+
+const char *
+chat_req_errcode(enum chat_err err)
+{
+	switch (err) {
+	case CHAT_ERR_NONE:
+		return "";
+	case CHAT_ERR_PARSE:
+		return "PARSE_ERROR";
+	case CHAT_ERR_VALIDATION:
+		return "VALIDATION_ERROR";
+	case CHAT_ERR_UNKNOWN_TYPE:
+		return "UNKNOWN_TYPE";
+	case CHAT_ERR_INTERNAL:
+	default:
+		return "INTERNAL_ERROR";
+	}
+}
+
+void
+chat_parsed_free(struct chat_parsed *p)
+{
+	free(p->cp_token);
+	p->cp_token = NULL;
+	chat_req_free(&p->cp_req);
+}
+
+static int __attribute__((format(printf, 4, 5)))
+chat_fail(struct chat_parsed *p, enum chat_err err, const char *field,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	p->cp_kind = CHAT_PARSED_ERROR;
+	p->cp_err = err;
+	p->cp_field = err == CHAT_ERR_VALIDATION ? field : NULL;
+	va_start(ap, fmt);
+	vsnprintf(p->cp_msg, sizeof(p->cp_msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Pre-scan of the raw text. */
+
+static int
+chat_hex4(const char *s, size_t len, size_t i, unsigned int *cu)
+{
+	unsigned int	v = 0;
+	size_t		k;
+	char		c;
+
+	if (len < 4 || i > len - 4)
+		return -1;
+	for (k = i; k < i + 4; k++) {
+		c = s[k];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned int)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*cu = v;
+	return 0;
+}
+
+static void
+chat_lone(char *out, size_t at, size_t *nlone)
+{
+	(*nlone)++;
+	if (out != NULL)
+		memcpy(out + at, "\\u0000", 6);
+}
+
+/*
+ * Walk the string whose body starts at in[i].  Returns the index of its
+ * closing quote (len if unterminated: json-c reports that), or -1 on a raw
+ * control byte.  Counts lone surrogate escapes and, with out, rewrites
+ * each at the same offset.
+ */
+static ssize_t
+chat_scan_string(const char *in, size_t len, size_t i, char *out,
+    size_t *nlone)
+{
+	size_t		hi = SIZE_MAX;	/* an unpaired high surrogate escape */
+	unsigned int	cu;
+	unsigned char	c;
+
+	while (i < len) {
+		c = (unsigned char)in[i];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return -1;
+		if (c == '\\' && i + 1 < len && in[i + 1] == 'u' &&
+		    chat_hex4(in, len, i + 2, &cu) == 0) {
+			if (cu >= 0xdc00 && cu <= 0xdfff && hi != SIZE_MAX) {
+				hi = SIZE_MAX;		/* a pair */
+			} else {
+				if (hi != SIZE_MAX)
+					chat_lone(out, hi, nlone);
+				hi = SIZE_MAX;
+				if (cu >= 0xd800 && cu <= 0xdbff)
+					hi = i;
+				else if (cu >= 0xdc00 && cu <= 0xdfff)
+					chat_lone(out, i, nlone);
+			}
+			i += 6;
+			continue;
+		}
+		if (hi != SIZE_MAX)
+			chat_lone(out, hi, nlone);
+		hi = SIZE_MAX;
+		i += c == '\\' ? 2 : 1;
+	}
+	if (hi != SIZE_MAX)
+		chat_lone(out, hi, nlone);
+	return (ssize_t)(i < len ? i : len);
+}
+
+/*
+ * json-c 0.16 decodes a lone surrogate escape ("\ud800") to U+FFFD, which
+ * every text check would then pass, yet PROTOCOL.md refuses them.  So
+ * before json-c runs, each one inside a value string is rewritten to
+ * "\u0000" (same length) in a copy: every string field refuses NUL.  A
+ * key's is left alone; it only misspells the key.  The same pass refuses
+ * what the strict tokener still lets through: raw control bytes in
+ * strings and single-quoted strings.  *copy is NULL if nothing changed.
+ */
+static enum chat_err
+chat_prescan(const char *in, size_t len, char **copy, const char **why)
+{
+	size_t	i, j, end, nlone;
+	ssize_t	e;
+
+	*copy = NULL;
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\'') {
+			*why = "strings must use double quotes";
+			goto fail;
+		}
+		if (in[i] != '"')
+			continue;
+		nlone = 0;
+		if ((e = chat_scan_string(in, len, i + 1, NULL, &nlone)) == -1) {
+			*why = "control character inside a string";
+			goto fail;
+		}
+		end = (size_t)e;
+		for (j = end + 1; j < len && (in[j] == ' ' || in[j] == '\t' ||
+		    in[j] == '\n' || in[j] == '\r'); j++)
+			;
+		if (nlone > 0 && (j >= len || in[j] != ':')) {
+			if (*copy == NULL) {
+				if ((*copy = malloc(len)) == NULL)
+					return CHAT_ERR_INTERNAL;
+				memcpy(*copy, in, len);
+			}
+			(void)chat_scan_string(in, len, i + 1, *copy, &nlone);
+		}
+		i = end;
+	}
+	return CHAT_ERR_NONE;
+fail:
+	free(*copy);
+	*copy = NULL;
+	return CHAT_ERR_PARSE;
+}
+
+/* Fields. */
+
+/* NULL if absent or JSON null (json-c holds null as a NULL object). */
+static json_object *
+chat_field(json_object *obj, const char *key)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+static int
+chat_parse_room(json_object *obj, struct chat_req *r, struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len;
+
+	if ((v = chat_field(obj, "room")) == NULL)
+		return chat_fail(p, CHAT_ERR_VALIDATION, "room",
+		    "room is required");
+	if (!json_object_is_type(v, json_type_string))
+		goto bad;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (!chat_room_valid(s, len))
+		goto bad;
+	memcpy(r->cr_room, s, len);
+	r->cr_room[len] = '\0';
+	return 0;
+bad:
+	return chat_fail(p, CHAT_ERR_VALIDATION, "room", "room must be 1 to %d "
+	    "characters of A-Z, a-z, 0-9 and _ . : @ -", CHAT_MAX_ROOM);
+}
+
+/* Message text (send/edit text, search q): required, owned copy. */
+static int
+chat_parse_text(json_object *obj, const char *key, size_t maxc, char **out,
+    struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len;
+	ssize_t		 n;
+
+	if ((v = chat_field(obj, key)) == NULL)
+		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
+		    key);
+	if (!json_object_is_type(v, json_type_string))
+		goto range;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if ((n = chat_text_count(s, len, CHAT_TEXT_MSG)) == -1)
+		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s must be valid "
+		    "UTF-8 without NUL, lone surrogates or control characters "
+		    "other than newline and tab", key);
+	if (n < 1 || (size_t)n > maxc)
+		goto range;
+	if ((*out = malloc(len + 1)) == NULL)
+		return chat_fail(p, CHAT_ERR_INTERNAL, NULL, "out of memory");
+	memcpy(*out, s, len);
+	(*out)[len] = '\0';
+	return 0;
+range:
+	return chat_fail(p, CHAT_ERR_VALIDATION, key,
+	    "%s must be 1 to %zu characters", key, maxc);
+}
+
+/* An optional identifier-like string (client_msg_id, epoch). */
+static int
+chat_parse_optstr(json_object *obj, const char *key, size_t minc,
+    size_t maxc, char *buf, size_t cap, bool *has, struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len;
+	ssize_t		 n;
+
+	if ((v = chat_field(obj, key)) == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		goto bad;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	n = chat_text_count(s, len, CHAT_TEXT_NONUL);
+	if (n == -1 || (size_t)n < minc || (size_t)n > maxc || len >= cap)
+		goto bad;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	*has = true;
+	return 0;
+bad:
+	return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s must be a string of "
+	    "%zu to %zu characters without NUL", key, minc, maxc);
+}
+
+static int
+chat_parse_emoji(json_object *obj, struct chat_req *r, struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len;
+
+	if ((v = chat_field(obj, "emoji")) == NULL)
+		return chat_fail(p, CHAT_ERR_VALIDATION, "emoji",
+		    "emoji is required");
+	if (!json_object_is_type(v, json_type_string))
+		goto bad;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len < 1 || len > CHAT_MAX_EMOJI ||
+	    chat_text_count(s, len, CHAT_TEXT_NOCTL) == -1)
+		goto bad;
+	memcpy(r->cr_emoji, s, len);
+	r->cr_emoji[len] = '\0';
+	return 0;
+bad:
+	return chat_fail(p, CHAT_ERR_VALIDATION, "emoji", "emoji must be 1 to "
+	    "%d bytes of UTF-8 without control characters", CHAT_MAX_EMOJI);
+}
+
+/* An integer in [min, max]; has NULL: required. */
+static int
+chat_parse_int(json_object *obj, const char *key, int64_t min, int64_t max,
+    bool *has, int64_t *out, struct chat_parsed *p)
+{
+	json_object	*v;
+	int64_t		 x;
+
+	if ((v = chat_field(obj, key)) == NULL) {
+		if (has != NULL)
+			return 0;
+		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
+		    key);
+	}
+	if (!json_object_is_type(v, json_type_int))
+		goto bad;
+	x = json_object_get_int64(v);
+	/* json-c clamps a uint64 above INT64_MAX to INT64_MAX here. */
+	if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		goto bad;
+	if (x < min || x > max)
+		goto bad;
+	*out = x;
+	if (has != NULL)
+		*has = true;
+	return 0;
+bad:
+	if (max == INT64_MAX)
+		return chat_fail(p, CHAT_ERR_VALIDATION, key,
+		    "%s must be an integer >= %" PRId64, key, min);
+	return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s must be an integer "
+	    "from %" PRId64 " to %" PRId64, key, min, max);
+}
+
+/* A boolean; required unless optional (then absent keeps *out). */
+static int
+chat_parse_bool(json_object *obj, const char *key, bool required, bool *out,
+    struct chat_parsed *p)
+{
+	json_object	*v;
+
+	if ((v = chat_field(obj, key)) == NULL) {
+		if (!required)
+			return 0;
+		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
+		    key);
+	}
+	if (!json_object_is_type(v, json_type_boolean))
+		return chat_fail(p, CHAT_ERR_VALIDATION, key,
+		    "%s must be true or false", key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* The kind's fields, in table order (chat.h CHAT_F_*). */
+static int
+chat_parse_fields(json_object *obj, const struct chat_req_info *ri,
+    const struct chat_limits *lim, struct chat_req *r, struct chat_parsed *p)
+{
+	uint32_t	f = ri->cri_fields;
+
+	if ((f & CHAT_F_ROOM) && chat_parse_room(obj, r, p) == -1)
+		return -1;
+	if ((f & CHAT_F_TEXT) &&
+	    chat_parse_text(obj, "text", lim->cl_max_text, &r->cr_text, p) == -1)
+		return -1;
+	if ((f & CHAT_F_CMID) && chat_parse_optstr(obj, "client_msg_id", 1,
+	    CHAT_MAX_CMID, r->cr_cmid, sizeof(r->cr_cmid), &r->cr_has_cmid,
+	    p) == -1)
+		return -1;
+	if ((f & CHAT_F_SEQ) && chat_parse_int(obj, "seq", ri->cri_seq_min,
+	    INT64_MAX, NULL, &r->cr_seq, p) == -1)
+		return -1;
+	if ((f & CHAT_F_HISTORY) && chat_parse_int(obj, "history", 0,
+	    CHAT_MAX_HISTORY, &r->cr_has_history, &r->cr_history, p) == -1)
+		return -1;
+	if ((f & CHAT_F_SINCE) && chat_parse_int(obj, "since", 0, INT64_MAX,
+	    &r->cr_has_since, &r->cr_since, p) == -1)
+		return -1;
+	if ((f & CHAT_F_EPOCH) && chat_parse_optstr(obj, "epoch", 0,
+	    CHAT_MAX_EPOCH, r->cr_epoch, sizeof(r->cr_epoch), &r->cr_has_epoch,
+	    p) == -1)
+		return -1;
+	if ((f & CHAT_F_BEFORE) && chat_parse_int(obj, "before", 1, INT64_MAX,
+	    &r->cr_has_before, &r->cr_before, p) == -1)
+		return -1;
+	if ((f & CHAT_F_LIMIT) && chat_parse_int(obj, "limit", 1,
+	    ri->cri_limit_max, &r->cr_has_limit, &r->cr_limit, p) == -1)
+		return -1;
+	if ((f & CHAT_F_ACTIVE) &&
+	    chat_parse_bool(obj, "active", true, &r->cr_active, p) == -1)
+		return -1;
+	if ((f & CHAT_F_FORGET) &&
+	    chat_parse_bool(obj, "forget", false, &r->cr_forget, p) == -1)
+		return -1;
+	if ((f & CHAT_F_EMOJI) && chat_parse_emoji(obj, r, p) == -1)
+		return -1;
+	if ((f & CHAT_F_Q) &&
+	    chat_parse_text(obj, "q", CHAT_MAX_Q, &r->cr_q, p) == -1)
+		return -1;
+	return 0;
+}
+
+/* The envelope. */
+
+static int
+chat_parse_id(json_object *obj, struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*js;
+	size_t		 len;
+	ssize_t		 n;
+	int64_t		 x;
+
+	if (!json_object_object_get_ex(obj, "id", &v))
+		return 0;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		n = chat_text_count(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), CHAT_TEXT_ANY);
+		if (n == -1 || n > CHAT_MAX_ID)
+			goto bad;
+		break;
+	case json_type_int:
+		/* json-c saturates literals out of range: see the top. */
+		x = json_object_get_int64(v);
+		if (x == INT64_MIN || (x == INT64_MAX &&
+		    json_object_get_uint64(v) == UINT64_MAX))
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	/* Re-serialised by json-c, so the echo is always valid JSON. */
+	js = json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (js == NULL)
+		return chat_fail(p, CHAT_ERR_INTERNAL, NULL, "out of memory");
+	len = strlen(js);
+	if (len > CHAT_MAX_ID_JSON || !chat_id_json_valid(js, len))
+		goto bad;
+	memcpy(p->cp_id, js, len + 1);
+	return 0;
+bad:
+	return chat_fail(p, CHAT_ERR_VALIDATION, "id", "id must be a string of "
+	    "at most %d characters or an integer", CHAT_MAX_ID);
+}
+
+static int
+chat_parse_token(json_object *obj, struct chat_parsed *p)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 len;
+
+	if ((v = chat_field(obj, "token")) == NULL)
+		return chat_fail(p, CHAT_ERR_VALIDATION, "token",
+		    "token is required");
+	if (!json_object_is_type(v, json_type_string))
+		goto bad;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len < 1 || len > CHAT_REQ_MAX_TOKEN ||
+	    chat_text_count(s, len, CHAT_TEXT_NONUL) == -1)
+		goto bad;
+	if ((p->cp_token = strdup(s)) == NULL)
+		return chat_fail(p, CHAT_ERR_INTERNAL, NULL, "out of memory");
+	return 0;
+bad:
+	return chat_fail(p, CHAT_ERR_VALIDATION, "token", "token must be a "
+	    "string of 1 to %d bytes", CHAT_REQ_MAX_TOKEN);
+}
+
+static int
+chat_parse_object(json_object *obj, const struct chat_limits *lim,
+    struct chat_parsed *p)
+{
+	const struct chat_req_info *ri;
+	json_object	*v;
+	const char	*name;
+	size_t		 i;
+
+	if (chat_parse_id(obj, p) == -1)
+		return -1;
+	if ((v = chat_field(obj, "type")) == NULL ||
+	    !json_object_is_type(v, json_type_string))
+		return chat_fail(p, CHAT_ERR_VALIDATION, "type",
+		    "type must be a string");
+	name = json_object_get_string(v);
+	if (strlen(name) != (size_t)json_object_get_string_len(v))
+		goto unknown;			/* an embedded NUL */
+	for (i = 0; i < sizeof(chat_local) / sizeof(chat_local[0]); i++) {
+		if (strcmp(name, chat_local[i].name) != 0)
+			continue;
+		if (chat_local[i].kind != CHAT_PARSED_PING &&
+		    chat_parse_token(obj, p) == -1)
+			return -1;
+		p->cp_kind = chat_local[i].kind;
+		return 0;
+	}
+	if ((ri = chat_req_byname(name)) == NULL)
+		goto unknown;
+	chat_req_init(&p->cp_req, ri->cri_kind);
+	memcpy(p->cp_req.cr_id, p->cp_id, sizeof(p->cp_req.cr_id));
+	if (chat_parse_fields(obj, ri, lim, &p->cp_req, p) == -1)
+		return -1;
+	p->cp_kind = CHAT_PARSED_REQ;
+	return 0;
+unknown:
+	return chat_fail(p, CHAT_ERR_UNKNOWN_TYPE, NULL, "unknown type");
+}
+
+int
+chat_req_parse(const char *json, size_t len, const struct chat_limits *lim,
+    struct chat_parsed *out)
+{
+	struct chat_limits	 deflim;
+	struct json_tokener	*tok = NULL;
+	json_object		*obj = NULL;
+	enum json_tokener_error	 jerr;
+	enum chat_err		 err;
+	const char		*why = NULL, *buf;
+	char			*copy = NULL;
+	size_t			 i;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (lim == NULL) {
+		chat_limits_default(&deflim);
+		lim = &deflim;
+	}
+	if (len > lim->cl_max_bytes || len > INT_MAX)
+		return chat_fail(out, CHAT_ERR_PARSE, NULL,
+		    "message larger than %zu bytes", lim->cl_max_bytes);
+	for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' ||
+	    json[i] == '\n' || json[i] == '\r'); i++)
+		;
+	if (i == len || json[i] != '{')
+		return chat_fail(out, CHAT_ERR_PARSE, NULL,
+		    "expected a JSON object");
+	if ((err = chat_prescan(json, len, &copy, &why)) != CHAT_ERR_NONE)
+		return chat_fail(out, err, NULL, "%s",
+		    err == CHAT_ERR_PARSE ? why : "out of memory");
+	buf = copy != NULL ? copy : json;
+
+	if ((tok = json_tokener_new_ex(lim->cl_max_depth > 0 ?
+	    lim->cl_max_depth : 1)) == NULL) {
+		chat_fail(out, CHAT_ERR_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue)
+		chat_fail(out, CHAT_ERR_PARSE, NULL, "truncated JSON");
+	else if (jerr == json_tokener_error_depth)
+		chat_fail(out, CHAT_ERR_PARSE, NULL,
+		    "JSON nested more than %d levels deep", lim->cl_max_depth);
+	else if (jerr != json_tokener_success)
+		chat_fail(out, CHAT_ERR_PARSE, NULL, "invalid JSON: %s",
+		    json_tokener_error_desc(jerr));
+	else if (json_tokener_get_parse_end(tok) != len)
+		chat_fail(out, CHAT_ERR_PARSE, NULL,
+		    "data after the JSON object");
+	else if (!json_object_is_type(obj, json_type_object))
+		chat_fail(out, CHAT_ERR_PARSE, NULL, "expected a JSON object");
+	else
+		rc = chat_parse_object(obj, lim, out);
+done:
+	json_object_put(obj);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(copy);
+	return rc;
+}

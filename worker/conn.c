@@ -1,0 +1,560 @@
+/*
+ * conn.c: a client connection's state machine.  HANDSHAKE reads and checks
+ * the HTTP head; OPEN runs the pure frame parser (ws_frame.c) over the input
+ * in place and reassembles messages; every close goes FLUSHING (our close
+ * frame or HTTP answer drains) -> LINGER (write side shut, input discarded
+ * until the client closes) -> freed, so a client never loses our last
+ * frame to a reset.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "session.h"
+#include "config.h"
+#include "conn.h"
+#include "fanout.h"
+#include "http_upgrade.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define CONN_FLUSH_TIMEOUT_S	5	/* for our last bytes to leave */
+#define CONN_LINGER_TIMEOUT_S	2	/* for the client to close after us */
+#define CONN_READ_HIGH		(256 * 1024)
+
+static void	conn_readcb(struct bufferevent *bev, void *arg);
+static void	conn_writecb(struct bufferevent *bev, void *arg);
+static void	conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void	conn_timercb(evutil_socket_t fd, short what, void *arg);
+
+static const char *conn_state_names[CONN_STATE_MAX] = {
+	"handshake", "open", "flushing", "linger"
+};
+
+const char *
+conn_state_name(enum conn_state s)
+{
+	return s < CONN_STATE_MAX ? conn_state_names[s] : "?";
+}
+
+static void
+conn_set_state(struct ws_conn *c, enum conn_state s)
+{
+	if (s >= CONN_STATE_MAX)
+		fatalx("conn_state", "bad state %d", (int)s);
+	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_state", "%s -> %s",
+	    conn_state_name(c->wc_state), conn_state_name(s));
+	c->wc_state = s;
+}
+
+static void
+conn_arm_timer(struct ws_conn *c, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	event_add(c->wc_timer, &tv);
+}
+
+static void
+format_addr(const struct sockaddr *sa, char *out, size_t len)
+{
+	const void *addr = NULL;
+
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, out,
+	    (socklen_t)len) == NULL)
+		snprintf(out, len, "unknown");
+}
+
+struct ws_conn *
+conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
+    void *ssl)
+{
+	const struct parley_config *cfg = w->w_cfg;
+	struct ws_conn *c = xcalloc(1, sizeof(*c));
+	int on = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->wc_worker = w;
+	c->wc_id = w->w_id_prefix | ++w->w_id_seq;
+	c->wc_tls = ssl != NULL;
+	format_addr(sa, c->wc_addr, sizeof(c->wc_addr));
+	if (ssl != NULL)
+		c->wc_bev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	else
+		c->wc_bev = bufferevent_socket_new(w->w_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->wc_bev == NULL) {
+		log_conn(LOG_LVL_WARN, c->wc_id, "conn_alloc",
+		    "bufferevent failed");
+		if (ssl != NULL)
+			SSL_free(ssl);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->wc_msg = evbuffer_new();
+	c->wc_timer = evtimer_new(w->w_base, conn_timercb, c);
+	c->wc_last_rx_ms = now_mono_ms();
+	bufferevent_setwatermark(c->wc_bev, EV_READ, 0, CONN_READ_HIGH);
+	bufferevent_setcb(c->wc_bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	bufferevent_enable(c->wc_bev, EV_READ | EV_WRITE);
+	conn_arm_timer(c, cfg->handshake_timeout);
+	worker_conn_added(w, c);
+	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_accept", "from %s%s",
+	    c->wc_addr, c->wc_tls ? " (tls)" : "");
+	if (w->w_broker_congested)
+		conn_pause(c, true);
+	return c;
+}
+
+void
+conn_free(struct ws_conn *c)
+{
+	struct worker *w = c->wc_worker;
+
+	if (c->wc_endpoint == CONN_EP_CHAT)
+		session_on_close(c);
+	worker_conn_removed(w, c);
+	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_free", "in state %s",
+	    conn_state_name(c->wc_state));
+	event_free(c->wc_timer);
+	evbuffer_free(c->wc_msg);
+	bufferevent_free(c->wc_bev);
+	free(c);
+}
+
+void
+conn_pause(struct ws_conn *c, bool paused)
+{
+	if (c->wc_paused == paused)
+		return;
+	c->wc_paused = paused;
+	if (paused)
+		bufferevent_disable(c->wc_bev, EV_READ);
+	else {
+		bufferevent_enable(c->wc_bev, EV_READ);
+		/* Bytes may be waiting already: process them now. */
+		if (evbuffer_get_length(bufferevent_get_input(c->wc_bev)) > 0)
+			conn_readcb(c->wc_bev, c);
+	}
+}
+
+/* Output. */
+
+static struct evbuffer *
+conn_output(struct ws_conn *c)
+{
+	return bufferevent_get_output(c->wc_bev);
+}
+
+/* A slow consumer is closed rather than buffered without bound. */
+static void
+conn_check_output(struct ws_conn *c)
+{
+	size_t queued = evbuffer_get_length(conn_output(c));
+
+	if (queued > c->wc_worker->w_cfg->max_output_bytes) {
+		log_conn(LOG_LVL_WARN, c->wc_id, "slow_consumer",
+		    "%zu bytes queued, over max_output_bytes", queued);
+		conn_close(c, WS_CLOSE_TRY_AGAIN, "slow consumer");
+	}
+}
+
+static void
+conn_send_frame(struct ws_conn *c, uint8_t opcode, const void *data,
+    size_t len)
+{
+	uint8_t hdr[WS_MAX_SERVER_HEADER];
+	size_t hlen = ws_frame_header(hdr, opcode, true, false, len);
+	struct evbuffer *out = conn_output(c);
+
+	evbuffer_add(out, hdr, hlen);
+	if (len > 0)
+		evbuffer_add(out, data, len);
+}
+
+void
+conn_send_text(struct ws_conn *c, const char *text, size_t len)
+{
+	if (c->wc_state != CONN_OPEN)
+		return;
+	conn_send_frame(c, WS_OP_TEXT, text, len);
+	conn_check_output(c);
+}
+
+void
+conn_send_shared(struct ws_conn *c, struct fanout_block *fb)
+{
+	if (c->wc_state != CONN_OPEN)
+		return;
+	if (fanout_append(fb, conn_output(c)) == -1) {
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	conn_check_output(c);
+}
+
+/* Closing. */
+
+static void
+conn_begin_flush(struct ws_conn *c)
+{
+	conn_set_state(c, CONN_FLUSHING);
+	evbuffer_drain(c->wc_msg, evbuffer_get_length(c->wc_msg));
+	conn_arm_timer(c, CONN_FLUSH_TIMEOUT_S);
+	/* Keep reading (and discarding) so the client's close is consumed. */
+	if (c->wc_paused) {
+		c->wc_paused = false;
+		bufferevent_enable(c->wc_bev, EV_READ);
+	}
+	if (evbuffer_get_length(conn_output(c)) == 0)
+		conn_writecb(c->wc_bev, c);
+}
+
+void
+conn_close(struct ws_conn *c, uint16_t code, const char *reason)
+{
+	uint8_t payload[WS_MAX_CONTROL_PAYLOAD];
+	size_t len;
+
+	if (c->wc_state != CONN_OPEN) {
+		if (c->wc_state == CONN_HANDSHAKE)
+			conn_free(c);
+		return;
+	}
+	c->wc_close_code = code;
+	log_conn(code == WS_CLOSE_NORMAL || code == WS_CLOSE_GOING_AWAY ?
+	    LOG_LVL_DEBUG : LOG_LVL_INFO, c->wc_id, "ws_close",
+	    "sending %u %s", code, reason ? reason : "");
+	len = code == WS_CLOSE_NO_STATUS ? 0 :
+	    ws_close_payload(payload, code, reason);
+	conn_send_frame(c, WS_OP_CLOSE, payload, len);
+	conn_begin_flush(c);
+}
+
+static void
+conn_http_error(struct ws_conn *c, int status, const char *why)
+{
+	log_conn(LOG_LVL_INFO, c->wc_id, "http_error", "%d %s from %s",
+	    status, why, c->wc_addr);
+	http_write_error(conn_output(c), status, why);
+	conn_begin_flush(c);
+}
+
+/* The upgrade. */
+
+static bool
+origin_allowed(const char *list, const char *origin)
+{
+	size_t olen;
+	const char *p;
+
+	if (list == NULL || list[0] == '\0')
+		return true;
+	if (origin == NULL)
+		return false;
+	olen = strlen(origin);
+	for (p = list; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, " \t");
+		if (n == olen && strncasecmp(p, origin, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void
+conn_upgrade(struct ws_conn *c, const char *head, size_t len)
+{
+	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	struct http_upgrade_req req;
+	char accept[HTTP_WS_ACCEPT_LEN + 1];
+	const char *why = "";
+	int status;
+
+	memset(&req, 0, sizeof(req));
+	if ((status = http_upgrade_parse(head, len, &req, &why)) != 0) {
+		conn_http_error(c, status, why);
+		goto done;
+	}
+	if (strcmp(req.hu_path, cfg->ws_path) == 0)
+		c->wc_endpoint = CONN_EP_CHAT;
+	else if (cfg->echo_path[0] != '\0' &&
+	    strcmp(req.hu_path, cfg->echo_path) == 0)
+		c->wc_endpoint = CONN_EP_ECHO;
+	else {
+		conn_http_error(c, 404, "no WebSocket endpoint at this path");
+		goto done;
+	}
+	if (!origin_allowed(cfg->allowed_origins, req.hu_origin)) {
+		c->wc_endpoint = CONN_EP_NONE;
+		conn_http_error(c, 403, "origin not allowed");
+		goto done;
+	}
+	http_ws_accept(req.hu_key, accept);
+	http_write_101(conn_output(c), accept, NULL);
+	conn_set_state(c, CONN_OPEN);
+	ws_parser_init(&c->wc_parser, cfg->max_message_bytes);
+	c->wc_parser.wp_validate_utf8 = true;
+	c->wc_last_rx_ms = now_mono_ms();
+	conn_arm_timer(c, cfg->ping_interval);
+	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s",
+	    req.hu_path, c->wc_addr);
+	worker_register_conn(c->wc_worker, c);
+	if (c->wc_endpoint == CONN_EP_CHAT)
+		session_on_open(c, &req);
+done:
+	http_upgrade_req_free(&req);
+}
+
+/* Returns false when the connection left HANDSHAKE some other way. */
+static bool
+conn_read_head(struct ws_conn *c, struct evbuffer *in)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t look = avail < HTTP_MAX_HEAD ? avail : HTTP_MAX_HEAD;
+	const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)look);
+	long end = http_upgrade_head_end(buf, look, HTTP_MAX_HEAD);
+
+	if (end == 0 && avail >= HTTP_MAX_HEAD)
+		end = -1;
+	if (end == 0)
+		return false;
+	if (end < 0) {
+		evbuffer_drain(in, avail);
+		conn_http_error(c, 431, "request head over 8 KiB");
+		return false;
+	}
+	conn_upgrade(c, buf, (size_t)end);
+	evbuffer_drain(in, (size_t)end);
+	return c->wc_state == CONN_OPEN;
+}
+
+/* Frames. */
+
+static void
+conn_on_message(struct ws_conn *c)
+{
+	struct evbuffer *msg = c->wc_msg;
+	size_t len = evbuffer_get_length(msg);
+
+	if (c->wc_endpoint == CONN_EP_ECHO) {
+		uint8_t hdr[WS_MAX_SERVER_HEADER];
+		size_t hlen = ws_frame_header(hdr, c->wc_msg_opcode, true,
+		    false, len);
+
+		/* Move the reassembled chains to the output: no copy. */
+		evbuffer_add(conn_output(c), hdr, hlen);
+		evbuffer_add_buffer(conn_output(c), msg);
+		conn_check_output(c);
+		return;
+	}
+	if (c->wc_msg_opcode == WS_OP_BINARY) {
+		conn_close(c, WS_CLOSE_UNSUPPORTED, "binary messages are not "
+		    "accepted");
+		return;
+	}
+	session_on_text(c, (const char *)evbuffer_pullup(msg, -1), len);
+	evbuffer_drain(msg, len);
+}
+
+static void
+conn_on_control(struct ws_conn *c, const struct ws_event *ev)
+{
+	switch (ev->opcode) {
+	case WS_OP_PING:
+		conn_send_frame(c, WS_OP_PONG, ev->data, ev->len);
+		conn_check_output(c);
+		break;
+	case WS_OP_PONG:
+		break;
+	case WS_OP_CLOSE:
+		/* Echo the client's code (RFC 6455 5.5.1), then close. */
+		log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_peer_close", "code %u",
+		    ev->close_code);
+		c->wc_close_code = ev->close_code;
+		if (ev->close_code == WS_CLOSE_NO_STATUS)
+			conn_send_frame(c, WS_OP_CLOSE, NULL, 0);
+		else {
+			uint8_t payload[2] = { ev->close_code >> 8,
+			    ev->close_code & 0xff };
+
+			conn_send_frame(c, WS_OP_CLOSE, payload, 2);
+		}
+		conn_begin_flush(c);
+		break;
+	}
+}
+
+/* Run the parser over the input in place, chunk by chunk.  The parser
+ * reports one event per call and may owe one (MESSAGE_END) after the
+ * input is used up, so call it until it has nothing left to say. */
+static void
+conn_read_frames(struct ws_conn *c, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	struct ws_event ev;
+	uint8_t empty[1];
+
+	while (c->wc_state == CONN_OPEN && !c->wc_paused) {
+		uint8_t *buf = empty;
+		size_t len = 0, used;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+			len = v.iov_len;
+			buf = evbuffer_pullup(in, (ssize_t)len);
+		}
+		used = ws_parser_feed(&c->wc_parser, buf, len, &ev);
+		if (used > 0)
+			c->wc_last_rx_ms = now_mono_ms();
+		switch (ev.type) {
+		case WS_EV_NONE:
+			break;
+		case WS_EV_DATA:
+			if (c->wc_endpoint == CONN_EP_CHAT &&
+			    ev.opcode == WS_OP_BINARY) {
+				evbuffer_drain(in, used);
+				conn_close(c, WS_CLOSE_UNSUPPORTED,
+				    "binary messages are not accepted");
+				return;
+			}
+			c->wc_msg_opcode = ev.opcode;
+			evbuffer_add(c->wc_msg, ev.data, ev.len);
+			break;
+		case WS_EV_MESSAGE_END:
+			c->wc_msg_opcode = ev.opcode;
+			evbuffer_drain(in, used);
+			conn_on_message(c);
+			continue;
+		case WS_EV_CONTROL:
+			evbuffer_drain(in, used);
+			conn_on_control(c, &ev);
+			continue;
+		case WS_EV_ERROR:
+			evbuffer_drain(in, evbuffer_get_length(in));
+			log_conn(LOG_LVL_INFO, c->wc_id, "ws_protocol_error",
+			    "%s", ev.reason);
+			conn_close(c, ev.close_code, ev.reason);
+			return;
+		}
+		evbuffer_drain(in, used);
+		if (used == 0 && ev.type == WS_EV_NONE)
+			break;
+	}
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct ws_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	switch (c->wc_state) {
+	case CONN_HANDSHAKE:
+		if (!conn_read_head(c, in))
+			return;
+		/* frames may follow the head at once */
+		__attribute__((fallthrough));
+	case CONN_OPEN:
+		conn_read_frames(c, in);
+		break;
+	case CONN_FLUSHING:
+	case CONN_LINGER:
+		evbuffer_drain(in, evbuffer_get_length(in));
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct ws_conn *c = arg;
+
+	if (c->wc_state != CONN_FLUSHING ||
+	    evbuffer_get_length(conn_output(c)) > 0)
+		return;
+	/* Everything we meant to say is out: half-close and wait for the
+	 * client's FIN, so our close frame is never lost to a reset. */
+	if (c->wc_tls) {
+		conn_free(c);
+		return;
+	}
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	conn_set_state(c, CONN_LINGER);
+	conn_arm_timer(c, CONN_LINGER_TIMEOUT_S);
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ws_conn *c = arg;
+
+	if (what & BEV_EVENT_ERROR)
+		log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_error", "%s in %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+		    conn_state_name(c->wc_state));
+	else if (c->wc_state == CONN_OPEN)
+		log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_eof",
+		    "client went away without a close frame");
+	conn_free(c);
+}
+
+static void
+conn_timercb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn *c = arg;
+	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	uint64_t idle, now = now_mono_ms();
+	int next;
+
+	switch (c->wc_state) {
+	case CONN_HANDSHAKE:
+		log_conn(LOG_LVL_INFO, c->wc_id, "handshake_timeout",
+		    "no complete request head from %s in %d s", c->wc_addr,
+		    cfg->handshake_timeout);
+		conn_free(c);
+		return;
+	case CONN_OPEN:
+		idle = (now - c->wc_last_rx_ms) / 1000;
+		if (idle >= (uint64_t)cfg->idle_timeout) {
+			conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+			return;
+		}
+		if (idle >= (uint64_t)cfg->ping_interval) {
+			conn_send_frame(c, WS_OP_PING, NULL, 0);
+			c->wc_ping_sent = true;
+			next = cfg->idle_timeout - (int)idle;
+		} else
+			next = cfg->ping_interval - (int)idle;
+		conn_arm_timer(c, next > 0 ? next : 1);
+		return;
+	case CONN_FLUSHING:
+	case CONN_LINGER:
+	default:
+		conn_free(c);
+		return;
+	}
+}

@@ -1,0 +1,69 @@
+/* conn.h: one client connection, from the HTTP upgrade to the close.
+ * States (memcached style): every transition goes through conn_set_state. */
+#ifndef PARLEY_CONN_H
+#define PARLEY_CONN_H
+
+#include <bsd/sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ws_frame.h"
+
+struct worker;
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct fanout_block;
+struct session;
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* reading the HTTP request head */
+	CONN_OPEN,		/* WebSocket frames both ways */
+	CONN_FLUSHING,		/* a close frame or HTTP error is queued */
+	CONN_LINGER,		/* write side shut; discarding input until EOF */
+	CONN_STATE_MAX
+};
+
+enum conn_endpoint { CONN_EP_NONE, CONN_EP_CHAT, CONN_EP_ECHO };
+
+struct ws_conn {
+	uint64_t		 wc_id;
+	struct worker		*wc_worker;
+	struct bufferevent	*wc_bev;
+	enum conn_state		 wc_state;
+	enum conn_endpoint	 wc_endpoint;
+	bool			 wc_tls;
+	bool			 wc_registered;	/* the broker knows it */
+	bool			 wc_paused;	/* reads paused (back-pressure) */
+	char			 wc_addr[64];	/* peer address, for logs and limits */
+
+	struct ws_parser	 wc_parser;
+	struct evbuffer		*wc_msg;	/* data message being reassembled */
+	uint8_t			 wc_msg_opcode;
+
+	struct event		*wc_timer;	/* handshake, keepalive, close */
+	uint64_t		 wc_last_rx_ms;	/* any frame from the client */
+	bool			 wc_ping_sent;
+	uint16_t		 wc_close_code;	/* what we sent, for logs */
+
+	struct session		*wc_session;	/* chat endpoint state */
+	TAILQ_ENTRY(ws_conn)	 wc_entry;
+};
+
+/* Take over an accepted socket (plain, or TLS when ssl != NULL). */
+struct ws_conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+	    int salen, void *ssl);
+void	conn_free(struct ws_conn *c);
+
+/* Send a text message (one JSON text).  Over max_output_bytes: 1013. */
+void	conn_send_text(struct ws_conn *c, const char *text, size_t len);
+/* Append a shared, already framed message. */
+void	conn_send_shared(struct ws_conn *c, struct fanout_block *fb);
+/* Start the close: queue a close frame, flush, shut down. */
+void	conn_close(struct ws_conn *c, uint16_t code, const char *reason);
+void	conn_pause(struct ws_conn *c, bool paused);
+const char *conn_state_name(enum conn_state s);
+
+#endif

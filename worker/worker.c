@@ -1,0 +1,375 @@
+/*
+ * worker.c: a worker process.  It owns its client connections, keeps them
+ * across a broker restart (re-registering them on the new link), and turns
+ * the broker's typed answers into frames: IPC_DELIVER's payload is framed
+ * once and shared by every target connection (fanout.c).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "conn.h"
+#include "fanout.h"
+#include "ipc.h"
+#include "log.h"
+#include "peer.h"
+#include "session.h"
+#include "util.h"
+#include "worker.h"
+
+#define WORKER_DRAIN_DEADLINE_S	5
+
+/* The worker's whole state. */
+static struct worker worker;
+
+static void	worker_broker_lost(struct peer *p, void *ctx);
+
+/* Connection registry. */
+
+void
+worker_conn_added(struct worker *w, struct ws_conn *c)
+{
+	idmap_put(&w->w_conns, c->wc_id, c);
+	TAILQ_INSERT_TAIL(&w->w_conn_list, c, wc_entry);
+	w->w_nconns++;
+}
+
+static void
+worker_exit_if_drained(struct worker *w)
+{
+	if (w->w_draining && w->w_nconns == 0)
+		event_base_loopexit(w->w_base, NULL);
+}
+
+void
+worker_conn_removed(struct worker *w, struct ws_conn *c)
+{
+	if (c->wc_registered && w->w_broker != NULL)
+		peer_compose(w->w_broker, IPC_CONN_CLOSE, c->wc_id, NULL, 0);
+	if (c->wc_registered)
+		w->w_nregistered--;
+	c->wc_registered = false;
+	idmap_del(&w->w_conns, c->wc_id);
+	TAILQ_REMOVE(&w->w_conn_list, c, wc_entry);
+	w->w_nconns--;
+	worker_exit_if_drained(w);
+}
+
+int
+worker_to_broker(struct worker *w, struct ipc_msg *m)
+{
+	if (w->w_broker == NULL) {
+		ipc_msg_free(m);
+		return -1;
+	}
+	return peer_send(w->w_broker, m);
+}
+
+void
+worker_register_conn(struct worker *w, struct ws_conn *c)
+{
+	struct ipc_msg m;
+
+	if (w->w_broker == NULL || c->wc_registered)
+		return;
+	ipc_msg_init(&m, IPC_CONN_OPEN, c->wc_id);
+	ipc_add_u8(&m, c->wc_endpoint == CONN_EP_ECHO ? IPC_CONN_ECHO :
+	    IPC_CONN_CHAT);
+	ipc_add_str(&m, c->wc_addr);
+	if (peer_send(w->w_broker, &m) == 0) {
+		c->wc_registered = true;
+		w->w_nregistered++;
+	}
+}
+
+/* Messages from the broker. */
+
+static int
+worker_on_b_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	uint32_t version, pid;
+	int64_t start;
+
+	if (ipc_get_u32(r, &version) == -1 || ipc_get_u32(r, &pid) == -1 ||
+	    ipc_get_i64(r, &start) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (version != IPC_VERSION) {
+		log_warnx("ipc_version", "broker speaks version %u, not %u",
+		    version, IPC_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+worker_on_reply(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	const uint8_t *text;
+	size_t len;
+
+	ipc_get_rest(r, &text, &len);
+	/* The client may have gone while the answer was on its way. */
+	if (c != NULL)
+		conn_send_text(c, (const char *)text, len);
+	return 0;
+}
+
+static int
+worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct fanout_block *fb;
+	struct ipc_reader ids;
+	const uint8_t *text;
+	size_t len;
+	uint32_t n;
+
+	if (ipc_get_u32(r, &n) == -1 || (uint64_t)n * 8 > r->ir_len - r->ir_off)
+		return -1;
+	ids = *r;
+	r->ir_off += (size_t)n * 8;
+	ipc_get_rest(r, &text, &len);
+	fb = fanout_frame(WS_OP_TEXT, text, len);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ws_conn *c;
+		uint64_t id;
+
+		if (ipc_get_u64(&ids, &id) == -1)
+			break;
+		if ((c = idmap_get(&w->w_conns, id)) != NULL)
+			conn_send_shared(c, fb);
+	}
+	fanout_release(fb);
+	return 0;
+}
+
+static int
+worker_on_kick(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	char reason[WS_MAX_CONTROL_PAYLOAD];
+	uint16_t code;
+
+	if (ipc_get_u16(r, &code) == -1 ||
+	    ipc_get_strbuf(r, reason, sizeof(reason)) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (c != NULL)
+		conn_close(c, code, reason);
+	return 0;
+}
+
+static const struct ipc_handler worker_from_broker[] = {
+	{ IPC_B_HELLO,	worker_on_b_hello },
+	{ IPC_REPLY,	worker_on_reply },
+	{ IPC_DELIVER,	worker_on_deliver },
+	{ IPC_KICK,	worker_on_kick },
+	{ 0, NULL }
+};
+
+/* Back-pressure: while the broker link is congested, stop reading clients. */
+static void
+worker_broker_pressure(struct peer *p, bool congested, void *ctx)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c, *next;
+
+	w->w_broker_congested = congested;
+	TAILQ_FOREACH_SAFE(c, &w->w_conn_list, wc_entry, next)
+		if (c->wc_endpoint != CONN_EP_ECHO &&
+		    (c->wc_state == CONN_OPEN || c->wc_state == CONN_HANDSHAKE))
+			conn_pause(c, congested);
+}
+
+static void
+worker_broker_lost(struct peer *p, void *ctx)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c;
+
+	log_warnx("broker_lost", "broker link lost; keeping %zu connections "
+	    "until it is back", w->w_nconns);
+	peer_free(w->w_broker);
+	w->w_broker = NULL;
+	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry)
+		c->wc_registered = false;
+	w->w_nregistered = 0;
+	if (w->w_broker_congested)
+		worker_broker_pressure(NULL, false, w);
+}
+
+/* Messages from the supervisor. */
+
+static int
+worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ipc_msg m;
+	struct ws_conn *c;
+	uint32_t slot, pid;
+	int64_t start;
+
+	if (ipc_get_u32(r, &slot) == -1 || ipc_get_u32(r, &pid) == -1 ||
+	    ipc_get_i64(r, &start) == -1 || ipc_end(r) == -1 || *fdp == -1)
+		return -1;
+	if (w->w_broker != NULL)
+		worker_broker_lost(w->w_broker, w);
+	w->w_broker = peer_new(w->w_base, *fdp, w->w_broker_name,
+	    worker_from_broker, w, worker_broker_lost);
+	*fdp = -1;
+	if (w->w_broker == NULL)
+		return 0;
+	w->w_broker->p_pressure = worker_broker_pressure;
+
+	ipc_msg_init(&m, IPC_W_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u32(&m, (uint32_t)w->w_slot);
+	ipc_add_u32(&m, (uint32_t)w->w_pid);
+	ipc_add_i64(&m, w->w_start_ms);
+	peer_send(w->w_broker, &m);
+	/* Re-register every live connection so the broker rebuilds its state. */
+	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
+		if (c->wc_state != CONN_OPEN)
+			continue;
+		worker_register_conn(w, c);
+		if (c->wc_endpoint == CONN_EP_CHAT)
+			session_reregister(c);
+	}
+	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
+	ipc_add_u32(&m, (uint32_t)w->w_nregistered);
+	peer_send(w->w_broker, &m);
+	log_info("broker_linked", "broker pid %u; %zu connections registered",
+	    pid, w->w_nregistered);
+	return 0;
+}
+
+static void
+worker_drain(struct worker *w, const char *why)
+{
+	struct ws_conn *c, *next;
+
+	if (w->w_draining)
+		return;
+	w->w_draining = true;
+	log_info("draining", "%s: closing %zu connections", why, w->w_nconns);
+	listener_stop(w);
+	TAILQ_FOREACH_SAFE(c, &w->w_conn_list, wc_entry, next)
+		conn_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+	event_add(w->w_drain_deadline,
+	    &(struct timeval){ WORKER_DRAIN_DEADLINE_S, 0 });
+	worker_exit_if_drained(w);
+}
+
+static int
+worker_on_drain(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	worker_drain(ctx, "supervisor asked");
+	return 0;
+}
+
+static const struct ipc_handler worker_from_sup[] = {
+	{ IPC_PEER_SETUP,	worker_on_peer_setup },
+	{ IPC_DRAIN,		worker_on_drain },
+	{ 0, NULL }
+};
+
+static void
+worker_sup_lost(struct chan *ch, void *ctx)
+{
+	struct worker *w = ctx;
+
+	/* No supervisor: nobody will restart us or the broker. */
+	log_warnx("supervisor_lost", "supervisor is gone; draining");
+	chan_free(w->w_sup);
+	w->w_sup = NULL;
+	worker_drain(w, "supervisor lost");
+}
+
+static void
+worker_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_warnx("drain_deadline", "%zu connections did not close in time",
+	    w->w_nconns);
+	event_base_loopexit(w->w_base, NULL);
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (sig == SIGTERM)
+		worker_drain(w, "SIGTERM");
+	else if (sig == SIGUSR1)
+		log_reopen();
+}
+
+int
+worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
+    int tls_fd)
+{
+	struct worker *w = &worker;
+	struct ipc_msg m;
+	struct ws_conn *c;
+
+	w->w_cfg = cfg;
+	w->w_slot = slot;
+	w->w_pid = getpid();
+	w->w_start_ms = now_wall_ms();
+	w->w_id_prefix = ((uint64_t)(slot & 0xff) << 56) |
+	    ((uint64_t)(w->w_pid & 0xffffff) << 32);
+	snprintf(w->w_broker_name, sizeof(w->w_broker_name), "broker");
+	idmap_init(&w->w_conns);
+	TAILQ_INIT(&w->w_conn_list);
+	if ((w->w_base = event_base_new()) == NULL)
+		fatalx("libevent", "event_base_new failed");
+	w->w_sigterm = evsignal_new(w->w_base, SIGTERM, worker_signal_cb, w);
+	w->w_sigusr1 = evsignal_new(w->w_base, SIGUSR1, worker_signal_cb, w);
+	evsignal_add(w->w_sigterm, NULL);
+	evsignal_add(w->w_sigusr1, NULL);
+	w->w_drain_deadline = evtimer_new(w->w_base, worker_deadline_cb, w);
+	w->w_sup = chan_new(w->w_base, sup_fd, "supervisor", worker_from_sup, w,
+	    worker_sup_lost);
+	if (listener_start(w, ws_fd, tls_fd) == -1)
+		fatalx("listen", "cannot listen on the inherited sockets");
+
+	ipc_msg_init(&m, IPC_HELLO, 0);
+	ipc_add_u32(&m, IPC_VERSION);
+	ipc_add_u8(&m, IPC_ROLE_WORKER);
+	ipc_add_u32(&m, (uint32_t)slot);
+	ipc_add_u32(&m, (uint32_t)w->w_pid);
+	chan_send(w->w_sup, &m, -1);
+	log_info("worker_started", "worker %d ready", slot);
+
+	event_base_dispatch(w->w_base);
+
+	while ((c = TAILQ_FIRST(&w->w_conn_list)) != NULL)
+		conn_free(c);
+	listener_stop(w);
+	if (w->w_broker != NULL)
+		peer_free(w->w_broker);
+	chan_free(w->w_sup);
+	event_free(w->w_sigterm);
+	event_free(w->w_sigusr1);
+	event_free(w->w_drain_deadline);
+	idmap_free(&w->w_conns);
+	event_base_free(w->w_base);
+	log_info("worker_exit", "worker %d done", slot);
+	return 0;
+}

@@ -19,6 +19,7 @@ struct evconnlistener;
 struct chan;
 struct peer;
 struct store;
+struct evhttp;
 struct ipc_msg;
 
 #define BROKER_MAX_WORKERS	64
@@ -50,6 +51,17 @@ struct ctl_client {
 	LIST_ENTRY(ctl_client)	 cc_entry;
 };
 
+/* Counters for /metrics and parleyctl. */
+struct broker_metrics {
+	uint64_t	 bm_messages;		/* stored by send */
+	uint64_t	 bm_published;		/* stored or sent by the API */
+	uint64_t	 bm_commits;
+	uint64_t	 bm_commit_failures;
+	uint64_t	 bm_deliveries;		/* frames handed to workers */
+	uint64_t	 bm_requests;		/* client requests handled */
+	uint64_t	 bm_errors;		/* error replies */
+};
+
 struct broker {
 	struct event_base	*b_base;
 	const struct parley_config *b_cfg;
@@ -67,6 +79,9 @@ struct broker {
 	struct event		*b_sigterm;
 	struct event		*b_sigusr1;
 	void			*b_chat;	/* chat state (rooms, presence) */
+	struct broker_metrics	 b_metrics;
+	struct evhttp		*b_api;		/* NULL when the API is off */
+	char			*b_api_key;	/* bearer key for the API */
 };
 
 /* api_fd is -1 when the HTTP API is off. */

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <jwt.h>
 
 #include "config.h"
 #include "ipc.h"
@@ -24,7 +27,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: parleyctl [-s socket | -c config] command "
-	    "[args...]\n  commands: status, help\n");
+	    "[args...]\n"
+	    "  commands: status, help (answered by the daemon)\n"
+	    "            token USER [TTL] (a development token signed with "
+	    "the\n            configured HS* secret; needs -c, not the "
+	    "daemon)\n");
 	exit(2);
 }
 
@@ -68,6 +75,66 @@ write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Sign a token locally with the configured shared secret: for development
+ * and for the quick start, never a substitute for a real issuer. */
+static int
+make_token(const char *cfgpath, int argc, char **argv)
+{
+	struct parley_config cfg;
+	char err[1024], *secret = NULL, *tok = NULL;
+	long ttl = argc > 2 ? strtol(argv[2], NULL, 10) : 3600;
+	jwt_alg_t alg;
+	jwt_t *jwt = NULL;
+	size_t len = 0;
+	int rc = 1;
+
+	if (argc < 2 || argc > 3 || ttl <= 0) {
+		fprintf(stderr, "usage: parleyctl -c config token USER [TTL]\n");
+		return 2;
+	}
+	if (cfg_load(cfgpath, &cfg, err, sizeof(err), NULL) == -1) {
+		fprintf(stderr, "parleyctl: %s\n", err);
+		return 2;
+	}
+	alg = jwt_str_alg(cfg.algorithm);
+	if (alg != JWT_ALG_HS256 && alg != JWT_ALG_HS384 &&
+	    alg != JWT_ALG_HS512) {
+		fprintf(stderr, "parleyctl: token needs an HS* algorithm\n");
+		goto done;
+	}
+	if (cfg.secret_file[0] != '\0')
+		secret = read_small_file(cfg.secret_file, 65536, &len);
+	else if (cfg.secret != NULL && cfg.secret[0] != '\0') {
+		secret = xstrdup(cfg.secret);
+		len = strlen(secret);
+	}
+	if (secret == NULL || len == 0) {
+		fprintf(stderr, "parleyctl: no secret in %s\n",
+		    cfg.secret_file[0] ? cfg.secret_file : "the config");
+		goto done;
+	}
+	if (secret[len - 1] == '\n')
+		len--;
+	if (len > 0 && secret[len - 1] == '\r')
+		len--;
+	if (jwt_new(&jwt) != 0 || jwt_add_grant(jwt, "sub", argv[1]) != 0 ||
+	    jwt_add_grant_int(jwt, "iat", (long)time(NULL)) != 0 ||
+	    jwt_add_grant_int(jwt, "exp", (long)time(NULL) + ttl) != 0 ||
+	    jwt_set_alg(jwt, alg, (unsigned char *)secret, (int)len) != 0 ||
+	    (tok = jwt_encode_str(jwt)) == NULL) {
+		fprintf(stderr, "parleyctl: cannot sign a token\n");
+		goto done;
+	}
+	printf("%s\n", tok);
+	rc = 0;
+done:
+	free(tok);
+	jwt_free(jwt);
+	free(secret);
+	cfg_free(&cfg);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -99,6 +166,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "token") == 0)
+		return make_token(cfgpath ? cfgpath : PARLEY_SYSCONFDIR
+		    "/parley.conf", argc, argv);
 	if (sock == NULL) {
 		struct parley_config cfg;
 		char err[1024];

@@ -24,6 +24,9 @@
 	X(IPC_CONN_AUTH,	0x0105, 1, 65536)			\
 	/* u32 live connections re-registered */			\
 	X(IPC_W_RESYNC_DONE,	0x0106, 4, 4)				\
+	/* conn: u32 n, str room[n]: rooms it had joined, re-sent after	\
+	 * a broker restart (rejoined silently, ACL checked again) */	\
+	X(IPC_CONN_ROOMS,	0x0107, 4, 1048576)			\
 	/* broker -> worker */						\
 	/* u32 version, u32 pid, i64 start_ms */			\
 	X(IPC_B_HELLO,		0x0201, 16, 16)				\

@@ -11,8 +11,10 @@
  * - react.active and typing.active are required; leave.forget defaults
  *   to false; an empty epoch is allowed and simply never matches.
  * - A duplicate key: the last one wins (json-c).  Unknown fields: ignored.
- * - An integer id equal to INT64_MIN or beyond UINT64_MAX is refused:
- *   json-c saturates such literals, so they could not be echoed as sent.
+ * - The id is echoed as json-c re-serialises it ("\u0041" comes back as
+ *   "A").  An integer id of INT64_MIN or UINT64_MAX is refused: json-c
+ *   saturates out-of-range literals to those, so they could not be echoed
+ *   as sent.  A lone surrogate in a string id comes back as "\u0000".
  */
 #include <sys/types.h>
 

@@ -194,6 +194,8 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		return fz_list(z, fz_item_arg);
 	case IPC_W_RESYNC_DONE:
 		return fz_u32(z, NULL);
+	case IPC_CONN_ROOMS:
+		return fz_list(z, fz_item_arg);
 	case IPC_B_HELLO:
 	case IPC_PEER_SETUP:
 		if (fz_u32(z, NULL) == -1 || fz_u32(z, NULL) == -1)

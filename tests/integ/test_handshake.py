@@ -46,7 +46,7 @@ class UpgradeTest(DaemonTestCase):
         status, hdrs, _ = self.req(data)
         self.assertEqual(status, 101)
         self.assertEqual(hdrs.get("sec-websocket-accept"),
-                         "s3pPLMBiTxaQ9kVq7o2ERbzlKxk=")
+                         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
 
     def test_upgrade_then_echo(self):
         c = self.connect("/echo")

@@ -45,6 +45,8 @@ static const struct rt_case rt_cases[] = {
 	    { 'b', 1, 0, NULL }, { 'i', 0, 1700003600, NULL }, { 'b', 1, 0, NULL },
 	    { 'd', 2, 0, NULL }, { 's', 0, 0, "general" }, { 's', 0, 0, "dev*" } } },
 	{ T(IPC_W_RESYNC_DONE), 0, { { 'd', 12, 0, NULL } } },
+	{ T(IPC_CONN_ROOMS), 17, { { 'd', 2, 0, NULL }, { 's', 0, 0, "general" },
+	    { 's', 0, 0, "user:alice" } } },
 	{ T(IPC_B_HELLO), 0, { { 'd', IPC_VERSION, 0, NULL },
 	    { 'd', 4243, 0, NULL }, { 'i', 0, -5, NULL } } },
 	{ T(IPC_REPLY), 17, { { 'r', 0, 0, "{\"type\":\"pong\"}" } } },
@@ -343,7 +345,7 @@ END_TEST
 
 START_TEST(test_unknown_type)
 {
-	static const uint16_t bad[] = { 0, 0x0100, 0x0107, 0x0300, 0x0403, 0xffff };
+	static const uint16_t bad[] = { 0, 0x0100, 0x01ff, 0x0300, 0x0403, 0xffff };
 	uint8_t		 buf[IPC_HDR_SIZE];
 	struct ipc_hdr	 h;
 	struct ipc_msg	 m;

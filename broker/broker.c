@@ -17,6 +17,8 @@
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "service.h"
+#include "store.h"
 #include "util.h"
 
 /* The broker's whole state. */
@@ -61,8 +63,9 @@ broker_to_worker(struct broker *b, struct bworker *bw, struct ipc_msg *m)
 }
 
 static void
-bconn_free(struct bconn *bc)
+bconn_free(struct broker *b, struct bconn *bc)
 {
+	service_on_close(b, bc);
 	free(bc);
 }
 
@@ -70,12 +73,15 @@ static void
 bworker_drop_conns(struct bworker *bw)
 {
 	struct idmap *m = &bw->bw_conns;
+	struct idmap old = *m;
 
-	for (size_t i = 0; i < m->im_cap; i++)
-		if (m->im_keys[i] != 0 && m->im_keys[i] != UINT64_MAX)
-			bconn_free(m->im_vals[i]);
-	idmap_free(m);
+	/* Detach the map first: closing a connection may deliver presence
+	 * events, and those must not find the dying ones. */
 	idmap_init(m);
+	for (size_t i = 0; i < old.im_cap; i++)
+		if (old.im_keys[i] != 0 && old.im_keys[i] != UINT64_MAX)
+			bconn_free(bw->bw_broker, old.im_vals[i]);
+	idmap_free(&old);
 }
 
 /* Messages from workers. */
@@ -140,8 +146,50 @@ broker_on_conn_close(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 		    "close for an unknown connection");
 		return 0;
 	}
-	bconn_free(bc);
+	bconn_free(bw->bw_broker, bc);
 	return 0;
+}
+
+/* The chat events of a registered connection go to the service. */
+static struct bconn *
+bconn_lookup(struct bworker *bw, uint64_t conn_id)
+{
+	struct bconn *bc = idmap_get(&bw->bw_conns, conn_id);
+
+	if (bc == NULL)
+		log_conn(LOG_LVL_DEBUG, conn_id, "conn_unknown",
+		    "event for an unknown connection");
+	return bc;
+}
+
+static int
+broker_on_conn_auth(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+
+	return bc == NULL ? 0 : service_on_auth(bw->bw_broker, bc, r);
+}
+
+static int
+broker_on_conn_rooms(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+
+	return bc == NULL ? 0 : service_on_rooms(bw->bw_broker, bc, r);
+}
+
+static int
+broker_on_client_req(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+
+	return bc == NULL ? 0 : service_on_request(bw->bw_broker, bc, r);
 }
 
 static int
@@ -163,6 +211,9 @@ static const struct ipc_handler broker_from_worker[] = {
 	{ IPC_CONN_OPEN,	broker_on_conn_open },
 	{ IPC_CONN_CLOSE,	broker_on_conn_close },
 	{ IPC_W_RESYNC_DONE,	broker_on_resync_done },
+	{ IPC_CONN_AUTH,	broker_on_conn_auth },
+	{ IPC_CONN_ROOMS,	broker_on_conn_rooms },
+	{ IPC_CLIENT_REQ,	broker_on_client_req },
 	{ 0, NULL }
 };
 
@@ -291,6 +342,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		snprintf(b->b_workers[i].bw_name,
 		    sizeof(b->b_workers[i].bw_name), "worker %d", i);
 		idmap_init(&b->b_workers[i].bw_conns);
+		b->b_workers[i].bw_broker = b;
 	}
 	if ((b->b_base = event_base_new()) == NULL)
 		fatalx("libevent", "event_base_new failed");
@@ -302,6 +354,16 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	    b, broker_sup_lost);
 	if (control_start(b, ctl_fd) == -1)
 		fatalx("control", "cannot serve the control socket");
+	{
+		char path[4096], err[512];
+
+		snprintf(path, sizeof(path), "%s/parley.db", cfg->data_dir);
+		if ((b->b_store = store_open(path, cfg->synchronous, err,
+		    sizeof(err))) == NULL)
+			fatalx("store", "%s: %s", path, err);
+	}
+	if (service_init(b) == -1)
+		fatalx("service", "cannot set up the chat service");
 	if (api_fd != -1)
 		close(api_fd);	/* the HTTP API comes with the chat protocol */
 
@@ -315,15 +377,20 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 
 	event_base_dispatch(b->b_base);
 
+	/* Every acknowledged write is committed before the broker goes. */
+	service_flush(b);
 	control_stop(b);
 	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
 		struct bworker *bw = &b->b_workers[i];
 
-		bworker_drop_conns(bw);
-		idmap_free(&bw->bw_conns);
 		if (bw->bw_peer != NULL)
 			peer_free(bw->bw_peer);
+		bw->bw_peer = NULL;
+		bworker_drop_conns(bw);
+		idmap_free(&bw->bw_conns);
 	}
+	service_free(b);
+	store_close(b->b_store);
 	chan_free(b->b_sup);
 	event_free(b->b_sigterm);
 	event_free(b->b_sigusr1);

@@ -7,6 +7,7 @@
 
 #include <bsd/unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "supervisor.h"
@@ -73,6 +74,18 @@ main(int argc, char *argv[])
 	if (cfg_load(path, &cfg, err, sizeof(err), config_warning) == -1) {
 		fprintf(stderr, "parleyd: %s\n", err);
 		return 1;
+	}
+	/* Load the JWT key now, so a bad key fails here and not in workers. */
+	{
+		struct auth_verifier *v = auth_verifier_new(&cfg, err,
+		    sizeof(err));
+
+		if (v == NULL) {
+			fprintf(stderr, "parleyd: %s: [auth] %s\n", path, err);
+			cfg_free(&cfg);
+			return 1;
+		}
+		auth_verifier_free(v);
 	}
 	if (check_only) {
 		fprintf(stderr, "parleyd: configuration %s is ok\n", path);

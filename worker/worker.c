@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "auth.h"
 #include "config.h"
 #include "conn.h"
 #include "fanout.h"
@@ -344,6 +345,12 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	evsignal_add(w->w_sigterm, NULL);
 	evsignal_add(w->w_sigusr1, NULL);
 	w->w_drain_deadline = evtimer_new(w->w_base, worker_deadline_cb, w);
+	{
+		char err[512];
+
+		if ((w->w_auth = auth_verifier_new(cfg, err, sizeof(err))) == NULL)
+			fatalx("auth", "%s", err);
+	}
 	w->w_sup = chan_new(w->w_base, sup_fd, "supervisor", worker_from_sup, w,
 	    worker_sup_lost);
 	if (listener_start(w, ws_fd, tls_fd) == -1)
@@ -369,6 +376,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	event_free(w->w_sigusr1);
 	event_free(w->w_drain_deadline);
 	idmap_free(&w->w_conns);
+	auth_verifier_free(w->w_auth);
 	event_base_free(w->w_base);
 	log_info("worker_exit", "worker %d done", slot);
 	return 0;

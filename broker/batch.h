@@ -1,0 +1,28 @@
+/* batch.h: group commit.  Writes of one short window share a transaction;
+ * their acks and broadcasts wait in an outbox until COMMIT succeeds, so
+ * nothing is acknowledged that a crash could lose. */
+#ifndef PARLEY_BATCH_H
+#define PARLEY_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker;
+
+int	batch_init(struct broker *b);
+void	batch_free(struct broker *b);
+/* Before a write: open the batch if needed.  -1: the database failed. */
+int	batch_write(struct broker *b);
+/* After a write: commit now if the batch is full. */
+void	batch_wrote(struct broker *b);
+/* Queue a reply (json on commit, fail_json on rollback; both owned, may
+ * be NULL).  Without an open batch it is sent at once. */
+void	batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
+	    char *fail_json, size_t fail_len);
+/* Queue a room broadcast (json owned), dropped on rollback. */
+void	batch_room(struct broker *b, const char *room, uint64_t exclude_conn,
+	    const char *exclude_user, char *json, size_t len);
+/* Commit what is open and flush the outbox.  0, or -1 if rolled back. */
+int	batch_commit(struct broker *b);
+
+#endif

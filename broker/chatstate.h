@@ -1,0 +1,55 @@
+/* chatstate.h: the broker's chat state, hung off struct broker's b_chat
+ * and each struct bconn's bc_chat. */
+#ifndef PARLEY_CHATSTATE_H
+#define PARLEY_CHATSTATE_H
+
+#include <bsd/sys/queue.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "chat.h"
+#include "room.h"
+
+struct event;
+
+/* Per chat connection. */
+struct chat_conn {
+	bool			 cc_authed;
+	struct chat_identity	 cc_id;
+	struct room_member_list	 cc_rooms;	/* joined on this connection */
+};
+
+struct id_vec {
+	uint64_t		*iv_ids;
+	size_t			 iv_n, iv_cap;
+};
+
+/* Something to send once the batch it depends on is committed. */
+struct outbox_item {
+	bool			 ob_to_room;
+	uint64_t		 ob_conn;	/* reply target, or room exclusion */
+	char			*ob_exclude_user; /* room: skip this user */
+	char			 ob_room[CHAT_MAX_ROOM + 1];
+	char			*ob_json;	/* sent after COMMIT */
+	size_t			 ob_len;
+	char			*ob_fail_json;	/* reply sent after ROLLBACK */
+	size_t			 ob_fail_len;
+	STAILQ_ENTRY(outbox_item) ob_entry;
+};
+
+struct chat_state {
+	struct broker		*cs_broker;
+	struct room_table	 cs_rooms;
+	struct id_vec		 cs_scratch[BROKER_MAX_WORKERS + 1];
+
+	/* Group commit (batch.c). */
+	bool			 cs_batch_open;
+	int			 cs_batch_writes;
+	struct event		*cs_batch_timer;
+	STAILQ_HEAD(, outbox_item) cs_outbox;
+};
+
+#endif

@@ -1,0 +1,118 @@
+/* deliver.c: fan-out from the broker to the workers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "chatstate.h"
+#include "deliver.h"
+#include "ipc.h"
+#include "log.h"
+#include "peer.h"
+#include "room.h"
+#include "util.h"
+
+/* Ids per IPC_DELIVER: keeps one message well under IPC_MAX_PAYLOAD. */
+#define DELIVER_MAX_IDS		65536
+
+struct bconn *
+deliver_conn(struct broker *b, uint64_t conn_id)
+{
+	unsigned slot = (unsigned)(conn_id >> 56);
+
+	if (slot < 1 || slot > BROKER_MAX_WORKERS)
+		return NULL;
+	return idmap_get(&b->b_workers[slot].bw_conns, conn_id);
+}
+
+int
+deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
+    size_t len)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+	struct ipc_msg m;
+
+	if (bc == NULL)
+		return -1;
+	ipc_msg_init(&m, IPC_REPLY, conn_id);
+	ipc_add_data(&m, json, len);
+	b->b_metrics.bm_deliveries++;
+	return broker_to_worker(b, bc->bc_worker, &m);
+}
+
+static void
+deliver_flush(struct broker *b, struct bworker *bw, const uint64_t *ids,
+    size_t n, const char *json, size_t len)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_u32(&m, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		ipc_add_u64(&m, ids[i]);
+	ipc_add_data(&m, json, len);
+	if (broker_to_worker(b, bw, &m) == -1)
+		log_warnx("deliver", "%s: could not queue a delivery to %zu "
+		    "connections", bw->bw_name, n);
+}
+
+size_t
+deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
+    const char *exclude_user, const char *json, size_t len)
+{
+	struct chat_state *cs = b->b_chat;
+	struct room_member *m;
+	size_t total = 0;
+
+	if (r == NULL)
+		return 0;
+	/* Group the targets by worker, reusing per-worker scratch arrays. */
+	LIST_FOREACH(m, &r->r_members, rm_in_room) {
+		struct bconn *bc = m->rm_conn;
+		struct id_vec *v;
+
+		if (bc->bc_id == exclude_conn || (exclude_user != NULL &&
+		    strcmp(m->rm_user->ru_user, exclude_user) == 0))
+			continue;
+		v = &cs->cs_scratch[bc->bc_worker->bw_slot];
+		if (v->iv_n == v->iv_cap) {
+			v->iv_cap = v->iv_cap ? v->iv_cap * 2 : 64;
+			v->iv_ids = xreallocarray(v->iv_ids, v->iv_cap,
+			    sizeof(*v->iv_ids));
+		}
+		v->iv_ids[v->iv_n++] = bc->bc_id;
+		if (v->iv_n == DELIVER_MAX_IDS) {
+			deliver_flush(b, bc->bc_worker, v->iv_ids, v->iv_n,
+			    json, len);
+			total += v->iv_n;
+			v->iv_n = 0;
+		}
+	}
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+		struct id_vec *v = &cs->cs_scratch[i];
+
+		if (v->iv_n == 0)
+			continue;
+		deliver_flush(b, &b->b_workers[i], v->iv_ids, v->iv_n, json,
+		    len);
+		total += v->iv_n;
+		v->iv_n = 0;
+	}
+	b->b_metrics.bm_deliveries += total;
+	return total;
+}
+
+void
+deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
+    const char *reason)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+	struct ipc_msg m;
+
+	if (bc == NULL)
+		return;
+	ipc_msg_init(&m, IPC_KICK, conn_id);
+	ipc_add_u16(&m, code);
+	ipc_add_str(&m, reason);
+	broker_to_worker(b, bc->bc_worker, &m);
+}

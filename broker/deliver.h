@@ -1,0 +1,27 @@
+/* deliver.h: hand JSON texts to the workers that own the connections.
+ * A room broadcast sends each worker one IPC_DELIVER carrying the text
+ * once and its list of target connections. */
+#ifndef PARLEY_DELIVER_H
+#define PARLEY_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker;
+struct bconn;
+struct room;
+
+/* The registered connection with this id, or NULL. */
+struct bconn *deliver_conn(struct broker *b, uint64_t conn_id);
+/* One connection.  Returns 0, or -1 if it is gone. */
+int	deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
+	    size_t len);
+/* Every member of r except exclude_conn (0: none) and except every
+ * connection of exclude_user (NULL: none).  Returns how many. */
+size_t	deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
+	    const char *exclude_user, const char *json, size_t len);
+/* Close a client connection with a code. */
+void	deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
+	    const char *reason);
+
+#endif

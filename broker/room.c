@@ -1,0 +1,152 @@
+/* room.c: room membership and per-user presence counts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "room.h"
+#include "util.h"
+
+#define PERSONAL_PREFIX		"user:"
+#define PERSONAL_PREFIX_LEN	5
+
+void
+room_table_init(struct room_table *t)
+{
+	strmap_init(&t->rt_rooms);
+}
+
+void
+room_table_free(struct room_table *t)
+{
+	strmap_free(&t->rt_rooms);
+}
+
+struct room *
+room_lookup(struct room_table *t, const char *name)
+{
+	return strmap_get(&t->rt_rooms, name);
+}
+
+struct room_member *
+room_member_find(struct room_member_list *conn_rooms, const char *name)
+{
+	struct room_member *m;
+
+	LIST_FOREACH(m, conn_rooms, rm_in_conn)
+		if (strcmp(m->rm_room->r_name, name) == 0)
+			return m;
+	return NULL;
+}
+
+struct room_member *
+room_join(struct room_table *t, const char *name, struct bconn *bc,
+    struct room_member_list *conn_rooms, const char *user, const char *display,
+    bool *first)
+{
+	struct room *r = room_lookup(t, name);
+	struct room_user *ru;
+	struct room_member *m;
+
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r));
+		snprintf(r->r_name, sizeof(r->r_name), "%s", name);
+		LIST_INIT(&r->r_members);
+		strmap_init(&r->r_users);
+		strmap_put(&t->rt_rooms, r->r_name, r);
+	}
+	if ((ru = strmap_get(&r->r_users, user)) == NULL) {
+		ru = xcalloc(1, sizeof(*ru));
+		snprintf(ru->ru_user, sizeof(ru->ru_user), "%s", user);
+		ru->ru_room = r;
+		strmap_put(&r->r_users, ru->ru_user, ru);
+	}
+	/* The latest token's display name wins. */
+	snprintf(ru->ru_name, sizeof(ru->ru_name), "%s", display);
+	*first = ru->ru_conns == 0;
+	ru->ru_conns++;
+	m = xcalloc(1, sizeof(*m));
+	m->rm_room = r;
+	m->rm_conn = bc;
+	m->rm_user = ru;
+	LIST_INSERT_HEAD(&r->r_members, m, rm_in_room);
+	LIST_INSERT_HEAD(conn_rooms, m, rm_in_conn);
+	r->r_nmembers++;
+	return m;
+}
+
+static void
+room_maybe_free(struct room_table *t, struct room *r)
+{
+	if (r->r_nmembers > 0 || r->r_users.sm_count > 0)
+		return;
+	strmap_del(&t->rt_rooms, r->r_name);
+	strmap_free(&r->r_users);
+	free(r);
+}
+
+struct room_user *
+room_leave(struct room_table *t, struct room_member *m)
+{
+	struct room *r = m->rm_room;
+	struct room_user *ru = m->rm_user;
+
+	LIST_REMOVE(m, rm_in_room);
+	LIST_REMOVE(m, rm_in_conn);
+	r->r_nmembers--;
+	free(m);
+	if (--ru->ru_conns > 0)
+		return NULL;
+	return ru;
+}
+
+void
+room_user_release(struct room_table *t, struct room_user *ru)
+{
+	struct room *r = ru->ru_room;
+
+	if (ru->ru_conns > 0)
+		return;
+	strmap_del(&r->r_users, ru->ru_user);
+	free(ru);
+	room_maybe_free(t, r);
+}
+
+bool
+room_is_personal(const char *name)
+{
+	return strncmp(name, PERSONAL_PREFIX, PERSONAL_PREFIX_LEN) == 0;
+}
+
+bool
+room_is_own_personal(const char *name, const char *user)
+{
+	return room_is_personal(name) &&
+	    strcmp(name + PERSONAL_PREFIX_LEN, user) == 0;
+}
+
+static bool
+pattern_matches(const char *pat, const char *name)
+{
+	size_t n = strlen(pat);
+
+	if (n > 0 && pat[n - 1] == '*')
+		return strncmp(pat, name, n - 1) == 0;
+	return strcmp(pat, name) == 0;
+}
+
+bool
+room_allowed(const struct chat_identity *id, bool default_open,
+    const char *name)
+{
+	if (room_is_own_personal(name, id->ci_user))
+		return true;
+	/* No pattern, not even "*", opens another user's personal room. */
+	if (room_is_personal(name))
+		return false;
+	if (!id->ci_rooms_present)
+		return default_open;
+	for (size_t i = 0; i < id->ci_nrooms; i++)
+		if (pattern_matches(id->ci_rooms[i], name))
+			return true;
+	return false;
+}

@@ -1,0 +1,136 @@
+/* strmap.c: separate chaining, FNV-1a, doubling at load factor 1. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+#include "util.h"
+
+struct strmap_entry {
+	struct strmap_entry	*se_next;
+	void			*se_val;
+	char			 se_key[];
+};
+
+static size_t
+strmap_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)h;
+}
+
+void
+strmap_init(struct strmap *m)
+{
+	m->sm_nbuckets = 16;
+	m->sm_buckets = xcalloc(m->sm_nbuckets, sizeof(*m->sm_buckets));
+	m->sm_count = 0;
+}
+
+void
+strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->sm_nbuckets; i++) {
+		struct strmap_entry *e = m->sm_buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->se_next;
+			free(e);
+		}
+	}
+	free(m->sm_buckets);
+	m->sm_buckets = NULL;
+	m->sm_nbuckets = m->sm_count = 0;
+}
+
+static struct strmap_entry **
+strmap_slot(const struct strmap *m, const char *key)
+{
+	struct strmap_entry **pp;
+
+	pp = &m->sm_buckets[strmap_hash(key) & (m->sm_nbuckets - 1)];
+	for (; *pp != NULL; pp = &(*pp)->se_next)
+		if (strcmp((*pp)->se_key, key) == 0)
+			break;
+	return pp;
+}
+
+void *
+strmap_get(const struct strmap *m, const char *key)
+{
+	struct strmap_entry *e = *strmap_slot(m, key);
+
+	return e != NULL ? e->se_val : NULL;
+}
+
+static void
+strmap_grow(struct strmap *m)
+{
+	size_t n = m->sm_nbuckets * 2;
+	struct strmap_entry **b = xcalloc(n, sizeof(*b));
+
+	for (size_t i = 0; i < m->sm_nbuckets; i++) {
+		struct strmap_entry *e = m->sm_buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			size_t j = strmap_hash(e->se_key) & (n - 1);
+
+			next = e->se_next;
+			e->se_next = b[j];
+			b[j] = e;
+		}
+	}
+	free(m->sm_buckets);
+	m->sm_buckets = b;
+	m->sm_nbuckets = n;
+}
+
+void
+strmap_put(struct strmap *m, const char *key, void *val)
+{
+	struct strmap_entry **pp = strmap_slot(m, key), *e;
+	size_t len;
+
+	if (*pp != NULL) {
+		(*pp)->se_val = val;
+		return;
+	}
+	len = strlen(key);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->se_key, key, len + 1);
+	e->se_val = val;
+	e->se_next = NULL;
+	*pp = e;
+	if (++m->sm_count > m->sm_nbuckets)
+		strmap_grow(m);
+}
+
+void *
+strmap_del(struct strmap *m, const char *key)
+{
+	struct strmap_entry **pp = strmap_slot(m, key), *e = *pp;
+	void *val;
+
+	if (e == NULL)
+		return NULL;
+	*pp = e->se_next;
+	val = e->se_val;
+	free(e);
+	m->sm_count--;
+	return val;
+}
+
+void
+strmap_each(const struct strmap *m,
+    void (*fn)(const char *key, void *val, void *arg), void *arg)
+{
+	for (size_t i = 0; i < m->sm_nbuckets; i++)
+		for (struct strmap_entry *e = m->sm_buckets[i]; e != NULL;
+		    e = e->se_next)
+			fn(e->se_key, e->se_val, arg);
+}

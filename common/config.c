@@ -158,9 +158,9 @@ static const struct cfg_key cfg_keys[] = {
 	    chk_hostport_opt),
 	K_STR("api", "key_file", api_key_file, "./var/api.key", BUILT, NULL),
 
-	K_STR("tls", "listen", tls_listen, "", PLANNED, chk_hostport_opt),
-	K_STR("tls", "cert_file", tls_cert_file, "", PLANNED, NULL),
-	K_STR("tls", "key_file", tls_key_file, "", PLANNED, NULL),
+	K_STR("tls", "listen", tls_listen, "", BUILT, chk_hostport_opt),
+	K_STR("tls", "cert_file", tls_cert_file, "", BUILT, NULL),
+	K_STR("tls", "key_file", tls_key_file, "", BUILT, NULL),
 };
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <bsd/unistd.h>
+#include <openssl/ssl.h>
 
 #include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "supervisor.h"
+#include "tls.h"
 
 #ifndef PARLEY_SYSCONFDIR
 #define PARLEY_SYSCONFDIR "/etc"
@@ -86,6 +88,16 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		auth_verifier_free(v);
+	}
+	if (cfg.tls_listen[0] != '\0') {
+		SSL_CTX *ctx = tls_ctx_new(&cfg, err, sizeof(err));
+
+		if (ctx == NULL) {
+			fprintf(stderr, "parleyd: %s: [tls] %s\n", path, err);
+			cfg_free(&cfg);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
 	}
 	if (check_only) {
 		fprintf(stderr, "parleyd: configuration %s is ok\n", path);

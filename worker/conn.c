@@ -19,6 +19,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "session.h"
@@ -512,6 +513,17 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ws_conn *c = arg;
 
+	/* bufferevent_openssl reports a finished TLS handshake this way. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (c->wc_tls && (what & BEV_EVENT_ERROR)) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+
+		if (e != 0)
+			log_conn(LOG_LVL_DEBUG, c->wc_id, "tls_error", "%s",
+			    ERR_reason_error_string(e) ?
+			    ERR_reason_error_string(e) : "unknown");
+	}
 	if (what & BEV_EVENT_ERROR)
 		log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_error", "%s in %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),

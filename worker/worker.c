@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "auth.h"
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "peer.h"
 #include "session.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -351,6 +353,12 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 		if ((w->w_auth = auth_verifier_new(cfg, err, sizeof(err))) == NULL)
 			fatalx("auth", "%s", err);
 	}
+	if (tls_fd != -1) {
+		char err[512];
+
+		if ((w->w_ssl_ctx = tls_ctx_new(cfg, err, sizeof(err))) == NULL)
+			fatalx("tls", "%s", err);
+	}
 	w->w_sup = chan_new(w->w_base, sup_fd, "supervisor", worker_from_sup, w,
 	    worker_sup_lost);
 	if (listener_start(w, ws_fd, tls_fd) == -1)
@@ -377,6 +385,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	event_free(w->w_drain_deadline);
 	idmap_free(&w->w_conns);
 	auth_verifier_free(w->w_auth);
+	SSL_CTX_free(w->w_ssl_ctx);
 	event_base_free(w->w_base);
 	log_info("worker_exit", "worker %d done", slot);
 	return 0;

@@ -3,12 +3,14 @@ endpoint: framing, fragmentation, control frames, close codes, UTF-8, size
 limits; plus a third-party client (python3-websockets)."""
 
 import asyncio
+import select
 import socket
 import struct
-import unittest
+import time
 
-from harness import (DaemonTestCase, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING,
-                     OP_PONG, OP_TEXT, build_frame, close_payload, main)
+from harness import (ConnectionClosed, DaemonTestCase, OP_BINARY, OP_CLOSE,
+                     OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame,
+                     close_payload, main)
 
 
 class FrameTestBase(DaemonTestCase):
@@ -384,6 +386,94 @@ class LargeFrameTest(FrameTestBase):
             self.assertEqual(c.recv_message(), (OP_TEXT, b"conn %d" % i))
         for c in cs:
             c.close()
+
+
+class SlowConsumerTest(FrameTestBase):
+    """max_output_bytes: a client that does not read is closed with 1013."""
+    config = {"websocket": {"max_output_bytes": 65536}}
+
+    def test_slow_consumer_1013(self):
+        c = self.connect(rcvbuf=4096)
+        frame = build_frame(OP_BINARY, b"s" * 60000)
+        sent, pending = 0, b""
+        deadline = time.monotonic() + 15
+        c.sock.setblocking(False)
+        # Keep sending echo requests without reading until the server
+        # stops accepting them (closed) or 64 MB went out.
+        while sent < 64 << 20 and time.monotonic() < deadline:
+            _, w, _ = select.select([], [c.sock], [], 0.5)
+            if not w:
+                continue
+            if not pending:
+                pending = frame
+            try:
+                n = c.sock.send(pending)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                break           # reset: the server gave up on us
+            pending = pending[n:]
+            sent += n
+        c.sock.setblocking(True)
+        code = None
+        while time.monotonic() < deadline + 5:
+            try:
+                fr = c.recv_frame(5)
+            except (ConnectionClosed, socket.timeout) as e:
+                self.fail("no close frame (sent %d bytes): %s" % (sent, e))
+            if fr.opcode == OP_CLOSE:
+                code = c.close_received[0]
+                break
+        self.assertEqual(code, 1013, "sent %d bytes" % sent)
+
+
+class HeartbeatTest(FrameTestBase):
+    """ping_interval / idle_timeout (PROTOCOL.md section 1): the server pings
+    a silent connection and closes one that sends nothing with 1001; every
+    client frame, pongs included, is activity."""
+    config = {"websocket": {"ping_interval": 1, "idle_timeout": 2}}
+
+    def test_silent_client_pinged_then_closed_1001(self):
+        c = self.connect()
+        t0 = time.monotonic()
+        fr = c.recv_frame(4)
+        self.assertEqual(fr.opcode, OP_PING, fr)
+        self.assertGreater(time.monotonic() - t0, 0.5)
+        c.expect_close(1001, timeout=5, skip_data=False)
+        elapsed = time.monotonic() - t0
+        self.assertGreater(elapsed, 1.5)
+        self.assertLess(elapsed, 5.0)
+
+    def test_pongs_keep_connection_alive(self):
+        c = self.connect()
+        t0 = time.monotonic()
+        pings = 0
+        while time.monotonic() - t0 < 3.5:        # past idle_timeout
+            try:
+                fr = c.recv_frame(0.2)
+            except socket.timeout:
+                continue
+            self.assertEqual(fr.opcode, OP_PING, fr)
+            pings += 1
+            c.send_frame(OP_PONG, fr.payload)
+        self.assertGreaterEqual(pings, 2)
+        self.echo(c, OP_TEXT, b"still open")
+
+    def test_data_keeps_connection_alive(self):
+        c = self.connect()
+        c.auto_pong = False
+        t0 = time.monotonic()
+        i = 0
+        while time.monotonic() - t0 < 3.5:
+            c.send_text("tick %d" % i)
+            # recv_message skips the server's pings without answering them
+            self.assertEqual(c.recv_message(), (OP_TEXT, b"tick %d" % i))
+            i += 1
+            try:
+                c.recv_frame(0.5)                  # pacing; pings may come
+            except socket.timeout:
+                pass
+        self.echo(c, OP_TEXT, b"still open")
 
 
 class ThirdPartyClientTest(FrameTestBase):

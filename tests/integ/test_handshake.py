@@ -6,7 +6,6 @@ import os
 import select
 import socket
 import time
-import unittest
 
 from harness import (DaemonTestCase, HandshakeError, OP_TEXT, WSClient,
                      accept_key, build_frame, raw_request, upgrade_request,

@@ -9,13 +9,13 @@ import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import shutil
+import tempfile
+import time
 import unittest
 
 import harness
-from harness import (ConnectionClosed, Daemon, DaemonTestCase, OP_TEXT,
-                     WSClient, main, wait_for)
+from harness import ConnectionClosed, DaemonTestCase, OP_TEXT, main, wait_for
 
 
 def pid_alive(pid):
@@ -86,6 +86,16 @@ class StatusTest(DaemonTestCase):
                            capture_output=True, timeout=10)
         self.assertNotEqual(r.returncode, 0)
         self.assertTrue(r.stderr.strip(), "no error message on stderr")
+
+    def test_chat_and_echo_connections_counted(self):
+        d = self.daemon
+        d.wait_total(0)
+        cs = [self.connect("/ws") for _ in range(2)]     # before auth
+        cs.append(self.connect("/echo"))
+        d.wait_total(3)
+        for c in cs:
+            c.abort()
+        d.wait_total(0)
 
     def test_connections_counted(self):
         d = self.daemon
@@ -171,10 +181,14 @@ class WorkerCrashTest(DaemonTestCase):
         for round_ in range(3):
             st = d.status()
             old = st["workers"][2]["pid"]
+            t0 = time.monotonic()
             os.kill(old, signal.SIGKILL)
             d.wait_status(lambda s: 2 in s["workers"]
                           and s["workers"][2]["pid"] != old,
                           timeout=10, msg="worker 2 restart %d" % round_)
+            # Back-off starts near 100 ms and doubles: a few restarts in a
+            # row must still be quick.
+            self.assertLess(time.monotonic() - t0, 5.0, "restart %d" % round_)
         c = self.connect("/echo")
         self.assertTrue(echo_ok(c, "ok"))
         self.assertTrue(d.alive())
@@ -198,9 +212,22 @@ class BrokerCrashTest(DaemonTestCase):
             self.assertTrue(echo_ok(c, "during %d" % i),
                             "connection %d lost with the broker" % i)
 
-        st = d.wait_status(lambda s: s["broker"]["pid"] != old
-                           and s["total"] == self.N, timeout=10,
-                           msg="new broker with all %d connections" % self.N)
+        # While the broker is away parleyctl either answers (new broker) or
+        # fails with a message on stderr; it never fails silently.
+        silent = []
+
+        def restarted():
+            rc, out, err = d.ctl("status")
+            if rc != 0:
+                if not err.strip():
+                    silent.append(rc)
+                return None
+            s = harness.parse_status(out)
+            return s if (s["broker"]["pid"] != old
+                         and s["total"] == self.N) else None
+        st = wait_for(restarted, 10,
+                      msg="new broker with all %d connections" % self.N)
+        self.assertEqual(silent, [], "parleyctl failed without a message")
         self.assertEqual({n: w["pid"] for n, w in st["workers"].items()},
                          workers, "workers were replaced")
         for i, c in enumerate(cs):
@@ -220,7 +247,8 @@ class ShutdownTest(DaemonTestCase):
     def _shutdown(self, sig, nclients):
         d = self.daemon
         cs = [self.connect("/echo") for _ in range(nclients)]
-        d.wait_total(nclients)
+        cs.append(self.connect("/ws"))      # chat clients too (before auth)
+        d.wait_total(nclients + 1)
         st = d.status()
         pids = {st["broker"]["pid"]} | {w["pid"] for w in st["workers"].values()}
         d.proc.send_signal(sig)

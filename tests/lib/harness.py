@@ -14,8 +14,8 @@ at the top of the source tree); PARLEY_KEEP_TMP=1 keeps temp dirs;
 PARLEY_TEST_VERBOSE=1 prints the daemon's log tail after every test.
 """
 
+import atexit
 import base64
-import errno
 import hashlib
 import json
 import os
@@ -189,12 +189,30 @@ def _pid_alive(pid):
         return False
 
 
+def _sid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _ppid(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+_LIVE_DAEMONS = []
+
+
+@atexit.register
+def _cleanup_live_daemons():
+    """Last resort: never leave daemons behind, even after an exception."""
+    for d in list(_LIVE_DAEMONS):
+        d.cleanup()
 
 
 class Daemon:
@@ -210,6 +228,7 @@ class Daemon:
         self.api_key = None
         self.log_path = None
         self._seen_pids = set()
+        self._sids = set()
         self._log = None
         self._final_log = None
         self.exit_code = None
@@ -229,21 +248,50 @@ class Daemon:
                 os.makedirs(d, mode=0o700, exist_ok=True)
         self._write(cfg.get("auth", {}).get("secret_file"), self.secret)
         self._write(cfg.get("api", {}).get("key_file"), self.api_key)
+        _LIVE_DAEMONS.append(self)
         self.config_path = os.path.join(self.tmp, "parley.conf")
         self._write(self.config_path, render_config(cfg), mode=0o644)
         self.log_path = os.path.join(self.tmp, "parleyd.log")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [PARLEYD, "-f", "-c", self.config_path],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            cwd=self.tmp, start_new_session=True)
-        self._seen_pids.add(self.proc.pid)
+        self._spawn(timeout)
+        return self
+
+    def _spawn(self, timeout):
+        self._log = open(self.log_path, "ab")
         try:
+            self.proc = subprocess.Popen(
+                [PARLEYD, "-f", "-c", self.config_path],
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                cwd=self.tmp, start_new_session=True)
+            self._seen_pids.add(self.proc.pid)
+            self._sids.add(self.proc.pid)
             self._wait_ready(timeout)
         except BaseException:
             self.cleanup()
             raise
-        return self
+
+    def restart(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop the daemon (sig; SIGKILL kills every parley process at once,
+        like a crash) and start it again on the same directory and config.
+        Ports change (port 0); the log file is appended to.  Returns the exit
+        code of the old supervisor."""
+        if sig == signal.SIGKILL:
+            self._kill_all()
+            self.proc.wait(5)
+            wait_for(lambda: not self._our_pids(), 5,
+                     msg="all parley processes gone")
+            rc = self.proc.returncode
+        else:
+            rc = self.stop(sig, timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        try:
+            os.unlink(os.path.join(self.run_dir, "ports.json"))
+        except FileNotFoundError:
+            pass
+        self.ports = None
+        self._spawn(timeout)
+        return rc
 
     def _write(self, path, text, mode=0o600):
         if not path:
@@ -290,20 +338,28 @@ class Daemon:
                               " log tail:\n%s" % (timeout, sig, self.log_tail()))
         return self.exit_code
 
+    def _our_pids(self):
+        """Live processes in the sessions of the supervisors we started
+        (each is spawned as a session leader), plus its descendants.  Only
+        these are ever killed, so a recycled pid is never hit."""
+        out = self.descendants()
+        for name in os.listdir("/proc"):
+            if name.isdigit() and _sid(int(name)) in self._sids \
+                    and _pid_alive(int(name)):
+                out.add(int(name))
+        return out
+
     def _kill_all(self):
-        pids = set(self._seen_pids)
-        if self.proc is not None:
-            pids.update(self.descendants())
+        if self.proc is not None and self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.kill(self.proc.pid, signal.SIGKILL)
             except OSError:
                 pass
-        for pid in pids:
-            if _pid_alive(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        for pid in self._our_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def cleanup(self):
         """Kill whatever is left (supervisor, children, stragglers seen in
@@ -320,6 +376,8 @@ class Daemon:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self in _LIVE_DAEMONS:
+            _LIVE_DAEMONS.remove(self)
         if self.tmp and not os.environ.get("PARLEY_KEEP_TMP"):
             self._final_log = self.log_text()
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -341,6 +399,10 @@ class Daemon:
     @property
     def ws_port(self):
         return int(self.ports["ws"])
+
+    def url(self, path="/echo"):
+        """ws:// URL for third-party clients."""
+        return "ws://127.0.0.1:%d%s" % (self.ws_port, path)
 
     @property
     def api_port(self):
@@ -697,10 +759,11 @@ class WSClient:
 
     def connect(self, port, path="/echo", headers=None, query=None,
                 host="127.0.0.1", timeout=DEFAULT_TIMEOUT, key=None,
-                extra=b""):
+                extra=b"", rcvbuf=None):
         """Open TCP, upgrade, verify 101 and Sec-WebSocket-Accept; returns
         self.  query: dict or string appended after '?'.  extra: bytes sent
-        in the same write right after the head.  HandshakeError on refusal."""
+        in the same write right after the head.  rcvbuf: SO_RCVBUF set
+        before connecting (a slow reader).  HandshakeError on refusal."""
         if query:
             if isinstance(query, dict):
                 from urllib.parse import urlencode
@@ -708,7 +771,15 @@ class WSClient:
             path = path + "?" + query
         req, key = upgrade_request(path, "%s:%d" % (host, port), key, headers)
         deadline = time.monotonic() + timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect((host, port))
+        except OSError:
+            self.abort()
+            raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.sendall(req + extra)
         head, rest = _read_http_head(self.sock, b"", deadline)

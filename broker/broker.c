@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "broker.h"
 #include "config.h"
 #include "control.h"
@@ -364,8 +365,13 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	}
 	if (service_init(b) == -1)
 		fatalx("service", "cannot set up the chat service");
-	if (api_fd != -1)
-		close(api_fd);	/* the HTTP API comes with the chat protocol */
+	if (api_fd != -1) {
+		char aerr[512];
+
+		/* api_start owns the fd from here, success or not. */
+		if (api_start(b, api_fd, aerr, sizeof(aerr)) == -1)
+			fatalx("api", "%s", aerr);
+	}
 
 	ipc_msg_init(&m, IPC_HELLO, 0);
 	ipc_add_u32(&m, IPC_VERSION);
@@ -379,6 +385,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 
 	/* Every acknowledged write is committed before the broker goes. */
 	service_flush(b);
+	api_stop(b);
 	control_stop(b);
 	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
 		struct bworker *bw = &b->b_workers[i];

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "supervisor.h"
 #include "tls.h"
+#include "util.h"
 
 #ifndef PARLEY_SYSCONFDIR
 #define PARLEY_SYSCONFDIR "/etc"
@@ -98,6 +99,22 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		SSL_CTX_free(ctx);
+	}
+	if (cfg.api_listen[0] != '\0') {
+		size_t len = 0;
+		char *key = read_small_file(cfg.api_key_file, 4096, &len);
+
+		while (key != NULL && len > 0 &&
+		    (key[len - 1] == '\n' || key[len - 1] == '\r'))
+			len--;
+		free(key);
+		if (key == NULL || len == 0) {
+			fprintf(stderr, "parleyd: %s: [api] key_file %s: %s\n",
+			    path, cfg.api_key_file, key == NULL ?
+			    strerror(errno) : "empty");
+			cfg_free(&cfg);
+			return 1;
+		}
 	}
 	if (check_only) {
 		fprintf(stderr, "parleyd: configuration %s is ok\n", path);

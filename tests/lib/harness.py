@@ -362,8 +362,14 @@ class Daemon:
                 pass
 
     def cleanup(self):
-        """Kill whatever is left (supervisor, children, stragglers seen in
-        status) and remove the temp dir.  Safe to call twice."""
+        """Stop the daemon gracefully (so sanitizer leak checks run in every
+        process), kill whatever is left, fail on any sanitizer report in
+        its log, and remove the temp dir.  Safe to call twice."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop(signal.SIGTERM, timeout=15)
+            except DaemonError:
+                pass
         if self.proc is not None:
             if self.proc.poll() is None:
                 self._kill_all()
@@ -378,10 +384,32 @@ class Daemon:
             self._log = None
         if self in _LIVE_DAEMONS:
             _LIVE_DAEMONS.remove(self)
+        report = self.sanitizer_report()
         if self.tmp and not os.environ.get("PARLEY_KEEP_TMP"):
             self._final_log = self.log_text()
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        if report:
+            raise AssertionError("sanitizer report in the daemon's log:\n"
+                                 + report)
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:", "ERROR: UndefinedBehaviorSanitizer")
+
+    def sanitizer_report(self):
+        """The first sanitizer report in the log, or "" (checked once)."""
+        if getattr(self, "_san_checked", False) or not self.tmp:
+            return ""
+        self._san_checked = True
+        try:
+            text = self.log_text()
+        except OSError:
+            return ""
+        for mark in self.SANITIZER_MARKS:
+            i = text.find(mark)
+            if i >= 0:
+                return text[max(0, i - 200):i + 4000]
+        return ""
 
     def __enter__(self):
         return self

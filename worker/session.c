@@ -1,30 +1,537 @@
-/* session.c: the chat endpoint's JSON edge (filled in by the chat protocol
- * work; for now every request is refused as unauthenticated). */
+/*
+ * session.c: the chat endpoint's per-connection protocol state.  It
+ * authenticates the connection (token in the upgrade, or an auth message
+ * before auth_timeout), answers ping/auth/refresh itself, remembers the
+ * rooms the connection asked to join, and turns every other request into
+ * IPC_CLIENT_REQ for the broker.  Replies are built with json-c.
+ * Choices where PROTOCOL.md is silent:
+ * - The welcome and refreshed replies to an auth/refresh message carry its
+ *   id, like every reply (section 3).
+ * - A token already past exp but accepted within leeway lives until
+ *   exp + leeway; otherwise the connection is closed at exp itself.
+ * - A failed refresh (bad token, another user) is an error reply only: the
+ *   token the connection holds stays valid until its own exp.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "chat.h"
+#include "chat_req.h"
+#include "config.h"
 #include "conn.h"
+#include "http_upgrade.h"
+#include "ipc.h"
+#include "log.h"
 #include "session.h"
+#include "util.h"
+#include "worker.h"
+
+/* Longest single wait on the exp timer; the callback re-arms for the rest,
+ * so a far-future exp never overflows libevent's clock arithmetic. */
+#define SESSION_MAX_WAIT_MS	(24 * 3600 * 1000LL)
+
+struct session {
+	bool			 se_authed;
+	bool			 se_auth_sent;	/* broker has our CONN_AUTH */
+	struct chat_identity	 se_id;		/* owned; valid if se_authed */
+	struct event		*se_auth_timer;	/* auth_timeout, before auth */
+	struct event		*se_exp_timer;	/* token exp, after auth */
+	int64_t			 se_exp_at_ms;	/* wall clock; 0: none */
+	char			**se_rooms;	/* asked to join; owned */
+	size_t			 se_nrooms;
+	size_t			 se_roomcap;
+};
+
+/* The room set: small (at most SESSION_MAX_ROOMS), so a linear scan. */
+
+static ssize_t
+session_room_find(const struct session *s, const char *room)
+{
+	size_t	i;
+
+	for (i = 0; i < s->se_nrooms; i++)
+		if (strcmp(s->se_rooms[i], room) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void
+session_room_add(struct session *s, const char *room)
+{
+	if (session_room_find(s, room) != -1)
+		return;
+	if (s->se_nrooms == s->se_roomcap) {
+		s->se_roomcap = s->se_roomcap == 0 ? 8 : s->se_roomcap * 2;
+		s->se_rooms = xreallocarray(s->se_rooms, s->se_roomcap,
+		    sizeof(*s->se_rooms));
+	}
+	s->se_rooms[s->se_nrooms++] = xstrdup(room);
+}
+
+static void
+session_room_del(struct session *s, const char *room)
+{
+	ssize_t	i = session_room_find(s, room);
+
+	if (i == -1)
+		return;
+	free(s->se_rooms[i]);
+	s->se_rooms[i] = s->se_rooms[--s->se_nrooms];
+}
+
+/* JSON replies. */
+
+/* Add "id" from its JSON text; valid JSON by construction (chat_req.c). */
+static void
+session_add_id(json_object *obj, const char *id_json)
+{
+	json_object	*id;
+
+	if (id_json == NULL || id_json[0] == '\0')
+		return;
+	if ((id = json_tokener_parse(id_json)) != NULL)
+		json_object_object_add(obj, "id", id);
+}
+
+/* Serialise, send and release obj. */
+static void
+session_send_json(struct ws_conn *c, json_object *obj)
+{
+	const char	*text = NULL;
+
+	if (obj != NULL)
+		text = json_object_to_json_string_ext(obj,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL) {
+		log_conn(LOG_LVL_WARN, c->wc_id, "reply_failed",
+		    "out of memory building a reply");
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+	} else
+		conn_send_text(c, text, strlen(text));
+	json_object_put(obj);
+}
+
+/* A new {"type":type,"id":id} object (NULL when out of memory). */
+static json_object *
+session_reply_new(const char *type, const char *id_json)
+{
+	json_object	*obj;
+
+	if ((obj = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(obj, "type", json_object_new_string(type));
+	session_add_id(obj, id_json);
+	return obj;
+}
+
+void
+session_send_error(struct ws_conn *c, const char *id_json, const char *code,
+    const char *field, const char *message)
+{
+	json_object	*obj = session_reply_new("error", id_json);
+
+	if (obj != NULL) {
+		json_object_object_add(obj, "code",
+		    json_object_new_string(code));
+		json_object_object_add(obj, "message",
+		    json_object_new_string(message));
+		if (field != NULL)
+			json_object_object_add(obj, "field",
+			    json_object_new_string(field));
+	}
+	session_send_json(c, obj);
+}
+
+/* Broker messages. */
+
+/* Tell the broker who this is.  Skipped (-1) while the broker does not
+ * know the connection: session_reregister sends it with CONN_OPEN. */
+static int
+session_send_auth(struct ws_conn *c)
+{
+	struct session	*s = c->wc_session;
+	struct ipc_msg	 m;
+
+	s->se_auth_sent = false;
+	if (!s->se_authed || !c->wc_registered)
+		return -1;
+	ipc_msg_init(&m, IPC_CONN_AUTH, c->wc_id);
+	chat_identity_encode(&m, &s->se_id);
+	if (worker_to_broker(c->wc_worker, &m) == -1) {
+		log_conn(LOG_LVL_WARN, c->wc_id, "conn_auth_unsent",
+		    "could not queue IPC_CONN_AUTH");
+		return -1;
+	}
+	s->se_auth_sent = true;
+	return 0;
+}
+
+static void
+session_send_rooms(struct ws_conn *c)
+{
+	struct session	*s = c->wc_session;
+	struct ipc_msg	 m;
+	size_t		 i;
+
+	if (s->se_nrooms == 0)
+		return;
+	ipc_msg_init(&m, IPC_CONN_ROOMS, c->wc_id);
+	ipc_add_u32(&m, (uint32_t)s->se_nrooms);
+	for (i = 0; i < s->se_nrooms; i++)
+		ipc_add_str(&m, s->se_rooms[i]);
+	if (worker_to_broker(c->wc_worker, &m) == -1)
+		log_conn(LOG_LVL_WARN, c->wc_id, "conn_rooms_unsent",
+		    "could not queue IPC_CONN_ROOMS (%zu rooms)", s->se_nrooms);
+}
+
+/* Timers. */
+
+static void
+session_exp_schedule(struct session *s, int64_t now_ms)
+{
+	int64_t		 wait = s->se_exp_at_ms - now_ms;
+	struct timeval	 tv;
+
+	if (wait < 0)
+		wait = 0;
+	if (wait > SESSION_MAX_WAIT_MS)
+		wait = SESSION_MAX_WAIT_MS;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	event_add(s->se_exp_timer, &tv);
+}
+
+static void
+session_arm_exp(struct ws_conn *c)
+{
+	struct session	*s = c->wc_session;
+	int64_t		 now = now_wall_ms(), exp = s->se_id.ci_exp;
+	int64_t		 leeway = c->wc_worker->w_cfg->leeway;
+
+	event_del(s->se_exp_timer);
+	s->se_exp_at_ms = 0;
+	if (exp == 0)
+		return;
+	if (exp > INT64_MAX / 1000 - leeway)
+		exp = INT64_MAX / 1000 - leeway;
+	s->se_exp_at_ms = exp * 1000;
+	/* Accepted only thanks to leeway: give it the rest of the leeway
+	 * rather than a welcome followed at once by a close. */
+	if (s->se_exp_at_ms <= now)
+		s->se_exp_at_ms += leeway * 1000;
+	session_exp_schedule(s, now);
+}
+
+static void
+session_exp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn	*c = arg;
+	struct session	*s = c->wc_session;
+	int64_t		 now = now_wall_ms();
+
+	if (s->se_exp_at_ms == 0)
+		return;
+	if (now < s->se_exp_at_ms) {
+		session_exp_schedule(s, now);
+		return;
+	}
+	log_conn(LOG_LVL_INFO, c->wc_id, "token_expired", "user %s",
+	    s->se_id.ci_user);
+	session_send_error(c, NULL, "INVALID_TOKEN", NULL, "token expired");
+	conn_close(c, WS_CLOSE_INVALID_TOKEN, "token expired");
+}
+
+static void
+session_auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn	*c = arg;
+	struct session	*s = c->wc_session;
+
+	if (s->se_authed)
+		return;
+	log_conn(LOG_LVL_INFO, c->wc_id, "auth_timeout",
+	    "no token within %d s", c->wc_worker->w_cfg->auth_timeout);
+	conn_close(c, WS_CLOSE_AUTH_TIMEOUT, "auth timeout");
+}
+
+/* Authentication. */
+
+static int
+session_verify(struct ws_conn *c, const char *token, struct chat_identity *id,
+    const char **why)
+{
+	/* Not time(NULL): on Linux it reads the coarse clock, up to a tick
+	 * behind, so with leeway 0 a token just issued (iat = now) could be
+	 * refused as "issued in the future" at a second boundary. */
+	if (auth_verify(c->wc_worker->w_auth, token, now_wall_ms() / 1000, id,
+	    why) == -1) {
+		log_conn(LOG_LVL_INFO, c->wc_id, "auth_failed", "%s", *why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+session_send_invalid(struct ws_conn *c, const char *id_json, const char *why)
+{
+	char	msg[CHAT_REQ_MSG_SIZE];
+
+	snprintf(msg, sizeof(msg), "invalid token: %s", why);
+	session_send_error(c, id_json, "INVALID_TOKEN", NULL, msg);
+}
+
+/* Take id (ownership moves here), welcome the client, tell the broker. */
+static void
+session_accept(struct ws_conn *c, struct chat_identity *id,
+    const char *id_json)
+{
+	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	struct session	*s = c->wc_session;
+	json_object	*obj;
+	char		 conn[17], now[32];
+
+	event_del(s->se_auth_timer);
+	s->se_id = *id;
+	memset(id, 0, sizeof(*id));
+	s->se_authed = true;
+	log_conn(LOG_LVL_INFO, c->wc_id, "auth_ok", "user %s",
+	    s->se_id.ci_user);
+
+	snprintf(conn, sizeof(conn), "%016" PRIx64, c->wc_id);
+	format_iso8601_ms(now_wall_ms(), now);
+	if ((obj = session_reply_new("welcome", id_json)) != NULL) {
+		json_object_object_add(obj, "user",
+		    json_object_new_string(s->se_id.ci_user));
+		json_object_object_add(obj, "name", json_object_new_string(
+		    s->se_id.ci_name[0] != '\0' ? s->se_id.ci_name :
+		    s->se_id.ci_user));
+		json_object_object_add(obj, "conn",
+		    json_object_new_string(conn));
+		json_object_object_add(obj, "server_time",
+		    json_object_new_string(now));
+		json_object_object_add(obj, "ping_interval",
+		    json_object_new_int(cfg->ping_interval));
+	}
+	/* The welcome goes out before the broker can deliver anything. */
+	session_send_json(c, obj);
+	session_send_auth(c);
+	session_arm_exp(c);
+}
+
+/* First authentication; a bad token closes the connection with 4401. */
+static void
+session_login(struct ws_conn *c, const char *token, const char *id_json)
+{
+	struct chat_identity	 id;
+	const char		*why;
+
+	if (session_verify(c, token, &id, &why) == -1) {
+		session_send_invalid(c, id_json, why);
+		conn_close(c, WS_CLOSE_INVALID_TOKEN, why);
+		return;
+	}
+	session_accept(c, &id, id_json);
+}
+
+/*
+ * A new token for the same user.  A bad one is only an error: the token
+ * the connection holds stays valid until its exp, and the client may try
+ * again; closing would punish a client for a refresh race.
+ */
+static void
+session_refresh(struct ws_conn *c, const char *token, const char *id_json)
+{
+	struct session		*s = c->wc_session;
+	struct chat_identity	 id;
+	json_object		*obj;
+	const char		*why;
+
+	if (session_verify(c, token, &id, &why) == -1) {
+		session_send_invalid(c, id_json, why);
+		return;
+	}
+	if (strcmp(id.ci_user, s->se_id.ci_user) != 0) {
+		log_conn(LOG_LVL_INFO, c->wc_id, "refresh_failed",
+		    "token for another user");
+		chat_identity_free(&id);
+		session_send_error(c, id_json, "INVALID_TOKEN", NULL,
+		    "refresh token is for another user");
+		return;
+	}
+	chat_identity_free(&s->se_id);
+	s->se_id = id;
+	log_conn(LOG_LVL_INFO, c->wc_id, "refresh_ok", "user %s",
+	    s->se_id.ci_user);
+	session_arm_exp(c);
+	if ((obj = session_reply_new("refreshed", id_json)) != NULL)
+		json_object_object_add(obj, "exp", s->se_id.ci_exp != 0 ?
+		    json_object_new_int64(s->se_id.ci_exp) : NULL);
+	session_send_json(c, obj);
+	/* The broker takes a second CONN_AUTH as an identity update. */
+	session_send_auth(c);
+}
+
+/* Requests for the broker. */
+
+static void
+session_forward(struct ws_conn *c, const struct chat_req *r)
+{
+	struct session	*s = c->wc_session;
+	const char	*id = r->cr_id;
+	struct ipc_msg	 m;
+
+	if (c->wc_worker->w_broker == NULL || !c->wc_registered ||
+	    (!s->se_auth_sent && session_send_auth(c) == -1)) {
+		session_send_error(c, id, "UNAVAILABLE", NULL,
+		    "the server is restarting; retry");
+		return;
+	}
+	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= SESSION_MAX_ROOMS &&
+	    session_room_find(s, r->cr_room) == -1) {
+		session_send_error(c, id, "VALIDATION_ERROR", "room",
+		    "too many rooms on one connection");
+		return;
+	}
+	ipc_msg_init(&m, IPC_CLIENT_REQ, c->wc_id);
+	chat_req_encode(&m, r);
+	if (ipc_msg_finish(&m) == -1) {
+		ipc_msg_free(&m);
+		log_conn(LOG_LVL_WARN, c->wc_id, "client_req_unsent",
+		    "request does not fit in an IPC message");
+		session_send_error(c, id, "INTERNAL_ERROR", NULL,
+		    "request too large to forward");
+		return;
+	}
+	if (worker_to_broker(c->wc_worker, &m) == -1) {
+		session_send_error(c, id, "UNAVAILABLE", NULL,
+		    "the server is busy; retry");
+		return;
+	}
+	/* Tracked only once the broker has it, so the set matches what the
+	 * broker was asked (it rechecks the ACL on re-registration). */
+	if (r->cr_kind == CHAT_REQ_JOIN)
+		session_room_add(s, r->cr_room);
+	else if (r->cr_kind == CHAT_REQ_LEAVE)
+		session_room_del(s, r->cr_room);
+}
+
+/* Entry points from conn.c and worker.c. */
 
 void
 session_on_open(struct ws_conn *c, const struct http_upgrade_req *req)
 {
+	struct worker	*w = c->wc_worker;
+	struct session	*s = xcalloc(1, sizeof(*s));
+	char		*query_token = NULL;
+	const char	*token;
+
+	s->se_auth_timer = evtimer_new(w->w_base, session_auth_timeout_cb, c);
+	s->se_exp_timer = evtimer_new(w->w_base, session_exp_cb, c);
+	c->wc_session = s;
+	if (s->se_auth_timer == NULL || s->se_exp_timer == NULL) {
+		log_conn(LOG_LVL_WARN, c->wc_id, "session_alloc",
+		    "evtimer_new failed");
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+
+	if (req->hu_query != NULL)
+		query_token = http_query_param(req->hu_query, "token");
+	token = query_token != NULL ? query_token : req->hu_bearer;
+	if (token != NULL)
+		session_login(c, token, NULL);
+	else
+		event_add(s->se_auth_timer,
+		    &(struct timeval){ w->w_cfg->auth_timeout, 0 });
+	free(query_token);
 }
 
 void
 session_on_text(struct ws_conn *c, const char *text, size_t len)
 {
-	static const char answer[] = "{\"type\":\"error\",\"code\":"
-	    "\"NOT_AUTHENTICATED\",\"message\":\"authenticate first\"}";
+	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	struct session		*s = c->wc_session;
+	struct chat_limits	 lim;
+	struct chat_parsed	 p;
 
-	conn_send_text(c, answer, sizeof(answer) - 1);
+	if (s == NULL)
+		return;
+	chat_limits_default(&lim);
+	lim.cl_max_text = (size_t)cfg->max_text;
+	lim.cl_max_bytes = (size_t)cfg->max_message_bytes;
+	chat_req_parse(text, len, &lim, &p);
+
+	switch (p.cp_kind) {
+	case CHAT_PARSED_ERROR:
+		session_send_error(c, p.cp_id, chat_req_errcode(p.cp_err),
+		    p.cp_err == CHAT_ERR_VALIDATION ? p.cp_field : NULL,
+		    p.cp_msg);
+		break;
+	case CHAT_PARSED_PING:
+		session_send_json(c, session_reply_new("pong", p.cp_id));
+		break;
+	case CHAT_PARSED_AUTH:
+		if (s->se_authed)
+			session_send_error(c, p.cp_id, "VALIDATION_ERROR",
+			    "type", "already authenticated");
+		else
+			session_login(c, p.cp_token, p.cp_id);
+		break;
+	case CHAT_PARSED_REFRESH:
+		if (!s->se_authed)
+			session_send_error(c, p.cp_id, "NOT_AUTHENTICATED",
+			    NULL, "authenticate first");
+		else
+			session_refresh(c, p.cp_token, p.cp_id);
+		break;
+	case CHAT_PARSED_REQ:
+		if (!s->se_authed)
+			session_send_error(c, p.cp_id, "NOT_AUTHENTICATED",
+			    NULL, "authenticate first");
+		else
+			session_forward(c, &p.cp_req);
+		break;
+	}
+	chat_parsed_free(&p);
 }
 
 void
 session_on_close(struct ws_conn *c)
 {
+	struct session	*s = c->wc_session;
+	size_t		 i;
+
+	if (s == NULL)
+		return;
+	if (s->se_auth_timer != NULL)
+		event_free(s->se_auth_timer);
+	if (s->se_exp_timer != NULL)
+		event_free(s->se_exp_timer);
+	chat_identity_free(&s->se_id);
+	for (i = 0; i < s->se_nrooms; i++)
+		free(s->se_rooms[i]);
+	free(s->se_rooms);
+	free(s);
+	c->wc_session = NULL;
 }
 
 void
 session_reregister(struct ws_conn *c)
 {
+	struct session	*s = c->wc_session;
+
+	if (s == NULL || !s->se_authed)
+		return;
+	/* Rooms only after the identity: the broker checks them against it. */
+	if (session_send_auth(c) == 0)
+		session_send_rooms(c);
 }

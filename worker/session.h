@@ -10,10 +10,26 @@ struct worker;
 struct http_upgrade_req;
 struct ipc_msg;
 
+/* Rooms one connection may have asked to join (re-sent in IPC_CONN_ROOMS
+ * after a broker restart); one more join gets VALIDATION_ERROR. */
+#define SESSION_MAX_ROOMS	1000
+
+/* Opaque; c->wc_session, from session_on_open to session_on_close. */
+struct session;
+
 void	session_on_open(struct ws_conn *c, const struct http_upgrade_req *req);
 void	session_on_text(struct ws_conn *c, const char *text, size_t len);
+/* Safe when session_on_open never ran. */
 void	session_on_close(struct ws_conn *c);
 /* After a broker restart: re-send what the broker must know. */
 void	session_reregister(struct ws_conn *c);
+
+/*
+ * Send {"type":"error","id":..,"code":..,"message":..,"field":..}.
+ * id_json is the request's id as JSON text ("" or NULL: none); field is
+ * added when not NULL (VALIDATION_ERROR).  The connection stays open.
+ */
+void	session_send_error(struct ws_conn *c, const char *id_json,
+	    const char *code, const char *field, const char *message);
 
 #endif

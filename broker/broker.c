@@ -151,6 +151,15 @@ broker_on_conn_close(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return 0;
 }
 
+static int
+broker_on_conn_gone(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct bworker *bw = ctx;
+
+	return service_on_gone(bw->bw_broker, r);
+}
+
 /* The chat events of a registered connection go to the service. */
 static struct bconn *
 bconn_lookup(struct bworker *bw, uint64_t conn_id)
@@ -204,6 +213,8 @@ broker_on_resync_done(void *ctx, const struct ipc_hdr *h,
 		return -1;
 	log_info("worker_synced", "%s pid %d: %u connections registered",
 	    bw->bw_name, (int)bw->bw_pid, n);
+	bw->bw_synced = true;
+	service_resynced(bw->bw_broker);
 	return 0;
 }
 
@@ -215,6 +226,7 @@ static const struct ipc_handler broker_from_worker[] = {
 	{ IPC_CONN_AUTH,	broker_on_conn_auth },
 	{ IPC_CONN_ROOMS,	broker_on_conn_rooms },
 	{ IPC_CLIENT_REQ,	broker_on_client_req },
+	{ IPC_CONN_GONE,	broker_on_conn_gone },
 	{ 0, NULL }
 };
 
@@ -229,7 +241,11 @@ broker_worker_lost(struct peer *p, void *ctx)
 	peer_free(bw->bw_peer);
 	bw->bw_peer = NULL;
 	bw->bw_hello = false;
+	bw->bw_synced = false;
 	broker_worker_pressure(NULL, false, bw);
+	/* A worker that will never finish re-registering must not hold
+	 * the others' leaves back. */
+	service_resynced(bw->bw_broker);
 }
 
 /* Messages from the supervisor. */

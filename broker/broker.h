@@ -42,6 +42,7 @@ struct bworker {
 	struct peer		*bw_peer;
 	struct idmap		 bw_conns;	/* conn id -> struct bconn */
 	bool			 bw_hello;
+	bool			 bw_synced;	/* re-registration is complete */
 	struct broker		*bw_broker;
 };
 

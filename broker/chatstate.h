@@ -40,6 +40,15 @@ struct outbox_item {
 	STAILQ_ENTRY(outbox_item) ob_entry;
 };
 
+/* A user's leave that waits until every worker has re-registered. */
+struct pending_leave {
+	char			 pl_user[CHAT_MAX_USER + 1];
+	char			 pl_name[CHAT_MAX_NAME_BYTES + 1];
+	char			 pl_room[CHAT_MAX_ROOM + 1];
+	STAILQ_ENTRY(pending_leave) pl_entry;
+};
+#define MAX_PENDING_LEAVES	100000
+
 struct chat_state {
 	struct broker		*cs_broker;
 	struct room_table	 cs_rooms;
@@ -50,6 +59,10 @@ struct chat_state {
 	int			 cs_batch_writes;
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;
+
+	/* Leaves of connections that closed while the broker was away. */
+	STAILQ_HEAD(, pending_leave) cs_leaves;
+	size_t			 cs_nleaves;
 };
 
 #endif

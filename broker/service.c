@@ -831,6 +831,69 @@ service_on_close(struct broker *b, struct bconn *bc)
 	bc->bc_chat = NULL;
 }
 
+int
+service_on_gone(struct broker *b, struct ipc_reader *r)
+{
+	struct chat_state *cs = chat_state(b);
+	char user[CHAT_MAX_USER + 1], name[CHAT_MAX_NAME_BYTES + 1];
+	uint32_t n;
+
+	if (ipc_get_strbuf(r, user, sizeof(user)) == -1 ||
+	    ipc_get_strbuf(r, name, sizeof(name)) == -1 ||
+	    ipc_get_u32(r, &n) == -1 || n > MAX_ROOMS_PER_CONN)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending_leave *pl;
+		char room[CHAT_MAX_ROOM + 1];
+
+		if (ipc_get_strbuf(r, room, sizeof(room)) == -1)
+			return -1;
+		if (room_is_personal(room))
+			continue;
+		if (cs->cs_nleaves >= MAX_PENDING_LEAVES) {
+			log_warnx("leaves_overflow", "dropping the leave of %s "
+			    "in %s", user, room);
+			continue;
+		}
+		pl = xcalloc(1, sizeof(*pl));
+		memcpy(pl->pl_user, user, sizeof(user));
+		memcpy(pl->pl_name, name, sizeof(name));
+		memcpy(pl->pl_room, room, sizeof(room));
+		STAILQ_INSERT_TAIL(&cs->cs_leaves, pl, pl_entry);
+		cs->cs_nleaves++;
+	}
+	return ipc_end(r);
+}
+
+void
+service_resynced(struct broker *b)
+{
+	struct chat_state *cs = chat_state(b);
+	struct pending_leave *pl;
+
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+		if (b->b_workers[i].bw_peer != NULL &&
+		    !b->b_workers[i].bw_synced)
+			return;
+	while ((pl = STAILQ_FIRST(&cs->cs_leaves)) != NULL) {
+		struct room *r = room_lookup(&cs->cs_rooms, pl->pl_room);
+
+		STAILQ_REMOVE_HEAD(&cs->cs_leaves, pl_entry);
+		cs->cs_nleaves--;
+		/* Still here on another connection: no leave happened. */
+		if (r != NULL && strmap_get(&r->r_users, pl->pl_user) == NULL) {
+			struct json_object *o = render_new("presence", "");
+
+			render_str(o, "room", pl->pl_room);
+			render_str(o, "user", pl->pl_user);
+			render_str(o, "name", pl->pl_name);
+			render_str(o, "state", "leave");
+			room_event(b, pl->pl_room, 0, NULL, o);
+		}
+		free(pl);
+	}
+}
+
 /* Publishing (the HTTP API). */
 
 int
@@ -922,6 +985,7 @@ service_init(struct broker *b)
 
 	cs->cs_broker = b;
 	room_table_init(&cs->cs_rooms);
+	STAILQ_INIT(&cs->cs_leaves);
 	b->b_chat = cs;
 	return batch_init(b);
 }
@@ -942,6 +1006,14 @@ service_free(struct broker *b)
 		return;
 	batch_free(b);
 	room_table_free(&cs->cs_rooms);
+	{
+		struct pending_leave *pl;
+
+		while ((pl = STAILQ_FIRST(&cs->cs_leaves)) != NULL) {
+			STAILQ_REMOVE_HEAD(&cs->cs_leaves, pl_entry);
+			free(pl);
+		}
+	}
 	for (int i = 0; i <= BROKER_MAX_WORKERS; i++)
 		free(cs->cs_scratch[i].iv_ids);
 	free(cs);

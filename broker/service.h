@@ -23,6 +23,11 @@ int	service_on_rooms(struct broker *b, struct bconn *bc,
 	    struct ipc_reader *r);
 int	service_on_request(struct broker *b, struct bconn *bc,
 	    struct ipc_reader *r);
+/* A connection closed while the broker was away (IPC_CONN_GONE). */
+int	service_on_gone(struct broker *b, struct ipc_reader *r);
+/* A worker finished re-registering, or was lost: once every linked worker
+ * is in sync, announce the leaves that are still true. */
+void	service_resynced(struct broker *b);
 /* The connection is gone (closed, or its worker died). */
 void	service_on_close(struct broker *b, struct bconn *bc);
 

@@ -27,6 +27,9 @@
 	/* conn: u32 n, str room[n]: rooms it had joined, re-sent after	\
 	 * a broker restart (rejoined silently, ACL checked again) */	\
 	X(IPC_CONN_ROOMS,	0x0107, 4, 1048576)			\
+	/* str user, str name, u32 n, str room[n]: a chat connection	\
+	 * that closed while the broker was away (its presence leaves) */	\
+	X(IPC_CONN_GONE,	0x0108, 12, 1048576)			\
 	/* broker -> worker */						\
 	/* u32 version, u32 pid, i64 start_ms */			\
 	X(IPC_B_HELLO,		0x0201, 16, 16)				\

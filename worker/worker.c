@@ -251,6 +251,7 @@ worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 		if (c->wc_endpoint == CONN_EP_CHAT)
 			session_reregister(c);
 	}
+	session_send_gone(w);
 	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
 	ipc_add_u32(&m, (uint32_t)w->w_nregistered);
 	peer_send(w->w_broker, &m);
@@ -340,6 +341,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	snprintf(w->w_broker_name, sizeof(w->w_broker_name), "broker");
 	idmap_init(&w->w_conns);
 	TAILQ_INIT(&w->w_conn_list);
+	STAILQ_INIT(&w->w_gone);
 	if ((w->w_base = event_base_new()) == NULL)
 		fatalx("libevent", "event_base_new failed");
 	w->w_sigterm = evsignal_new(w->w_base, SIGTERM, worker_signal_cb, w);
@@ -384,6 +386,14 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	event_free(w->w_sigusr1);
 	event_free(w->w_drain_deadline);
 	idmap_free(&w->w_conns);
+	{
+		struct gone_conn *g;
+
+		while ((g = STAILQ_FIRST(&w->w_gone)) != NULL) {
+			STAILQ_REMOVE_HEAD(&w->w_gone, gc_entry);
+			session_gone_free(g);
+		}
+	}
 	auth_verifier_free(w->w_auth);
 	SSL_CTX_free(w->w_ssl_ctx);
 	event_base_free(w->w_base);

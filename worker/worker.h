@@ -21,6 +21,17 @@ struct ws_conn;
 struct auth_verifier;
 typedef struct ssl_ctx_st SSL_CTX;
 
+/* A chat connection that closed while the broker was away: the broker
+ * must still hear of it, or its users' leaves are lost. */
+struct gone_conn {
+	char			*gc_user;
+	char			*gc_name;
+	char			**gc_rooms;
+	size_t			 gc_nrooms;
+	STAILQ_ENTRY(gone_conn)	 gc_entry;
+};
+#define WORKER_MAX_GONE	10000
+
 struct worker {
 	struct event_base	*w_base;
 	const struct parley_config *w_cfg;
@@ -45,6 +56,8 @@ struct worker {
 	TAILQ_HEAD(, ws_conn)	 w_conn_list;
 	size_t			 w_nconns;	/* in w_conn_list */
 	size_t			 w_nregistered;	/* known to the broker */
+	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
+	size_t			 w_ngone;
 
 	bool			 w_draining;
 	struct event		*w_drain_deadline;

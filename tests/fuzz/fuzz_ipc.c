@@ -196,6 +196,10 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		return fz_u32(z, NULL);
 	case IPC_CONN_ROOMS:
 		return fz_list(z, fz_item_arg);
+	case IPC_CONN_GONE:
+		if (fz_str(z, 64, 0) == -1 || fz_str(z, 256, 1) == -1)
+			return -1;
+		return fz_list(z, fz_item_arg);
 	case IPC_B_HELLO:
 	case IPC_PEER_SETUP:
 		if (fz_u32(z, NULL) == -1 || fz_u32(z, NULL) == -1)

@@ -45,6 +45,8 @@ static const struct rt_case rt_cases[] = {
 	    { 'b', 1, 0, NULL }, { 'i', 0, 1700003600, NULL }, { 'b', 1, 0, NULL },
 	    { 'd', 2, 0, NULL }, { 's', 0, 0, "general" }, { 's', 0, 0, "dev*" } } },
 	{ T(IPC_W_RESYNC_DONE), 0, { { 'd', 12, 0, NULL } } },
+	{ T(IPC_CONN_GONE), 0, { { 's', 0, 0, "alice" }, { 's', 0, 0, "Alice" },
+	    { 'd', 1, 0, NULL }, { 's', 0, 0, "general" } } },
 	{ T(IPC_CONN_ROOMS), 17, { { 'd', 2, 0, NULL }, { 's', 0, 0, "general" },
 	    { 's', 0, 0, "user:alice" } } },
 	{ T(IPC_B_HELLO), 0, { { 'd', IPC_VERSION, 0, NULL },

@@ -501,6 +501,12 @@ svc_edit(struct req_ctx *q)
 
 	if (target_message(q, &msg, true) == -1)
 		return;
+	if (msg.sm_kind != STORE_KIND_MESSAGE) {
+		store_message_clear(&msg);
+		reply_error(q, "NOT_FOUND", "seq", "no message with that seq "
+		    "(events cannot be edited)");
+		return;
+	}
 	store_message_clear(&msg);
 	if (store_message_edit(b->b_store, r->cr_room, r->cr_seq, r->cr_text,
 	    now) != 0) {
@@ -918,6 +924,11 @@ service_publish(struct broker *b, const struct publish_req *p,
 
 	memset(out, 0, sizeof(*out));
 	out->pu_ts = post.sp_ts;
+	/* A worker cannot keep up: refuse rather than queue without bound. */
+	if (b->b_workers_paused) {
+		log_warnx("publish_refused", "workers are congested");
+		return -1;
+	}
 	if (p->pr_text == NULL && !p->pr_persist) {
 		/* Live only: no seq, nothing stored. */
 		o = render_new("event", "");

@@ -138,6 +138,11 @@ main(int argc, char *argv[])
 			return 1;
 		}
 	}
+	/* The default log file lives in run_dir: make it before opening. */
+	if (mkdir_p(cfg.run_dir, 0750) == -1) {
+		fprintf(stderr, "parleyd: %s: %s\n", cfg.run_dir, strerror(errno));
+		return 1;
+	}
 	if (cfg.log_file != NULL && cfg.log_file[0] != '\0' &&
 	    log_open(cfg.log_file) == -1) {
 		fprintf(stderr, "parleyd: %s: %s\n", cfg.log_file,

@@ -552,6 +552,8 @@ supervisor_main(struct parley_config *cfg)
 	sup.s_api_fd = sup.s_ctl_fd = -1;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sup.s_nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+	/* Children read the resolved count (their share of the limits). */
+	cfg->workers = sup.s_nworkers;
 
 	if (mkdir_p(cfg->run_dir, 0750) == -1)
 		fatal("run_dir", "%s", cfg->run_dir);

@@ -524,6 +524,12 @@ chat_parse_object(json_object *obj, const struct chat_limits *lim,
 	const char	*name;
 	size_t		 i;
 
+	/* Known before anything can fail: an unauthenticated client may
+	 * send only these, so its other mistakes are NOT_AUTHENTICATED. */
+	if ((v = chat_field(obj, "type")) != NULL &&
+	    json_object_is_type(v, json_type_string))
+		p->cp_preauth = strcmp(json_object_get_string(v), "auth") == 0 ||
+		    strcmp(json_object_get_string(v), "ping") == 0;
 	if (chat_parse_id(obj, p) == -1)
 		return -1;
 	if ((v = chat_field(obj, "type")) == NULL ||

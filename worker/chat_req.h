@@ -43,6 +43,7 @@ struct chat_parsed {
 	char			 cp_id[CHAT_MAX_ID_JSON + 1];
 	char			*cp_token;	/* owned */
 	struct chat_req		 cp_req;	/* its cr_id equals cp_id */
+	bool			 cp_preauth;	/* type is auth or ping */
 	enum chat_err		 cp_err;
 	const char		*cp_field;	/* VALIDATION_ERROR; static */
 	char			 cp_msg[CHAT_REQ_MSG_SIZE]; /* names the rule */

@@ -52,7 +52,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	/* Each worker takes its share of max_connections. */
-	if (w->w_nconns >= w->w_cfg->max_connections) {
+	if (w->w_nconns >= (w->w_cfg->max_connections +
+	    (uint64_t)w->w_cfg->workers - 1) / (uint64_t)w->w_cfg->workers) {
 		log_warnx("accept_refused", "max_connections reached");
 		close(fd);
 		return;

@@ -481,6 +481,15 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 	lim.cl_max_bytes = (size_t)cfg->max_message_bytes;
 	chat_req_parse(text, len, &lim, &p);
 
+	/* Before auth only auth and ping are accepted (PROTOCOL.md 2);
+	 * text that is not JSON at all still gets PARSE_ERROR. */
+	if (!s->se_authed && p.cp_kind == CHAT_PARSED_ERROR &&
+	    p.cp_err != CHAT_ERR_PARSE && !p.cp_preauth) {
+		session_send_error(c, p.cp_id, "NOT_AUTHENTICATED", NULL,
+		    "authenticate first");
+		chat_parsed_free(&p);
+		return;
+	}
 	switch (p.cp_kind) {
 	case CHAT_PARSED_ERROR:
 		session_send_error(c, p.cp_id, chat_req_errcode(p.cp_err),

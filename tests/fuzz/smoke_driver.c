@@ -154,6 +154,27 @@ seeds_http(struct seeds *ss)
 }
 
 static void
+seeds_chat(struct seeds *ss)
+{
+	static const char *const reqs[] = {
+		"{\"type\":\"join\",\"room\":\"general\",\"since\":4,"
+		    "\"epoch\":\"e1\",\"history\":20,\"id\":1}",
+		"{\"type\":\"send\",\"room\":\"a:b\",\"text\":\"h\\u00e9\\n\","
+		    "\"client_msg_id\":\"c1\",\"id\":\"x\"}",
+		"{\"type\":\"react\",\"room\":\"r\",\"seq\":3,"
+		    "\"emoji\":\"\\ud83d\\ude00\",\"active\":true}",
+		"{\"type\":\"search\",\"room\":\"r\",\"q\":\"a b\",\"limit\":5,"
+		    "\"before\":9}",
+		"{\"type\":\"auth\",\"token\":\"a.b.c\"}",
+		"{\"type\":\"typing\",\"room\":\"r\",\"active\":false}",
+		"[[[[{\"type\":1}]]]]",
+	};
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		seed_add(ss, reqs[i], strlen(reqs[i]));
+}
+
+static void
 seed_msg(struct seeds *ss, struct ipc_msg *m)
 {
 	if (ipc_msg_finish(m) == 0)
@@ -410,6 +431,7 @@ main(int argc, char *argv[])
 		{ "ws_frame", fuzz_ws_frame, seeds_ws },
 		{ "http_upgrade", fuzz_http_upgrade, seeds_http },
 		{ "ipc", fuzz_ipc, seeds_ipc },
+		{ "chat_req", fuzz_chat_req, seeds_chat },
 	};
 	size_t	i, iters = SMOKE_ITERS, inputs = 0;
 	int	failures = 0;

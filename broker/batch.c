@@ -88,10 +88,15 @@ batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 
 	if (!ob->ob_to_room) {
 		if (committed && ob->ob_json != NULL)
-			deliver_reply(b, ob->ob_conn, ob->ob_json, ob->ob_len);
+			deliver_reply(b, ob->ob_conn, ob->ob_json, ob->ob_len,
+			    true);
 		else if (!committed && ob->ob_fail_json != NULL)
 			deliver_reply(b, ob->ob_conn, ob->ob_fail_json,
-			    ob->ob_fail_len);
+			    ob->ob_fail_len, true);
+		else if (!committed)
+			/* Not a write's answer (an error, a read): still true. */
+			deliver_reply(b, ob->ob_conn, ob->ob_json, ob->ob_len,
+			    true);
 		return;
 	}
 	if (committed)

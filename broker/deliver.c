@@ -27,7 +27,7 @@ deliver_conn(struct broker *b, uint64_t conn_id)
 
 int
 deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
-    size_t len)
+    size_t len, bool response)
 {
 	struct bconn *bc = deliver_conn(b, conn_id);
 	struct ipc_msg m;
@@ -35,6 +35,8 @@ deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
 	if (bc == NULL)
 		return -1;
 	ipc_msg_init(&m, IPC_REPLY, conn_id);
+	if (response)
+		ipc_msg_set_flags(&m, IPC_F_RESPONSE);
 	ipc_add_data(&m, json, len);
 	b->b_metrics.bm_deliveries++;
 	return broker_to_worker(b, bc->bc_worker, &m);

@@ -4,6 +4,7 @@
 #ifndef PARLEY_DELIVER_H
 #define PARLEY_DELIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,9 +14,11 @@ struct room;
 
 /* The registered connection with this id, or NULL. */
 struct bconn *deliver_conn(struct broker *b, uint64_t conn_id);
-/* One connection.  Returns 0, or -1 if it is gone. */
+/* One connection.  response: this answers one of its requests (the
+ * worker counts those to fail them if the broker dies).  Returns 0, or
+ * -1 if the connection is gone. */
 int	deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
-	    size_t len);
+	    size_t len, bool response);
 /* Every member of r except exclude_conn (0: none) and except every
  * connection of exclude_user (NULL: none).  Returns how many. */
 size_t	deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,

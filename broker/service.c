@@ -701,7 +701,7 @@ deliver_personal_backlog(struct broker *b, struct bconn *bc,
 		size_t len;
 
 		json = render_finish(o, &len);
-		deliver_reply(b, bc->bc_id, json, len);
+		deliver_reply(b, bc->bc_id, json, len, false);
 		free(json);
 	}
 	store_msglist_free(&list);

@@ -84,6 +84,13 @@ ipc_msg_init(struct ipc_msg *m, uint16_t type, uint64_t conn_id)
 	m->im_len = IPC_HDR_SIZE;
 }
 
+void
+ipc_msg_set_flags(struct ipc_msg *m, uint16_t flags)
+{
+	if (m->im_buf != NULL)
+		memcpy(m->im_buf + IPC_OFF_FLAGS, &flags, sizeof(flags));
+}
+
 /* Make room for n more bytes; never past the largest legal message. */
 static int
 ipc_msg_reserve(struct ipc_msg *m, size_t n)

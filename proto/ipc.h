@@ -20,6 +20,7 @@ enum ipc_type {
 };
 
 #define IPC_F_HASFD	0x0001	/* an fd travels with this message */
+#define IPC_F_RESPONSE	0x0002	/* IPC_REPLY: the answer to a request */
 
 struct ipc_hdr {
 	uint16_t	type;
@@ -57,6 +58,7 @@ struct ipc_msg {
 };
 
 void	ipc_msg_init(struct ipc_msg *m, uint16_t type, uint64_t conn_id);
+void	ipc_msg_set_flags(struct ipc_msg *m, uint16_t flags);
 void	ipc_add_u8(struct ipc_msg *m, uint8_t v);
 void	ipc_add_u16(struct ipc_msg *m, uint16_t v);
 void	ipc_add_u32(struct ipc_msg *m, uint32_t v);

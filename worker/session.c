@@ -38,6 +38,8 @@
 /* Longest single wait on the exp timer; the callback re-arms for the rest,
  * so a far-future exp never overflows libevent's clock arithmetic. */
 #define SESSION_MAX_WAIT_MS	(24 * 3600 * 1000LL)
+/* Requests one connection may have waiting at the broker. */
+#define SESSION_MAX_INFLIGHT	256
 
 struct session {
 	bool			 se_authed;
@@ -46,6 +48,10 @@ struct session {
 	struct event		*se_auth_timer;	/* auth_timeout, before auth */
 	struct event		*se_exp_timer;	/* token exp, after auth */
 	int64_t			 se_exp_at_ms;	/* wall clock; 0: none */
+	/* Ids of requests the broker has not answered yet, oldest first
+	 * (a ring): if the broker dies they are answered UNAVAILABLE. */
+	char			**se_inflight;
+	size_t			 se_if_head, se_if_n, se_if_cap;
 	char			**se_rooms;	/* asked to join; owned */
 	size_t			 se_nrooms;
 	size_t			 se_roomcap;
@@ -393,6 +399,66 @@ session_refresh(struct ws_conn *c, const char *token, const char *id_json)
 
 /* Requests for the broker. */
 
+/* In-flight requests. */
+
+static void
+session_inflight_push(struct session *s, const char *id)
+{
+	if (s->se_if_n == s->se_if_cap) {
+		size_t cap = s->se_if_cap ? s->se_if_cap * 2 : 8;
+		char **ring = xcalloc(cap, sizeof(*ring));
+
+		for (size_t i = 0; i < s->se_if_n; i++)
+			ring[i] = s->se_inflight[(s->se_if_head + i) %
+			    s->se_if_cap];
+		free(s->se_inflight);
+		s->se_inflight = ring;
+		s->se_if_cap = cap;
+		s->se_if_head = 0;
+	}
+	s->se_inflight[(s->se_if_head + s->se_if_n) % s->se_if_cap] =
+	    xstrdup(id);
+	s->se_if_n++;
+}
+
+static char *
+session_inflight_pop(struct session *s)
+{
+	char *id;
+
+	if (s->se_if_n == 0)
+		return NULL;
+	id = s->se_inflight[s->se_if_head];
+	s->se_if_head = (s->se_if_head + 1) % s->se_if_cap;
+	s->se_if_n--;
+	return id;
+}
+
+void
+session_on_response(struct ws_conn *c)
+{
+	struct session *s = c->wc_session;
+
+	if (s != NULL)
+		free(session_inflight_pop(s));
+}
+
+void
+session_broker_lost(struct ws_conn *c)
+{
+	struct session *s = c->wc_session;
+	char *id;
+
+	if (s == NULL)
+		return;
+	s->se_auth_sent = false;
+	while ((id = session_inflight_pop(s)) != NULL) {
+		session_send_error(c, id, "UNAVAILABLE", NULL,
+		    "the server restarted before answering; retry");
+		free(id);
+	}
+}
+
 static void
 session_forward(struct ws_conn *c, const struct chat_req *r)
 {
@@ -404,6 +470,13 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 	    (!s->se_auth_sent && session_send_auth(c) == -1)) {
 		session_send_error(c, id, "UNAVAILABLE", NULL,
 		    "the server is restarting; retry");
+		return;
+	}
+	/* typing is the one request the broker does not answer. */
+	if (r->cr_kind != CHAT_REQ_TYPING &&
+	    s->se_if_n >= SESSION_MAX_INFLIGHT) {
+		session_send_error(c, id, "UNAVAILABLE", NULL,
+		    "too many requests waiting for an answer; slow down");
 		return;
 	}
 	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= SESSION_MAX_ROOMS &&
@@ -427,6 +500,8 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 		    "the server is busy; retry");
 		return;
 	}
+	if (r->cr_kind != CHAT_REQ_TYPING)
+		session_inflight_push(s, id);
 	/* Tracked only once the broker has it, so the set matches what the
 	 * broker was asked (it rechecks the ACL on re-registration). */
 	if (r->cr_kind == CHAT_REQ_JOIN)
@@ -591,6 +666,9 @@ session_on_close(struct ws_conn *c)
 	if (s->se_exp_timer != NULL)
 		event_free(s->se_exp_timer);
 	chat_identity_free(&s->se_id);
+	while (s->se_if_n > 0)
+		free(session_inflight_pop(s));
+	free(s->se_inflight);
 	for (i = 0; i < s->se_nrooms; i++)
 		free(s->se_rooms[i]);
 	free(s->se_rooms);

@@ -23,6 +23,10 @@ void	session_on_text(struct ws_conn *c, const char *text, size_t len);
 void	session_on_close(struct ws_conn *c);
 /* After a broker restart: re-send what the broker must know. */
 void	session_reregister(struct ws_conn *c);
+/* The broker answered one of this connection's requests. */
+void	session_on_response(struct ws_conn *c);
+/* The broker is gone: answer what it never will. */
+void	session_broker_lost(struct ws_conn *c);
 /* After re-registering: report connections that closed meanwhile. */
 void	session_send_gone(struct worker *w);
 struct gone_conn;

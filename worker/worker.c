@@ -122,8 +122,11 @@ worker_on_reply(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 
 	ipc_get_rest(r, &text, &len);
 	/* The client may have gone while the answer was on its way. */
-	if (c != NULL)
-		conn_send_text(c, (const char *)text, len);
+	if (c == NULL)
+		return 0;
+	if ((h->flags & IPC_F_RESPONSE) && c->wc_endpoint == CONN_EP_CHAT)
+		session_on_response(c);
+	conn_send_text(c, (const char *)text, len);
 	return 0;
 }
 
@@ -206,8 +209,11 @@ worker_broker_lost(struct peer *p, void *ctx)
 	    "until it is back", w->w_nconns);
 	peer_free(w->w_broker);
 	w->w_broker = NULL;
-	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry)
+	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
 		c->wc_registered = false;
+		if (c->wc_endpoint == CONN_EP_CHAT && c->wc_state == CONN_OPEN)
+			session_broker_lost(c);
+	}
 	w->w_nregistered = 0;
 	if (w->w_broker_congested)
 		worker_broker_pressure(NULL, false, w);

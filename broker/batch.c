@@ -101,7 +101,7 @@ batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 	}
 	if (committed)
 		deliver_room(b, room_lookup(&cs->cs_rooms, ob->ob_room),
-		    ob->ob_conn, ob->ob_exclude_user, ob->ob_json, ob->ob_len);
+		    ob->ob_seq, ob->ob_conn, ob->ob_exclude_user, ob->ob_json, ob->ob_len);
 }
 
 static void
@@ -132,11 +132,12 @@ batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
 }
 
 void
-batch_room(struct broker *b, const char *room, uint64_t exclude_conn,
-    const char *exclude_user, char *json, size_t len)
+batch_room(struct broker *b, const char *room, int64_t seq,
+    uint64_t exclude_conn, const char *exclude_user, char *json, size_t len)
 {
 	struct outbox_item *ob = xcalloc(1, sizeof(*ob));
 
+	ob->ob_seq = seq;
 	ob->ob_to_room = true;
 	ob->ob_conn = exclude_conn;
 	ob->ob_exclude_user = exclude_user ? xstrdup(exclude_user) : NULL;

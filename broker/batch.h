@@ -19,9 +19,11 @@ void	batch_wrote(struct broker *b);
  * be NULL).  Without an open batch it is sent at once. */
 void	batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
 	    char *fail_json, size_t fail_len);
-/* Queue a room broadcast (json owned), dropped on rollback. */
-void	batch_room(struct broker *b, const char *room, uint64_t exclude_conn,
-	    const char *exclude_user, char *json, size_t len);
+/* Queue a room broadcast (json owned), dropped on rollback; seq is the
+ * item's seq in the room, 0 if none. */
+void	batch_room(struct broker *b, const char *room, int64_t seq,
+	    uint64_t exclude_conn, const char *exclude_user, char *json,
+	    size_t len);
 /* Commit what is open and flush the outbox.  0, or -1 if rolled back. */
 int	batch_commit(struct broker *b);
 

@@ -116,10 +116,10 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 {
 	struct bworker *bw = ctx;
 	struct bconn *bc;
-	uint8_t kind;
+	uint8_t kind, resumed;
 	char addr[64];
 
-	if (ipc_get_u8(r, &kind) == -1 ||
+	if (ipc_get_u8(r, &kind) == -1 || ipc_get_u8(r, &resumed) == -1 ||
 	    ipc_get_strbuf(r, addr, sizeof(addr)) == -1 || ipc_end(r) == -1)
 		return -1;
 	if (h->conn_id == 0 || idmap_get(&bw->bw_conns, h->conn_id) != NULL)
@@ -128,6 +128,7 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	bc->bc_id = h->conn_id;
 	bc->bc_worker = bw;
 	bc->bc_kind = kind;
+	bc->bc_resumed = resumed != 0;
 	memcpy(bc->bc_addr, addr, sizeof(addr));
 	idmap_put(&bw->bw_conns, bc->bc_id, bc);
 	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",

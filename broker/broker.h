@@ -29,6 +29,7 @@ struct bconn {
 	uint64_t		 bc_id;
 	struct bworker		*bc_worker;
 	uint8_t			 bc_kind;	/* enum ipc_conn_kind */
+	bool			 bc_resumed;	/* re-registered after a restart */
 	char			 bc_addr[64];
 	void			*bc_chat;	/* chat state (rooms, identity) */
 };

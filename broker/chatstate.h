@@ -33,6 +33,7 @@ struct outbox_item {
 	uint64_t		 ob_conn;	/* reply target, or room exclusion */
 	char			*ob_exclude_user; /* room: skip this user */
 	char			 ob_room[CHAT_MAX_ROOM + 1];
+	int64_t			 ob_seq;	/* room item's seq, 0: none */
 	char			*ob_json;	/* sent after COMMIT */
 	size_t			 ob_len;
 	char			*ob_fail_json;	/* reply sent after ROLLBACK */

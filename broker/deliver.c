@@ -43,12 +43,14 @@ deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
 }
 
 static void
-deliver_flush(struct broker *b, struct bworker *bw, const uint64_t *ids,
-    size_t n, const char *json, size_t len)
+deliver_flush(struct broker *b, struct bworker *bw, const char *room,
+    int64_t seq, const uint64_t *ids, size_t n, const char *json, size_t len)
 {
 	struct ipc_msg m;
 
 	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_str(&m, room);
+	ipc_add_i64(&m, seq);
 	ipc_add_u32(&m, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		ipc_add_u64(&m, ids[i]);
@@ -59,8 +61,9 @@ deliver_flush(struct broker *b, struct bworker *bw, const uint64_t *ids,
 }
 
 size_t
-deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
-    const char *exclude_user, const char *json, size_t len)
+deliver_room(struct broker *b, struct room *r, int64_t seq,
+    uint64_t exclude_conn, const char *exclude_user, const char *json,
+    size_t len)
 {
 	struct chat_state *cs = b->b_chat;
 	struct room_member *m;
@@ -84,8 +87,8 @@ deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
 		}
 		v->iv_ids[v->iv_n++] = bc->bc_id;
 		if (v->iv_n == DELIVER_MAX_IDS) {
-			deliver_flush(b, bc->bc_worker, v->iv_ids, v->iv_n,
-			    json, len);
+			deliver_flush(b, bc->bc_worker, r->r_name, seq,
+			    v->iv_ids, v->iv_n, json, len);
 			total += v->iv_n;
 			v->iv_n = 0;
 		}
@@ -95,13 +98,28 @@ deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
 
 		if (v->iv_n == 0)
 			continue;
-		deliver_flush(b, &b->b_workers[i], v->iv_ids, v->iv_n, json,
-		    len);
+		deliver_flush(b, &b->b_workers[i], r->r_name, seq, v->iv_ids,
+		    v->iv_n, json, len);
 		total += v->iv_n;
 		v->iv_n = 0;
 	}
 	b->b_metrics.bm_deliveries += total;
 	return total;
+}
+
+void
+deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
+    int64_t seq)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+	struct ipc_msg m;
+
+	if (bc == NULL)
+		return;
+	ipc_msg_init(&m, IPC_ROOM_SEQ, conn_id);
+	ipc_add_str(&m, room);
+	ipc_add_i64(&m, seq);
+	broker_to_worker(b, bc->bc_worker, &m);
 }
 
 void

@@ -20,9 +20,15 @@ struct bconn *deliver_conn(struct broker *b, uint64_t conn_id);
 int	deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
 	    size_t len, bool response);
 /* Every member of r except exclude_conn (0: none) and except every
- * connection of exclude_user (NULL: none).  Returns how many. */
-size_t	deliver_room(struct broker *b, struct room *r, uint64_t exclude_conn,
-	    const char *exclude_user, const char *json, size_t len);
+ * connection of exclude_user (NULL: none).  seq: the item's seq in the
+ * room, 0 if it has none (workers track it to resume after a restart).
+ * Returns how many. */
+size_t	deliver_room(struct broker *b, struct room *r, int64_t seq,
+	    uint64_t exclude_conn, const char *exclude_user, const char *json,
+	    size_t len);
+/* Tell a connection's worker it is in room with everything up to seq. */
+void	deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
+	    int64_t seq);
 /* Close a client connection with a code. */
 void	deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	    const char *reason);

@@ -130,7 +130,18 @@ room_event(struct broker *b, const char *room, uint64_t exclude_conn,
 	size_t len;
 	char *json = render_finish(o, &len);
 
-	batch_room(b, room, exclude_conn, exclude_user, json, len);
+	batch_room(b, room, 0, exclude_conn, exclude_user, json, len);
+}
+
+/* A sequenced item (message, stored event) for everyone in the room. */
+static void
+room_item(struct broker *b, const char *room, int64_t seq,
+    struct json_object *o)
+{
+	size_t len;
+	char *json = render_finish(o, &len);
+
+	batch_room(b, room, seq, 0, NULL, json, len);
 }
 
 /* Presence and typing. */
@@ -305,6 +316,7 @@ svc_join(struct req_ctx *q)
 		json_object_object_add(o, "recovered",
 		    json_object_new_boolean(recovered));
 	reply_json(q, o);
+	deliver_room_seq(b, q->rq_bc->bc_id, r->cr_room, last_seq);
 	store_msglist_free(&list);
 	return;
 unavailable:
@@ -380,7 +392,7 @@ svc_send(struct req_ctx *q)
 	msg.sm_ts = ack.sa_ts;
 	msg.sm_client_msg_id = (char *)post.sp_client_msg_id;
 	o = render_message("message", r->cr_room, &msg);
-	room_event(b, r->cr_room, 0, NULL, o);
+	room_item(b, r->cr_room, ack.sa_seq, o);
 	b->b_metrics.bm_messages++;
 }
 
@@ -674,37 +686,61 @@ chat_conn_get(struct bconn *bc)
 	return cc;
 }
 
+/*
+ * Send one connection the items of room after seq since (at most
+ * recovery_limit), as live frames.  Returns the last seq sent (since if
+ * none) or -1; *more: items were left out.
+ */
+static int64_t
+deliver_since(struct broker *b, struct bconn *bc, const char *room,
+    int64_t since, bool *more)
+{
+	struct store_msglist list = { 0 };
+	int64_t last = since;
+
+	*more = false;
+	if (store_since(b->b_store, room, since,
+	    (size_t)b->b_cfg->recovery_limit, &list) == -1) {
+		store_msglist_free(&list);
+		return -1;
+	}
+	for (size_t i = 0; i < list.ml_n; i++) {
+		const struct store_message *m = &list.ml_msgs[i];
+		struct json_object *o = render_message(m->sm_kind ==
+		    STORE_KIND_EVENT ? "event" : "message", room, m);
+		size_t len;
+		char *json = render_finish(o, &len);
+
+		deliver_reply(b, bc->bc_id, json, len, false);
+		free(json);
+		last = m->sm_seq;
+	}
+	*more = list.ml_more;
+	store_msglist_free(&list);
+	return last;
+}
+
 /* Offline delivery: what reached the personal room since the user last
  * read it, right after welcome (PROTOCOL.md 7). */
 static void
 deliver_personal_backlog(struct broker *b, struct bconn *bc,
     const struct chat_identity *id)
 {
-	char room[CHAT_MAX_ROOM + 1];
-	struct store_msglist list = { 0 };
-	int64_t read_seq = 0;
+	char room[CHAT_MAX_ROOM + 1], epoch[STORE_ID_LEN];
+	int64_t read_seq = 0, last_seq = 0, sent;
+	bool more;
 
 	snprintf(room, sizeof(room), "user:%s", id->ci_user);
 	if (store_read_get(b->b_store, room, id->ci_user, &read_seq) == -1 ||
-	    store_since(b->b_store, room, read_seq,
-	    (size_t)b->b_cfg->recovery_limit, &list) == -1) {
+	    store_room_get(b->b_store, room, epoch, &last_seq) == -1 ||
+	    (sent = deliver_since(b, bc, room, read_seq, &more)) == -1) {
 		log_conn(LOG_LVL_WARN, bc->bc_id, "backlog",
 		    "could not read the personal room");
-		store_msglist_free(&list);
 		return;
 	}
-	for (size_t i = 0; i < list.ml_n; i++) {
-		const struct store_message *m = &list.ml_msgs[i];
-		struct json_object *o = render_message(m->sm_kind ==
-		    STORE_KIND_EVENT ? "event" : "message", room, m);
-		char *json;
-		size_t len;
-
-		json = render_finish(o, &len);
-		deliver_reply(b, bc->bc_id, json, len, false);
-		free(json);
-	}
-	store_msglist_free(&list);
+	/* Its worker resumes from here after a broker restart. */
+	deliver_room_seq(b, bc->bc_id, room, more || sent > read_seq ? sent :
+	    (last_seq > read_seq ? last_seq : read_seq));
 }
 
 int
@@ -736,7 +772,10 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	batch_commit(b);
 	room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
 	    display_name(&id), &first);
-	deliver_personal_backlog(b, bc, &cc->cc_id);
+	/* A connection re-registered after a broker restart had its backlog;
+	 * IPC_CONN_ROOMS says how far it got. */
+	if (!bc->bc_resumed)
+		deliver_personal_backlog(b, bc, &cc->cc_id);
 	return 0;
 }
 
@@ -750,20 +789,35 @@ service_on_rooms(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	if (cc == NULL || !cc->cc_authed || ipc_get_u32(r, &n) == -1 ||
 	    n > MAX_ROOMS_PER_CONN)
 		return -1;
-	/* Rejoin silently: presence was never lost from the clients' view. */
+	/* What it is sent next must come after what it missed. */
+	batch_commit(b);
 	for (uint32_t i = 0; i < n; i++) {
 		char room[CHAT_MAX_ROOM + 1];
-		bool first;
+		int64_t seq, sent;
+		bool first, more;
 
 		if (ipc_get_strbuf(r, room, sizeof(room)) == -1 ||
+		    ipc_get_i64(r, &seq) == -1 ||
 		    !chat_room_valid(room, strlen(room)))
 			return -1;
-		if (room_member_find(&cc->cc_rooms, room) != NULL ||
-		    !room_allowed(&cc->cc_id, b->b_cfg->default_room_policy ==
+		if (!room_allowed(&cc->cc_id, b->b_cfg->default_room_policy ==
 		    CFG_ROOMS_OPEN, room))
 			continue;
-		room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms,
-		    cc->cc_id.ci_user, display_name(&cc->cc_id), &first);
+		/* Rejoin silently: to the other members it never left. */
+		if (room_member_find(&cc->cc_rooms, room) == NULL)
+			room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms,
+			    cc->cc_id.ci_user, display_name(&cc->cc_id),
+			    &first);
+		/* Items committed while the old broker died unsent. */
+		if ((sent = deliver_since(b, bc, room, seq, &more)) == -1)
+			continue;
+		if (more) {
+			deliver_kick(b, bc->bc_id, 1001, "missed too much "
+			    "during a restart: reconnect and recover");
+			return 0;
+		}
+		if (sent > seq)
+			deliver_room_seq(b, bc->bc_id, room, sent);
 	}
 	return ipc_end(r);
 }
@@ -942,8 +996,8 @@ service_publish(struct broker *b, const struct publish_req *p,
 			char *json = render_finish(o, &len);
 
 			batch_commit(b);
-			out->pu_delivered = deliver_room(b, r, 0, NULL, json,
-			    len);
+			out->pu_delivered = deliver_room(b, r, 0, 0, NULL,
+			    json, len);
 			free(json);
 		}
 		b->b_metrics.bm_published++;
@@ -970,7 +1024,7 @@ service_publish(struct broker *b, const struct publish_req *p,
 	msg.sm_ts = ack.sa_ts;
 	o = render_message(p->pr_text != NULL ? "message" : "event",
 	    p->pr_room, &msg);
-	room_event(b, p->pr_room, 0, NULL, o);
+	room_item(b, p->pr_room, ack.sa_seq, o);
 	out->pu_seq = ack.sa_seq;
 	out->pu_ts = ack.sa_ts;
 	if (p->pr_text != NULL)

@@ -11,7 +11,7 @@
 
 #include "ipc_types.h"
 
-#define IPC_VERSION	1
+#define IPC_VERSION	2
 
 enum ipc_type {
 #define IPC_ENUM(name, value, min, max) name = value,

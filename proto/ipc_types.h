@@ -14,8 +14,9 @@
 	/* worker -> broker */						\
 	/* u32 version, u32 slot, u32 pid, i64 start_ms */		\
 	X(IPC_W_HELLO,		0x0101, 20, 20)				\
-	/* conn: u8 kind (enum ipc_conn_kind), str remote address */	\
-	X(IPC_CONN_OPEN,	0x0102, 5, 1024)			\
+	/* conn: u8 kind (enum ipc_conn_kind), u8 resumed (re-sent	\
+	 * after a broker restart), str remote address */		\
+	X(IPC_CONN_OPEN,	0x0102, 6, 1024)			\
 	/* conn: empty */						\
 	X(IPC_CONN_CLOSE,	0x0103, 0, 0)				\
 	/* conn: u8 request kind, then its fields (chat.h) */		\
@@ -24,8 +25,10 @@
 	X(IPC_CONN_AUTH,	0x0105, 1, 65536)			\
 	/* u32 live connections re-registered */			\
 	X(IPC_W_RESYNC_DONE,	0x0106, 4, 4)				\
-	/* conn: u32 n, str room[n]: rooms it had joined, re-sent after	\
-	 * a broker restart (rejoined silently, ACL checked again) */	\
+	/* conn: u32 n, then n x (str room, i64 seq): rooms it had	\
+	 * joined and the last seq it got in each, re-sent after a	\
+	 * broker restart (rejoined silently, ACL checked again, and	\
+	 * sent what it missed) */					\
 	X(IPC_CONN_ROOMS,	0x0107, 4, 1048576)			\
 	/* str user, str name, u32 n, str room[n]: a chat connection	\
 	 * that closed while the broker was away (its presence leaves) */	\
@@ -35,10 +38,14 @@
 	X(IPC_B_HELLO,		0x0201, 16, 16)				\
 	/* conn: rest = one JSON text to send to that connection */	\
 	X(IPC_REPLY,		0x0202, 1, IPC_MAX_PAYLOAD)		\
-	/* u32 n, u64 conn[n], rest = JSON text for all of them */	\
-	X(IPC_DELIVER,		0x0203, 13, IPC_MAX_PAYLOAD)		\
+	/* str room, i64 seq (0: not sequenced), u32 n, u64 conn[n],	\
+	 * rest = JSON text for all of them */				\
+	X(IPC_DELIVER,		0x0203, 17, IPC_MAX_PAYLOAD)		\
 	/* conn: u16 close code, str reason */				\
 	X(IPC_KICK,		0x0204, 6, 130)				\
+	/* conn: str room, i64 seq: the connection is in room and has	\
+	 * everything up to seq (after join and personal backlog) */	\
+	X(IPC_ROOM_SEQ,		0x0205, 12, 140)			\
 	/* supervisor <-> child (SOCK_SEQPACKET, may carry an fd) */	\
 	/* child -> sup: u32 version, u8 role, u32 slot, u32 pid */	\
 	X(IPC_HELLO,		0x0301, 13, 13)				\

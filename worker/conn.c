@@ -322,7 +322,7 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 	conn_arm_timer(c, cfg->ping_interval);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s",
 	    req.hu_path, c->wc_addr);
-	worker_register_conn(c->wc_worker, c);
+	worker_register_conn(c->wc_worker, c, false);
 	if (c->wc_endpoint == CONN_EP_CHAT)
 		session_on_open(c, &req);
 done:

@@ -52,7 +52,8 @@ struct session {
 	 * (a ring): if the broker dies they are answered UNAVAILABLE. */
 	char			**se_inflight;
 	size_t			 se_if_head, se_if_n, se_if_cap;
-	char			**se_rooms;	/* asked to join; owned */
+	char			**se_rooms;	/* joined (the broker said so) */
+	int64_t			*se_seqs;	/* last seq delivered, per room */
 	size_t			 se_nrooms;
 	size_t			 se_roomcap;
 };
@@ -82,16 +83,44 @@ session_room_find(const struct session *s, const char *room)
 }
 
 static void
-session_room_add(struct session *s, const char *room)
+session_room_add(struct session *s, const char *room, int64_t seq)
 {
-	if (session_room_find(s, room) != -1)
+	ssize_t i = session_room_find(s, room);
+
+	if (i != -1) {
+		if (seq > s->se_seqs[i])
+			s->se_seqs[i] = seq;
+		return;
+	}
+	if (s->se_nrooms >= SESSION_MAX_ROOMS)
 		return;
 	if (s->se_nrooms == s->se_roomcap) {
 		s->se_roomcap = s->se_roomcap == 0 ? 8 : s->se_roomcap * 2;
 		s->se_rooms = xreallocarray(s->se_rooms, s->se_roomcap,
 		    sizeof(*s->se_rooms));
+		s->se_seqs = xreallocarray(s->se_seqs, s->se_roomcap,
+		    sizeof(*s->se_seqs));
 	}
+	s->se_seqs[s->se_nrooms] = seq;
 	s->se_rooms[s->se_nrooms++] = xstrdup(room);
+}
+
+void
+session_room_seq(struct ws_conn *c, const char *room, int64_t seq)
+{
+	if (c->wc_session != NULL && c->wc_session->se_authed)
+		session_room_add(c->wc_session, room, seq);
+}
+
+void
+session_note_seq(struct ws_conn *c, const char *room, int64_t seq)
+{
+	struct session *s = c->wc_session;
+	ssize_t i;
+
+	if (s != NULL && (i = session_room_find(s, room)) != -1 &&
+	    seq > s->se_seqs[i])
+		s->se_seqs[i] = seq;
 }
 
 static void
@@ -102,7 +131,9 @@ session_room_del(struct session *s, const char *room)
 	if (i == -1)
 		return;
 	free(s->se_rooms[i]);
-	s->se_rooms[i] = s->se_rooms[--s->se_nrooms];
+	s->se_nrooms--;
+	s->se_rooms[i] = s->se_rooms[s->se_nrooms];
+	s->se_seqs[i] = s->se_seqs[s->se_nrooms];
 }
 
 /* JSON replies. */
@@ -203,8 +234,10 @@ session_send_rooms(struct ws_conn *c)
 		return;
 	ipc_msg_init(&m, IPC_CONN_ROOMS, c->wc_id);
 	ipc_add_u32(&m, (uint32_t)s->se_nrooms);
-	for (i = 0; i < s->se_nrooms; i++)
+	for (i = 0; i < s->se_nrooms; i++) {
 		ipc_add_str(&m, s->se_rooms[i]);
+		ipc_add_i64(&m, s->se_seqs[i]);
+	}
 	if (worker_to_broker(c->wc_worker, &m) == -1)
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_rooms_unsent",
 		    "could not queue IPC_CONN_ROOMS (%zu rooms)", s->se_nrooms);
@@ -504,9 +537,7 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 		session_inflight_push(s, id);
 	/* Tracked only once the broker has it, so the set matches what the
 	 * broker was asked (it rechecks the ACL on re-registration). */
-	if (r->cr_kind == CHAT_REQ_JOIN)
-		session_room_add(s, r->cr_room);
-	else if (r->cr_kind == CHAT_REQ_LEAVE)
+	if (r->cr_kind == CHAT_REQ_LEAVE)
 		session_room_del(s, r->cr_room);
 }
 
@@ -622,6 +653,8 @@ session_note_gone(struct worker *w, struct session *s)
 	/* Hand the room set over instead of copying it. */
 	g->gc_rooms = s->se_rooms;
 	g->gc_nrooms = s->se_nrooms;
+	free(s->se_seqs);
+	s->se_seqs = NULL;
 	s->se_rooms = NULL;
 	s->se_nrooms = s->se_roomcap = 0;
 	STAILQ_INSERT_TAIL(&w->w_gone, g, gc_entry);
@@ -672,6 +705,7 @@ session_on_close(struct ws_conn *c)
 	for (i = 0; i < s->se_nrooms; i++)
 		free(s->se_rooms[i]);
 	free(s->se_rooms);
+	free(s->se_seqs);
 	free(s);
 	c->wc_session = NULL;
 }

@@ -4,6 +4,7 @@
 #define PARLEY_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ws_conn;
 struct worker;
@@ -23,6 +24,10 @@ void	session_on_text(struct ws_conn *c, const char *text, size_t len);
 void	session_on_close(struct ws_conn *c);
 /* After a broker restart: re-send what the broker must know. */
 void	session_reregister(struct ws_conn *c);
+/* The broker says the connection is in room with everything up to seq. */
+void	session_room_seq(struct ws_conn *c, const char *room, int64_t seq);
+/* A sequenced item of room was delivered to the connection. */
+void	session_note_seq(struct ws_conn *c, const char *room, int64_t seq);
 /* The broker answered one of this connection's requests. */
 void	session_on_response(struct ws_conn *c);
 /* The broker is gone: answer what it never will. */

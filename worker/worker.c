@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "chat.h"
 #include "config.h"
 #include "conn.h"
 #include "fanout.h"
@@ -75,7 +76,7 @@ worker_to_broker(struct worker *w, struct ipc_msg *m)
 }
 
 void
-worker_register_conn(struct worker *w, struct ws_conn *c)
+worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
 {
 	struct ipc_msg m;
 
@@ -84,6 +85,7 @@ worker_register_conn(struct worker *w, struct ws_conn *c)
 	ipc_msg_init(&m, IPC_CONN_OPEN, c->wc_id);
 	ipc_add_u8(&m, c->wc_endpoint == CONN_EP_ECHO ? IPC_CONN_ECHO :
 	    IPC_CONN_CHAT);
+	ipc_add_u8(&m, resumed);
 	ipc_add_str(&m, c->wc_addr);
 	if (peer_send(w->w_broker, &m) == 0) {
 		c->wc_registered = true;
@@ -137,11 +139,15 @@ worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	struct worker *w = ctx;
 	struct fanout_block *fb;
 	struct ipc_reader ids;
+	char room[CHAT_MAX_ROOM + 1];
 	const uint8_t *text;
+	int64_t seq;
 	size_t len;
 	uint32_t n;
 
-	if (ipc_get_u32(r, &n) == -1 || (uint64_t)n * 8 > r->ir_len - r->ir_off)
+	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 ||
+	    ipc_get_i64(r, &seq) == -1 || ipc_get_u32(r, &n) == -1 ||
+	    (uint64_t)n * 8 > r->ir_len - r->ir_off)
 		return -1;
 	ids = *r;
 	r->ir_off += (size_t)n * 8;
@@ -153,8 +159,12 @@ worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 
 		if (ipc_get_u64(&ids, &id) == -1)
 			break;
-		if ((c = idmap_get(&w->w_conns, id)) != NULL)
-			conn_send_shared(c, fb);
+		if ((c = idmap_get(&w->w_conns, id)) == NULL)
+			continue;
+		conn_send_shared(c, fb);
+		/* Remember how far it got, to resume there after a restart. */
+		if (seq > 0 && c->wc_endpoint == CONN_EP_CHAT)
+			session_note_seq(c, room, seq);
 	}
 	fanout_release(fb);
 	return 0;
@@ -177,11 +187,29 @@ worker_on_kick(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return 0;
 }
 
+static int
+worker_on_room_seq(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	char room[CHAT_MAX_ROOM + 1];
+	int64_t seq;
+
+	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 ||
+	    ipc_get_i64(r, &seq) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (c != NULL && c->wc_endpoint == CONN_EP_CHAT)
+		session_room_seq(c, room, seq);
+	return 0;
+}
+
 static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_B_HELLO,	worker_on_b_hello },
 	{ IPC_REPLY,	worker_on_reply },
 	{ IPC_DELIVER,	worker_on_deliver },
 	{ IPC_KICK,	worker_on_kick },
+	{ IPC_ROOM_SEQ,	worker_on_room_seq },
 	{ 0, NULL }
 };
 
@@ -253,7 +281,7 @@ worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
 		if (c->wc_state != CONN_OPEN)
 			continue;
-		worker_register_conn(w, c);
+		worker_register_conn(w, c, true);
 		if (c->wc_endpoint == CONN_EP_CHAT)
 			session_reregister(c);
 	}

@@ -73,7 +73,8 @@ int	worker_main(const struct parley_config *cfg, int slot, int sup_fd,
 void	worker_conn_added(struct worker *w, struct ws_conn *c);
 void	worker_conn_removed(struct worker *w, struct ws_conn *c);
 /* Tell the broker about an open connection (if the broker is up). */
-void	worker_register_conn(struct worker *w, struct ws_conn *c);
+void	worker_register_conn(struct worker *w, struct ws_conn *c,
+	    bool resumed);
 /* Send an IPC message about a connection to the broker; -1 if it is down. */
 struct ipc_msg;
 int	worker_to_broker(struct worker *w, struct ipc_msg *m);

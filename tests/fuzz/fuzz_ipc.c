@@ -164,6 +164,14 @@ fz_item_arg(struct fz *z, unsigned int i)
 	return fz_str(z, 4096, i);
 }
 
+static int
+fz_item_room_seq(struct fz *z, unsigned int i)
+{
+	if (fz_str(z, 128, i) == -1)
+		return -1;
+	return fz_i64(z);
+}
+
 /* The payload layouts of ipc_types.h, as a handler would read them. */
 static int
 fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
@@ -175,7 +183,7 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 			return -1;
 		return fz_i64(z);
 	case IPC_CONN_OPEN:
-		if (fz_u8(z) == -1)
+		if (fz_u8(z) == -1 || fz_u8(z) == -1)
 			return -1;
 		return fz_str(z, 1019, (unsigned int)conn_id);
 	case IPC_CONN_CLOSE:
@@ -195,7 +203,11 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 	case IPC_W_RESYNC_DONE:
 		return fz_u32(z, NULL);
 	case IPC_CONN_ROOMS:
-		return fz_list(z, fz_item_arg);
+		return fz_list(z, fz_item_room_seq);
+	case IPC_ROOM_SEQ:
+		if (fz_str(z, 128, 0) == -1)
+			return -1;
+		return fz_i64(z);
 	case IPC_CONN_GONE:
 		if (fz_str(z, 64, 0) == -1 || fz_str(z, 256, 1) == -1)
 			return -1;
@@ -209,7 +221,8 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		fz_rest(z);
 		return 0;
 	case IPC_DELIVER:
-		if (fz_list(z, fz_item_conn) == -1)
+		if (fz_str(z, 128, 0) == -1 || fz_i64(z) == -1 ||
+		    fz_list(z, fz_item_conn) == -1)
 			return -1;
 		fz_rest(z);
 		return 0;

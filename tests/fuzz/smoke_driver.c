@@ -196,6 +196,7 @@ seeds_ipc(struct seeds *ss)
 	seed_msg(ss, &m);
 	ipc_msg_init(&m, IPC_CONN_OPEN, 5);
 	ipc_add_u8(&m, IPC_CONN_CHAT);
+	ipc_add_u8(&m, 0);
 	ipc_add_str(&m, "127.0.0.1:40000");
 	seed_msg(ss, &m);
 	ipc_msg_init(&m, IPC_CONN_CLOSE, 5);
@@ -228,6 +229,8 @@ seeds_ipc(struct seeds *ss)
 	ipc_add_data(&m, "{\"type\":\"pong\"}", 15);
 	seed_msg(ss, &m);
 	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_str(&m, "general");
+	ipc_add_i64(&m, 9);
 	ipc_add_u32(&m, 2);
 	ipc_add_u64(&m, 5);
 	ipc_add_u64(&m, 6);

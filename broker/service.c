@@ -144,6 +144,19 @@ room_item(struct broker *b, const char *room, int64_t seq,
 	batch_room(b, room, seq, 0, NULL, json, len);
 }
 
+/* A write's answer to the sender, and the same event (without the id) to
+ * the room's other connections: edited, deleted, reaction. */
+static void
+reply_and_tell_room(struct req_ctx *q, struct json_object *o)
+{
+	struct json_object *ev = NULL;
+
+	json_object_deep_copy(o, &ev, NULL);
+	json_object_object_del(ev, "id");
+	reply_after_commit(q, o);
+	room_event(q->rq_b, q->rq_req->cr_room, q->rq_bc->bc_id, NULL, ev);
+}
+
 /* Presence and typing. */
 
 static void
@@ -508,7 +521,7 @@ svc_edit(struct req_ctx *q)
 	struct broker *b = q->rq_b;
 	const struct chat_req *r = q->rq_req;
 	struct store_message msg;
-	struct json_object *o, *ev;
+	struct json_object *o;
 	int64_t now = now_wall_ms();
 
 	if (target_message(q, &msg, true) == -1)
@@ -531,11 +544,7 @@ svc_edit(struct req_ctx *q)
 	render_str(o, "text", r->cr_text);
 	render_str(o, "user", q->rq_cc->cc_id.ci_user);
 	render_ts(o, "edited_ts", now);
-	ev = NULL;
-	json_object_deep_copy(o, &ev, NULL);
-	json_object_object_del(ev, "id");
-	reply_after_commit(q, o);
-	room_event(b, r->cr_room, q->rq_bc->bc_id, NULL, ev);
+	reply_and_tell_room(q, o);
 }
 
 static void
@@ -544,7 +553,7 @@ svc_delete(struct req_ctx *q)
 	struct broker *b = q->rq_b;
 	const struct chat_req *r = q->rq_req;
 	struct store_message msg;
-	struct json_object *o, *ev;
+	struct json_object *o;
 
 	if (target_message(q, &msg, true) == -1)
 		return;
@@ -557,11 +566,7 @@ svc_delete(struct req_ctx *q)
 	render_str(o, "room", r->cr_room);
 	render_int(o, "seq", r->cr_seq);
 	render_str(o, "user", q->rq_cc->cc_id.ci_user);
-	ev = NULL;
-	json_object_deep_copy(o, &ev, NULL);
-	json_object_object_del(ev, "id");
-	reply_after_commit(q, o);
-	room_event(b, r->cr_room, q->rq_bc->bc_id, NULL, ev);
+	reply_and_tell_room(q, o);
 }
 
 static void
@@ -570,7 +575,7 @@ svc_react(struct req_ctx *q)
 	struct broker *b = q->rq_b;
 	const struct chat_req *r = q->rq_req;
 	struct store_message msg;
-	struct json_object *o, *ev;
+	struct json_object *o;
 	int64_t count = 0;
 	int rc;
 
@@ -596,11 +601,7 @@ svc_react(struct req_ctx *q)
 	json_object_object_add(o, "active", json_object_new_boolean(
 	    r->cr_active));
 	render_int(o, "count", count);
-	ev = NULL;
-	json_object_deep_copy(o, &ev, NULL);
-	json_object_object_del(ev, "id");
-	reply_after_commit(q, o);
-	room_event(b, r->cr_room, q->rq_bc->bc_id, NULL, ev);
+	reply_and_tell_room(q, o);
 }
 
 static void

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 #include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -211,56 +212,25 @@ auth_verifier_free(struct auth_verifier *v)
 	free(v);
 }
 
-static int
-auth_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 /*
  * Strict base64url (RFC 7515 section 2): no padding, no other alphabet,
- * unused low bits zero, so each byte string has exactly one spelling.
- * Returns a NUL-terminated buffer or NULL.
+ * unused low bits zero, so each byte string has exactly one spelling
+ * (libsodium's decoder enforces all three).  Returns a NUL-terminated
+ * buffer or NULL.
  */
 static unsigned char *
 auth_b64url_decode(const char *s, size_t len, size_t *outlen)
 {
-	unsigned char *out;
-	uint32_t acc = 0;
-	size_t i, n = 0;
-	int bits = 0, d;
+	unsigned char *out = xmalloc(len / 4 * 3 + 3);
+	const char *end = NULL;
 
-	if (len % 4 == 1)
+	if (sodium_base642bin(out, len / 4 * 3 + 2, s, len, NULL, outlen, &end,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != s + len) {
+		free(out);
 		return NULL;
-	out = xmalloc(len / 4 * 3 + 3);
-	for (i = 0; i < len; i++) {
-		if ((d = auth_b64_value((unsigned char)s[i])) == -1)
-			goto fail;
-		acc = (acc << 6) | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (acc >> bits) & 0xff;
-		}
 	}
-	if ((acc & ((1u << bits) - 1)) != 0)
-		goto fail;
-	out[n] = '\0';
-	*outlen = n;
+	out[*outlen] = '\0';
 	return out;
-fail:
-	free(out);
-	return NULL;
 }
 
 static long

@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 #include <http_parser.h>
+#include <sodium.h>
 #include <openssl/evp.h>
 
 #include "http_upgrade.h"
@@ -139,40 +140,22 @@ hu_list_has(const char *list, const char *token)
 	}
 }
 
-static int
-hu_b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * base64 of exactly 16 bytes: 22 alphabet chars then "==".  The last char
- * must leave its 4 spare bits zero (canonical), so that the key decodes to
- * 16 bytes under any decoder; real clients always send it that way.
+ * must leave its 4 spare bits zero (canonical, which libsodium's decoder
+ * checks), so the key decodes to 16 bytes under any decoder; real clients
+ * always send it that way.
  */
 static bool
 hu_key_valid(const char *key, size_t len)
 {
-	size_t	i;
-	int	v = 0;
+	unsigned char raw[16];
+	const char *end = NULL;
+	size_t n = 0;
 
-	if (len != HTTP_WS_KEY_LEN || key[22] != '=' || key[23] != '=')
-		return false;
-	for (i = 0; i < 22; i++) {
-		if ((v = hu_b64_val(key[i])) < 0)
-			return false;
-	}
-	return (v & 0x0f) == 0;
+	return len == HTTP_WS_KEY_LEN && sodium_base642bin(raw, sizeof(raw),
+	    key, len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    n == sizeof(raw) && end == key + len;
 }
 
 /* "8".."15", no sign, no leading zero. */

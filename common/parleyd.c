@@ -6,13 +6,11 @@
 #include <unistd.h>
 
 #include <bsd/unistd.h>
-#include <openssl/ssl.h>
 
-#include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "preflight.h"
 #include "supervisor.h"
-#include "tls.h"
 #include "util.h"
 
 #ifndef PARLEY_SYSCONFDIR
@@ -78,43 +76,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "parleyd: %s\n", err);
 		return 1;
 	}
-	/* Load the JWT key now, so a bad key fails here and not in workers. */
-	{
-		struct auth_verifier *v = auth_verifier_new(&cfg, err,
-		    sizeof(err));
-
-		if (v == NULL) {
-			fprintf(stderr, "parleyd: %s: [auth] %s\n", path, err);
-			cfg_free(&cfg);
-			return 1;
-		}
-		auth_verifier_free(v);
-	}
-	if (cfg.tls_listen[0] != '\0') {
-		SSL_CTX *ctx = tls_ctx_new(&cfg, err, sizeof(err));
-
-		if (ctx == NULL) {
-			fprintf(stderr, "parleyd: %s: [tls] %s\n", path, err);
-			cfg_free(&cfg);
-			return 1;
-		}
-		SSL_CTX_free(ctx);
-	}
-	if (cfg.api_listen[0] != '\0') {
-		size_t len = 0;
-		char *key = read_small_file(cfg.api_key_file, 4096, &len);
-
-		while (key != NULL && len > 0 &&
-		    (key[len - 1] == '\n' || key[len - 1] == '\r'))
-			len--;
-		free(key);
-		if (key == NULL || len == 0) {
-			fprintf(stderr, "parleyd: %s: [api] key_file %s: %s\n",
-			    path, cfg.api_key_file, key == NULL ?
-			    strerror(errno) : "empty");
-			cfg_free(&cfg);
-			return 1;
-		}
+	/* Keys and certificates fail here, not in a child. */
+	if (preflight_check(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "parleyd: %s: %s\n", path, err);
+		cfg_free(&cfg);
+		return 1;
 	}
 	if (check_only) {
 		fprintf(stderr, "parleyd: configuration %s is ok\n", path);

@@ -27,6 +27,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "preflight.h"
 #include "supervisor.h"
 #include "util.h"
 #include "worker.h"
@@ -47,6 +48,7 @@ struct child {
 	unsigned	 ch_backoff_ms;
 	struct event	*ch_restart;	/* pending respawn */
 	bool		 ch_ready;	/* said IPC_HELLO */
+	bool		 ch_replacing;	/* drained for a reload: respawn at once */
 };
 
 struct supervisor {
@@ -61,6 +63,7 @@ struct supervisor {
 	struct child		 s_broker;
 	struct child		*s_workers;
 	bool			 s_stopping;
+	int			 s_reload_next;	/* -1: no reload; 0 broker, i worker i */
 	bool			 s_ports_written;
 	struct event		*s_kill_timer;
 	struct event		*s_signals[6];
@@ -76,6 +79,7 @@ static struct supervisor sup;
 static const int sup_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 
 static void	child_spawn(struct child *ch);
+static void	reload_step(void);
 
 /* Sockets. */
 
@@ -293,6 +297,12 @@ write_ports_when_ready(void)
 
 /* Messages from children. */
 
+static struct child *
+reload_child(int i)
+{
+	return i == 0 ? &sup.s_broker : &sup.s_workers[i - 1];
+}
+
 static int
 sup_on_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
@@ -311,6 +321,12 @@ sup_on_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	ch->ch_ready = true;
 	log_debug("child_ready", "%s pid %d", ch->ch_name, ch->ch_pid);
 	write_ports_when_ready();
+	/* A reload replaces one process at a time: the next once this one
+	 * is up, so clients always have somewhere to reconnect. */
+	if (sup.s_reload_next >= 0 && ch == reload_child(sup.s_reload_next)) {
+		sup.s_reload_next++;
+		reload_step();
+	}
 	return 0;
 }
 
@@ -434,6 +450,12 @@ child_exited(struct child *ch, int status)
 		stop_finish_if_done();
 		return;
 	}
+	if (ch->ch_replacing && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		ch->ch_replacing = false;
+		child_spawn(ch);
+		return;
+	}
+	ch->ch_replacing = false;
 	if (lived >= SUP_STABLE_MS)
 		ch->ch_backoff_ms = SUP_BACKOFF_MIN_MS;
 	log_info("child_restart", "restarting %s in %u ms", ch->ch_name,
@@ -505,6 +527,100 @@ begin_stop(const char *why)
 	stop_finish_if_done();
 }
 
+/* Reload: SIGHUP. */
+
+/* Drain the next process of the reload, or finish. */
+static void
+reload_step(void)
+{
+	struct ipc_msg m;
+	struct child *ch;
+
+	for (; sup.s_reload_next <= sup.s_nworkers; sup.s_reload_next++) {
+		ch = reload_child(sup.s_reload_next);
+		if (ch->ch_pid == 0 || ch->ch_chan == NULL)
+			continue;	/* down: its respawn uses the new config */
+		ch->ch_replacing = true;
+		log_info("reload_replace", "replacing %s pid %d", ch->ch_name,
+		    ch->ch_pid);
+		ipc_msg_init(&m, IPC_DRAIN, 0);
+		chan_send(ch->ch_chan, &m, -1);
+		return;
+	}
+	sup.s_reload_next = -1;
+	log_info("reload_done", "every process runs the new configuration");
+}
+
+static void
+config_warning(const char *msg)
+{
+	log_warnx("config", "%s", msg);
+}
+
+/* Keep a setting that needs a restart; say so if it changed. */
+static void
+keep_fixed(char **newv, char *oldv, const char *name)
+{
+	if (strcmp(*newv, oldv) != 0)
+		log_warnx("reload", "%s changed: restart parleyd to apply it",
+		    name);
+	free(*newv);
+	*newv = xstrdup(oldv);
+}
+
+/*
+ * Read the configuration again; if it is whole and its keys load, swap it
+ * in and replace the broker, then each worker, one at a time (workers
+ * close their clients with 1001, which reconnect to the others).  A bad
+ * file changes nothing (httpd's parent_reload).
+ */
+static void
+reload(void)
+{
+	struct parley_config next, *cur = sup.s_cfg;
+	char err[1024];
+
+	if (sup.s_stopping)
+		return;
+	if (sup.s_reload_next >= 0) {
+		log_warnx("reload", "a reload is already under way");
+		return;
+	}
+	if (cur->cfg_path == NULL) {
+		log_warnx("reload", "no configuration file to read again");
+		return;
+	}
+	if (cfg_load(cur->cfg_path, &next, err, sizeof(err),
+	    config_warning) == -1) {
+		log_warnx("reload_failed", "%s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	if (preflight_check(&next, err, sizeof(err)) == -1) {
+		log_warnx("reload_failed", "%s: %s; keeping the running "
+		    "configuration", cur->cfg_path, err);
+		cfg_free(&next);
+		return;
+	}
+	/* Sockets and the process count belong to this supervisor. */
+	keep_fixed(&next.listen, cur->listen, "[server] listen");
+	keep_fixed(&next.tls_listen, cur->tls_listen, "[tls] listen");
+	keep_fixed(&next.api_listen, cur->api_listen, "[api] listen");
+	keep_fixed(&next.run_dir, cur->run_dir, "[server] run_dir");
+	keep_fixed(&next.log_file, cur->log_file, "[server] log_file");
+	if (next.workers != 0 && next.workers != sup.s_nworkers)
+		log_warnx("reload", "[server] workers changed: restart parleyd "
+		    "to apply it");
+	next.workers = sup.s_nworkers;
+	next.log_debug = next.log_debug || cur->log_debug;
+	cfg_free(cur);
+	*cur = next;
+	log_info("reload", "configuration %s read again; replacing the "
+	    "processes", cur->cfg_path);
+	sup.s_reload_next = 0;
+	reload_step();
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -517,8 +633,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		reap_children();
 		break;
 	case SIGHUP:
-		log_warnx("reload", "SIGHUP: configuration reload is not "
-		    "supported yet; restart parleyd to apply changes");
+		reload();
 		break;
 	case SIGUSR1:
 		if (log_reopen() == -1)
@@ -549,6 +664,7 @@ supervisor_main(struct parley_config *cfg)
 
 	sup.s_cfg = cfg;
 	sup.s_start_ms = now_wall_ms();
+	sup.s_reload_next = -1;
 	sup.s_api_fd = sup.s_ctl_fd = -1;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sup.s_nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);

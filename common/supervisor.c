@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,25 @@ write_file_atomic(const char *path, const char *text)
 	fputs(text, fp);
 	if (fclose(fp) != 0 || rename(tmp, path) == -1)
 		log_warn("write_file", "%s", path);
+}
+
+/* The process title ps shows ("parleyd: worker 1").  libbsd marks the end
+ * of the original argv[0] with a '.' when the title is shorter, so pad it
+ * with blanks to that length. */
+static void
+set_title(const char *fmt, ...)
+{
+	char title[128];
+	size_t len, min = strlen(program_invocation_name) + 1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(title, sizeof(title), fmt, ap);
+	va_end(ap);
+	for (len = strlen(title); len < min && len + 1 < sizeof(title); len++)
+		title[len] = ' ';
+	title[len] = '\0';
+	setproctitle("-%s", title);
 }
 
 /* Child side of fork(). */
@@ -376,7 +396,7 @@ child_spawn(struct child *ch)
 		close(sv[0]);
 		if (ch->ch_role == IPC_ROLE_BROKER) {
 			child_detach(ch, sup.s_api_fd, sup.s_ctl_fd);
-			setproctitle("-parleyd: broker");
+			set_title("parleyd: broker");
 			log_init("broker", -1, sup.s_cfg->log_debug);
 			exit(broker_main(sup.s_cfg, sv[1], sup.s_api_fd,
 			    sup.s_ctl_fd));
@@ -386,7 +406,7 @@ child_spawn(struct child *ch)
 			int tls = sup.s_tls_fds ? sup.s_tls_fds[i] : -1;
 
 			child_detach(ch, sup.s_ws_fds[i], tls);
-			setproctitle("-parleyd: worker %d", ch->ch_slot);
+			set_title("parleyd: worker %d", ch->ch_slot);
 			log_init("worker", ch->ch_slot, sup.s_cfg->log_debug);
 			exit(worker_main(sup.s_cfg, ch->ch_slot, sv[1],
 			    sup.s_ws_fds[i], tls));
@@ -717,7 +737,7 @@ supervisor_main(struct parley_config *cfg)
 	sup.s_workers = xcalloc((size_t)sup.s_nworkers, sizeof(struct child));
 	for (int i = 0; i < sup.s_nworkers; i++)
 		child_init(&sup.s_workers[i], IPC_ROLE_WORKER, i + 1);
-	setproctitle("-parleyd: supervisor");
+	set_title("parleyd: supervisor");
 	log_info("starting", "parleyd %s, %d workers", PACKAGE_VERSION,
 	    sup.s_nworkers);
 	child_spawn(&sup.s_broker);

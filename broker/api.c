@@ -198,8 +198,11 @@ api_authorized(const struct broker *b, struct evhttp_request *req)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	size_t klen = strlen(b->b_api_key);
+	size_t klen;
 
+	if (b->b_api_key == NULL)
+		return false;
+	klen = strlen(b->b_api_key);
 	/* RFC 7235: the scheme name is case-insensitive. */
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
@@ -687,8 +690,11 @@ api_start(struct broker *b, int fd, char *err, size_t errlen)
 	struct evhttp *http = NULL;
 	char *key;
 
+	/* Without a key the API still serves /healthz and /metrics; every
+	 * publish is refused.  Better than no server at all. */
 	if ((key = api_key_load(b->b_cfg->api_key_file, err, errlen)) == NULL)
-		goto fail;
+		log_warnx("api_no_key", "%s: POST /api/publish will answer 401",
+		    err);
 	if ((http = evhttp_new(b->b_base)) == NULL) {
 		snprintf(err, errlen, "evhttp_new failed");
 		goto fail;

@@ -77,7 +77,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	/* Keys and certificates fail here, not in a child. */
-	if (preflight_check(&cfg, err, sizeof(err)) == -1) {
+	if (preflight_check(&cfg, err, sizeof(err), config_warning) == -1) {
 		fprintf(stderr, "parleyd: %s: %s\n", path, err);
 		cfg_free(&cfg);
 		return 1;

@@ -14,7 +14,8 @@
 #include "util.h"
 
 int
-preflight_check(const struct parley_config *cfg, char *err, size_t errlen)
+preflight_check(const struct parley_config *cfg, char *err, size_t errlen,
+    void (*warn)(const char *msg))
 {
 	struct auth_verifier *v;
 	char why[512];
@@ -42,11 +43,12 @@ preflight_check(const struct parley_config *cfg, char *err, size_t errlen)
 		    (key[len - 1] == '\n' || key[len - 1] == '\r'))
 			len--;
 		free(key);
-		if (key == NULL || len == 0) {
-			snprintf(err, errlen, "[api] key_file %s: %s",
-			    cfg->api_key_file, key == NULL ? strerror(saved) :
-			    "empty");
-			return -1;
+		/* Not fatal: the API then refuses every publish (401). */
+		if ((key == NULL || len == 0) && warn != NULL) {
+			snprintf(why, sizeof(why), "[api] key_file %s: %s; POST "
+			    "/api/publish will answer 401", cfg->api_key_file,
+			    key == NULL ? strerror(saved) : "empty");
+			warn(why);
 		}
 	}
 	return 0;

@@ -8,8 +8,9 @@
 
 struct parley_config;
 
-/* 0, or -1 with "[section] what: why" in err. */
+/* 0, or -1 with "[section] what: why" in err.  Problems that leave the
+ * server usable go to warn (may be NULL). */
 int	preflight_check(const struct parley_config *cfg, char *err,
-	    size_t errlen);
+	    size_t errlen, void (*warn)(const char *msg));
 
 #endif

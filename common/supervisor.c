@@ -616,7 +616,7 @@ reload(void)
 		    "configuration", err);
 		return;
 	}
-	if (preflight_check(&next, err, sizeof(err)) == -1) {
+	if (preflight_check(&next, err, sizeof(err), config_warning) == -1) {
 		log_warnx("reload_failed", "%s: %s; keeping the running "
 		    "configuration", cur->cfg_path, err);
 		cfg_free(&next);

@@ -4,9 +4,11 @@ live-only events, its errors; /healthz; offline delivery to user:<sub> and
 marking it read without joining."""
 
 import json
+import os
+import signal
 import unittest
 
-from chatlib import ChatTestCase, ISO_MS, uniq
+from chatlib import wait_for, ChatTestCase, ISO_MS, uniq
 
 
 class PublishTest(ChatTestCase):
@@ -196,6 +198,25 @@ class PublishTest(ChatTestCase):
         c = self.chat(sub)
         h = c.ok("history", "history", room="user:" + sub)["messages"]
         self.assertEqual([x["text"] for x in h], ["n1"])
+
+
+class NoApiKeyTest(ChatTestCase):
+    """A missing [api] key_file (here: removed, then SIGHUP, so a new
+    broker reads it): the API still answers /healthz and refuses every
+    publish with 401."""
+
+    def test_publish_refused_health_ok(self):
+        os.remove(self.daemon.config["api"]["key_file"])
+        os.kill(self.daemon.pid, signal.SIGHUP)
+        wait_for(lambda: any(e.get("ev") == "reload_done"
+                             for e in self.daemon.log_events()) or None, 20,
+                 msg="reload_done logged")
+        st, _, data = self.daemon.api_request("GET", "/healthz")
+        self.assertEqual(st, 200, data)
+        st, body = self.publish({"room": "lobby", "text": "hi"})
+        self.assertEqual(st, 401, body)
+        self.assertTrue(any(e.get("ev") == "api_no_key"
+                            for e in self.daemon.log_events()))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ peer_lose(struct peer *p)
 		return;
 	p->p_dead = true;
 	bufferevent_disable(p->p_bev, EV_READ | EV_WRITE);
+	/* Inside its own dispatch loop the peer must outlive the handler:
+	 * peer_readcb reports the loss when the loop is done. */
+	if (p->p_in_dispatch)
+		return;
 	/* The owner frees the peer from here; never touch p afterwards. */
 	p->p_lost(p, p->p_ctx);
 }
@@ -65,7 +69,10 @@ peer_readcb(struct bufferevent *bev, void *arg)
 	int rc = 0;
 
 	p->p_in_dispatch = true;
-	while (!p->p_dead && evbuffer_get_length(in) >= IPC_HDR_SIZE) {
+	/* Stop at once when a handler paused us (back-pressure): what is
+	 * buffered waits for peer_pause(p, false). */
+	while (!p->p_dead && !p->p_paused &&
+	    evbuffer_get_length(in) >= IPC_HDR_SIZE) {
 		uint8_t *msg;
 
 		evbuffer_copyout(in, hbuf, sizeof(hbuf));
@@ -84,7 +91,9 @@ peer_readcb(struct bufferevent *bev, void *arg)
 			break;
 	}
 	p->p_in_dispatch = false;
-	if (rc == -1)
+	if (p->p_dead)
+		p->p_lost(p, p->p_ctx);	/* lost during dispatch */
+	else if (rc == -1)
 		peer_lose(p);
 }
 
@@ -208,12 +217,19 @@ peer_compose(struct peer *p, uint16_t type, uint64_t conn_id,
 void
 peer_pause(struct peer *p, bool paused)
 {
-	if (p->p_dead)
+	if (p->p_dead || p->p_paused == paused)
 		return;
+	p->p_paused = paused;
 	if (paused)
 		bufferevent_disable(p->p_bev, EV_READ);
-	else
+	else {
 		bufferevent_enable(p->p_bev, EV_READ);
+		/* Messages may be buffered already: run them from the loop,
+		 * not from inside whoever resumed us. */
+		if (evbuffer_get_length(bufferevent_get_input(p->p_bev)) > 0)
+			bufferevent_trigger(p->p_bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 void

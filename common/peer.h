@@ -46,6 +46,7 @@ struct peer {
 	bool			 p_congested;
 	bool			 p_dead;	/* lost; waiting to be freed */
 	bool			 p_in_dispatch;
+	bool			 p_paused;	/* reads stopped (back-pressure) */
 	bool			 p_close_when_flushed;
 };
 

@@ -274,7 +274,10 @@ link_worker(struct child *w)
 {
 	int sv[2];
 
-	if (sup.s_broker.ch_pid == 0 || w->ch_pid == 0 || sup.s_stopping)
+	/* Both ends need a live channel; a child whose channel is gone is
+	 * about to be reaped and linked again when it comes back. */
+	if (sup.s_broker.ch_pid == 0 || w->ch_pid == 0 || sup.s_stopping ||
+	    sup.s_broker.ch_chan == NULL || w->ch_chan == NULL)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("link", "socketpair for %s", w->ch_name);
@@ -291,6 +294,8 @@ send_sup_info(void)
 {
 	struct ipc_msg m;
 
+	if (sup.s_broker.ch_chan == NULL)
+		return;
 	ipc_msg_init(&m, IPC_SUP_INFO, 0);
 	ipc_add_u32(&m, (uint32_t)getpid());
 	ipc_add_i64(&m, sup.s_start_ms);

@@ -54,8 +54,11 @@ worker_exit_if_drained(struct worker *w)
 void
 worker_conn_removed(struct worker *w, struct ws_conn *c)
 {
-	if (c->wc_registered && w->w_broker != NULL)
-		peer_compose(w->w_broker, IPC_CONN_CLOSE, c->wc_id, NULL, 0);
+	if (c->wc_registered && w->w_broker != NULL &&
+	    peer_compose(w->w_broker, IPC_CONN_CLOSE, c->wc_id, NULL, 0) == -1)
+		log_conn(LOG_LVL_ERROR, c->wc_id, "conn_close_unsent",
+		    "the broker link is full; the broker keeps a stale "
+		    "connection until it restarts");
 	if (c->wc_registered)
 		w->w_nregistered--;
 	c->wc_registered = false;

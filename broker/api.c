@@ -108,6 +108,11 @@ static const struct api_counter api_counters[] = {
 	    "Client requests handled.", M(bm_requests) },
 	{ "parley_error_replies_total",
 	    "Error replies sent to clients.", M(bm_errors) },
+	{ "parley_rate_limited_total",
+	    "Requests refused with RATE_LIMIT.", M(bm_rate_limited) },
+	{ "parley_limit_kicks_total",
+	    "Connections closed 4429 on a connection or abuse limit.",
+	    M(bm_kicked) },
 	{ NULL, NULL, 0 }
 };
 #undef M

@@ -61,10 +61,13 @@ batch_write(struct broker *b)
 	struct chat_state *cs = b->b_chat;
 	int delay = b->b_cfg->commit_delay_ms;
 
-	if (cs->cs_batch_open)
+	if (cs->cs_batch_open) {
+		cs->cs_in_write = true;
 		return 0;
+	}
 	if (store_begin(b->b_store) == -1)
 		return -1;
+	cs->cs_in_write = true;
 	cs->cs_batch_open = true;
 	cs->cs_batch_writes = 0;
 	event_add(cs->cs_batch_timer,
@@ -77,6 +80,7 @@ batch_wrote(struct broker *b)
 {
 	struct chat_state *cs = b->b_chat;
 
+	cs->cs_in_write = false;
 	if (++cs->cs_batch_writes >= b->b_cfg->commit_batch)
 		batch_commit(b);
 }
@@ -99,9 +103,16 @@ batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 			    true);
 		return;
 	}
-	if (committed)
+	/* Presence and typing queued meanwhile are still true. */
+	if (committed || !ob->ob_write)
 		deliver_room(b, room_lookup(&cs->cs_rooms, ob->ob_room),
 		    ob->ob_seq, ob->ob_conn, ob->ob_exclude_user, ob->ob_json, ob->ob_len);
+}
+
+static bool
+cs_in_write_now(struct broker *b)
+{
+	return ((struct chat_state *)b->b_chat)->cs_in_write;
 }
 
 static void
@@ -139,6 +150,7 @@ batch_room(struct broker *b, const char *room, int64_t seq,
 
 	ob->ob_seq = seq;
 	ob->ob_to_room = true;
+	ob->ob_write = cs_in_write_now(b);
 	ob->ob_conn = exclude_conn;
 	ob->ob_exclude_user = exclude_user ? xstrdup(exclude_user) : NULL;
 	snprintf(ob->ob_room, sizeof(ob->ob_room), "%s", room);
@@ -158,6 +170,7 @@ batch_commit(struct broker *b)
 		return 0;
 	event_del(cs->cs_batch_timer);
 	cs->cs_batch_open = false;
+	cs->cs_in_write = false;
 	if (store_commit(b->b_store) == -1) {
 		log_warnx("commit_failed", "rolling back %d writes",
 		    cs->cs_batch_writes);

@@ -15,15 +15,36 @@
 #include "broker.h"
 #include "config.h"
 #include "control.h"
+#include "deliver.h"
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "quota.h"
 #include "service.h"
 #include "store.h"
 #include "util.h"
+#include "ws_frame.h"
 
 /* The broker's whole state. */
 static struct broker broker;
+
+void
+broker_kick(struct broker *b, struct bconn *bc, const char *reason)
+{
+	if (bc->bc_kicked)
+		return;
+	bc->bc_kicked = true;
+	b->b_metrics.bm_kicked++;
+	deliver_kick(b, bc->bc_id, WS_CLOSE_TOO_MANY, reason);
+}
+
+static void
+broker_quota_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	quota_sweep(b->b_quota, b->b_cfg, now_mono_ms());
+}
 
 size_t
 broker_conn_count(const struct bworker *bw)
@@ -67,7 +88,36 @@ static void
 bconn_free(struct broker *b, struct bconn *bc)
 {
 	service_on_close(b, bc);
+	if (bc->bc_quota != NULL)
+		quota_addr_close(b->b_quota, bc->bc_quota, now_mono_ms());
 	free(bc);
+}
+
+/*
+ * Per-address limits (PROTOCOL.md 5), echo connections included: too many
+ * concurrent connections, or new ones too fast, close the new one with
+ * 4429 right after the upgrade.  A re-registration after a broker restart
+ * is counted but never refused.
+ */
+static void
+broker_conn_limits(struct broker *b, struct bconn *bc)
+{
+	const char *why;
+
+	switch (quota_addr_open(b->b_quota, b->b_cfg, bc->bc_addr,
+	    bc->bc_resumed, now_mono_ms(), &bc->bc_quota)) {
+	case QUOTA_OK:
+		return;
+	case QUOTA_TOO_MANY:
+		why = "too many connections from this address";
+		break;
+	default:
+		why = "connecting too fast";
+		break;
+	}
+	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", bc->bc_addr,
+	    why);
+	broker_kick(b, bc, why);
 }
 
 static void
@@ -133,6 +183,7 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	idmap_put(&bw->bw_conns, bc->bc_id, bc);
 	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",
 	    bw->bw_name, addr);
+	broker_conn_limits(bw->bw_broker, bc);
 	return 0;
 }
 
@@ -161,7 +212,8 @@ broker_on_conn_gone(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return service_on_gone(bw->bw_broker, r);
 }
 
-/* The chat events of a registered connection go to the service. */
+/* The chat events of a registered connection go to the service; those
+ * of one being closed on a limit are dropped. */
 static struct bconn *
 bconn_lookup(struct bworker *bw, uint64_t conn_id)
 {
@@ -170,6 +222,8 @@ bconn_lookup(struct bworker *bw, uint64_t conn_id)
 	if (bc == NULL)
 		log_conn(LOG_LVL_DEBUG, conn_id, "conn_unknown",
 		    "event for an unknown connection");
+	else if (bc->bc_kicked)
+		return NULL;
 	return bc;
 }
 
@@ -380,6 +434,13 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		    sizeof(err))) == NULL)
 			fatalx("store", "%s: %s", path, err);
 	}
+	b->b_quota = xcalloc(1, sizeof(*b->b_quota));
+	quota_init(b->b_quota);
+	if ((b->b_quota_sweep = event_new(b->b_base, -1, EV_PERSIST,
+	    broker_quota_sweep_cb, b)) == NULL)
+		fatalx("libevent", "event_new failed");
+	event_add(b->b_quota_sweep, &(struct timeval){ QUOTA_SWEEP_MS / 1000,
+	    (QUOTA_SWEEP_MS % 1000) * 1000 });
 	if (service_init(b) == -1)
 		fatalx("service", "cannot set up the chat service");
 	if (api_fd != -1) {
@@ -414,6 +475,9 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		idmap_free(&bw->bw_conns);
 	}
 	service_free(b);
+	event_free(b->b_quota_sweep);
+	quota_free(b->b_quota);
+	free(b->b_quota);
 	store_close(b->b_store);
 	chan_free(b->b_sup);
 	event_free(b->b_sigterm);

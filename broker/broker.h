@@ -21,6 +21,8 @@ struct peer;
 struct store;
 struct evhttp;
 struct ipc_msg;
+struct quota;
+struct quota_addr;
 
 #define BROKER_MAX_WORKERS	64
 
@@ -32,6 +34,8 @@ struct bconn {
 	bool			 bc_resumed;	/* re-registered after a restart */
 	char			 bc_addr[64];
 	void			*bc_chat;	/* chat state (rooms, identity) */
+	struct quota_addr	*bc_quota;	/* its address's count; NULL: none */
+	bool			 bc_kicked;	/* closing on a limit: ignore it */
 };
 
 /* One worker process, as seen from the broker. */
@@ -62,6 +66,8 @@ struct broker_metrics {
 	uint64_t	 bm_deliveries;		/* frames handed to workers */
 	uint64_t	 bm_requests;		/* client requests handled */
 	uint64_t	 bm_errors;		/* error replies */
+	uint64_t	 bm_rate_limited;	/* RATE_LIMIT refusals */
+	uint64_t	 bm_kicked;		/* closed 4429 on a limit */
 };
 
 struct broker {
@@ -84,6 +90,8 @@ struct broker {
 	struct broker_metrics	 b_metrics;
 	struct evhttp		*b_api;		/* NULL when the API is off */
 	char			*b_api_key;	/* bearer key for the API */
+	struct quota		*b_quota;	/* per user and address (quota.c) */
+	struct event		*b_quota_sweep; /* forgets idle entries */
 };
 
 /* api_fd is -1 when the HTTP API is off. */
@@ -94,5 +102,8 @@ int	broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 int	broker_to_worker(struct broker *b, struct bworker *bw,
 	    struct ipc_msg *m);
 size_t	broker_conn_count(const struct bworker *bw);
+/* Close a connection on a limit (WS_CLOSE_TOO_MANY, 4429) and ignore
+ * what it sends until its worker reports it closed.  Once per conn. */
+void	broker_kick(struct broker *b, struct bconn *bc, const char *reason);
 
 #endif

@@ -14,12 +14,14 @@
 #include "room.h"
 
 struct event;
+struct quota_user;
 
 /* Per chat connection. */
 struct chat_conn {
 	bool			 cc_authed;
 	struct chat_identity	 cc_id;
 	struct room_member_list	 cc_rooms;	/* joined on this connection */
+	struct quota_user	*cc_quota;	/* its user's count; NULL: none */
 };
 
 struct id_vec {
@@ -30,6 +32,8 @@ struct id_vec {
 /* Something to send once the batch it depends on is committed. */
 struct outbox_item {
 	bool			 ob_to_room;
+	bool			 ob_write;	/* a write's result: dropped on
+						 * rollback */
 	uint64_t		 ob_conn;	/* reply target, or room exclusion */
 	char			*ob_exclude_user; /* room: skip this user */
 	char			 ob_room[CHAT_MAX_ROOM + 1];
@@ -57,6 +61,7 @@ struct chat_state {
 
 	/* Group commit (batch.c). */
 	bool			 cs_batch_open;
+	bool			 cs_in_write;	/* between batch_write/_wrote */
 	int			 cs_batch_writes;
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;

@@ -5,6 +5,7 @@
  * a join on this connection, the room ACL, a committed view of the
  * database, or a place in the current write batch.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "deliver.h"
 #include "ipc.h"
 #include "log.h"
+#include "quota.h"
 #include "render.h"
 #include "room.h"
 #include "service.h"
@@ -34,6 +36,10 @@
 #define REQ_ALLOWED	0x02	/* the room ACL allows it: FORBIDDEN */
 #define REQ_READS	0x04	/* commit pending writes first */
 #define REQ_WRITES	0x08	/* runs inside the write batch */
+#define REQ_NOREPLY	0x10	/* the worker waits for no answer (typing):
+				 * an error goes out as a plain frame */
+
+struct req_handler;
 
 struct req_ctx {
 	struct broker		*rq_b;
@@ -41,6 +47,7 @@ struct req_ctx {
 	struct chat_conn	*rq_cc;
 	const struct chat_req	*rq_req;
 	struct room_member	*rq_member;	/* when REQ_JOINED */
+	const struct req_handler *rq_h;		/* NULL: unknown kind */
 };
 
 typedef void (*req_fn)(struct req_ctx *);
@@ -58,23 +65,45 @@ static void	svc_search(struct req_ctx *);
 static void	svc_presence(struct req_ctx *);
 static void	svc_rooms(struct req_ctx *);
 
+/* rh_class: the user's token bucket the request takes from (quota.h);
+ * it is checked before anything else, so a refused request does nothing. */
 static const struct req_handler {
 	enum chat_req_kind	 rh_kind;
 	unsigned		 rh_flags;
+	enum quota_class	 rh_class;
 	req_fn			 rh_fn;
 } req_handlers[] = {
-	{ CHAT_REQ_JOIN,	REQ_ALLOWED | REQ_READS,	svc_join },
-	{ CHAT_REQ_LEAVE,	REQ_READS,			svc_leave },
-	{ CHAT_REQ_SEND,	REQ_JOINED | REQ_WRITES,	svc_send },
-	{ CHAT_REQ_HISTORY,	REQ_ALLOWED | REQ_READS,	svc_history },
-	{ CHAT_REQ_TYPING,	REQ_JOINED,			svc_typing },
-	{ CHAT_REQ_READ,	REQ_ALLOWED | REQ_WRITES,	svc_read },
-	{ CHAT_REQ_EDIT,	REQ_JOINED | REQ_WRITES,	svc_edit },
-	{ CHAT_REQ_DELETE,	REQ_JOINED | REQ_WRITES,	svc_delete },
-	{ CHAT_REQ_REACT,	REQ_JOINED | REQ_WRITES,	svc_react },
-	{ CHAT_REQ_SEARCH,	REQ_ALLOWED | REQ_READS,	svc_search },
-	{ CHAT_REQ_PRESENCE,	REQ_ALLOWED,			svc_presence },
-	{ CHAT_REQ_ROOMS,	REQ_READS,			svc_rooms },
+	{ CHAT_REQ_JOIN,	REQ_ALLOWED | REQ_READS,	QUOTA_JOIN,
+	    svc_join },
+	{ CHAT_REQ_LEAVE,	REQ_READS,			QUOTA_JOIN,
+	    svc_leave },
+	{ CHAT_REQ_SEND,	REQ_JOINED | REQ_WRITES,	QUOTA_SEND,
+	    svc_send },
+	{ CHAT_REQ_HISTORY,	REQ_ALLOWED | REQ_READS,	QUOTA_QUERY,
+	    svc_history },
+	{ CHAT_REQ_TYPING,	REQ_JOINED | REQ_NOREPLY,	QUOTA_TYPING,
+	    svc_typing },
+	{ CHAT_REQ_READ,	REQ_ALLOWED | REQ_WRITES,	QUOTA_NONE,
+	    svc_read },
+	{ CHAT_REQ_EDIT,	REQ_JOINED | REQ_WRITES,	QUOTA_SEND,
+	    svc_edit },
+	{ CHAT_REQ_DELETE,	REQ_JOINED | REQ_WRITES,	QUOTA_SEND,
+	    svc_delete },
+	{ CHAT_REQ_REACT,	REQ_JOINED | REQ_WRITES,	QUOTA_SEND,
+	    svc_react },
+	{ CHAT_REQ_SEARCH,	REQ_ALLOWED | REQ_READS,	QUOTA_QUERY,
+	    svc_search },
+	{ CHAT_REQ_PRESENCE,	REQ_ALLOWED,			QUOTA_NONE,
+	    svc_presence },
+	{ CHAT_REQ_ROOMS,	REQ_READS,			QUOTA_NONE,
+	    svc_rooms },
+};
+
+static const char *const quota_class_names[QUOTA_NCLASSES] = {
+	[QUOTA_SEND] = "send, edit, delete and react",
+	[QUOTA_TYPING] = "typing",
+	[QUOTA_JOIN] = "join and leave",
+	[QUOTA_QUERY] = "history and search",
 };
 
 static struct chat_state *
@@ -100,6 +129,20 @@ reply_json(struct req_ctx *q, struct json_object *o)
 	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
 }
 
+/* An error text for q: in the batch's order, or at once as a plain frame
+ * for a request the worker expects no answer to (it counts answers). */
+static void
+reply_error_json(struct req_ctx *q, char *json, size_t len)
+{
+	q->rq_b->b_metrics.bm_errors++;
+	if (q->rq_h != NULL && (q->rq_h->rh_flags & REQ_NOREPLY)) {
+		deliver_reply(q->rq_b, q->rq_bc->bc_id, json, len, false);
+		free(json);
+		return;
+	}
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+}
+
 static void
 reply_error(struct req_ctx *q, const char *code, const char *field,
     const char *message)
@@ -107,8 +150,25 @@ reply_error(struct req_ctx *q, const char *code, const char *field,
 	size_t len;
 	char *json = render_error(q->rq_req->cr_id, code, field, message, &len);
 
-	q->rq_b->b_metrics.bm_errors++;
-	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+	reply_error_json(q, json, len);
+}
+
+/* {"type":"error","id","code":"RATE_LIMIT","message","retry_after_ms"} */
+static void
+reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
+{
+	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	char msg[128], *json;
+	size_t len;
+
+	snprintf(msg, sizeof(msg), "rate limit for %s exceeded; retry in %"
+	    PRIu64 " ms", quota_class_names[q->rq_h->rh_class], retry_after_ms);
+	render_str(o, "code", "RATE_LIMIT");
+	render_str(o, "message", msg);
+	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
+	    INT64_MAX : (int64_t)retry_after_ms);
+	json = render_finish(o, &len);
+	reply_error_json(q, json, len);
 }
 
 /* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */
@@ -767,6 +827,16 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		cc->cc_id = id;
 		return 0;
 	}
+	/* One over max_conns_per_user: close the new one (its welcome is
+	 * out already); a re-registration is counted, never refused. */
+	if (quota_user_open(b->b_quota, b->b_cfg, id.ci_user,
+	    bc->bc_resumed, now_mono_ms(), &cc->cc_quota) != QUOTA_OK) {
+		log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit",
+		    "user %s: too many connections", id.ci_user);
+		chat_identity_free(&id);
+		broker_kick(b, bc, "too many connections for this user");
+		return 0;
+	}
 	cc->cc_id = id;
 	cc->cc_authed = true;
 	snprintf(room, sizeof(room), "user:%s", id.ci_user);
@@ -823,6 +893,38 @@ service_on_rooms(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	return ipc_end(r);
 }
 
+/*
+ * The user's bucket for the request's class (PROTOCOL.md 5), shared by all
+ * of the user's connections.  Refused: RATE_LIMIT with retry_after_ms, typing
+ * included (as a plain frame, see REQ_NOREPLY), and nothing is done.  The
+ * refusal that makes more than abuse_threshold in 10 s closes the
+ * connection it came on with 4429; the user's other connections stay
+ * until they too are refused while over the threshold.
+ */
+static bool
+service_rate_ok(struct req_ctx *q)
+{
+	struct broker *b = q->rq_b;
+	struct quota_user *qu = q->rq_cc->cc_quota;
+	uint64_t retry;
+	bool abuse;
+
+	if (qu == NULL || quota_request(qu, b->b_cfg, q->rq_h->rh_class,
+	    now_mono_ms(), &retry, &abuse))
+		return true;
+	b->b_metrics.bm_rate_limited++;
+	reply_rate_limit(q, retry);
+	if (abuse) {
+		log_conn(LOG_LVL_INFO, q->rq_bc->bc_id, "rate_limit_abuse",
+		    "user %s: over %d refusals in 10 s",
+		    q->rq_cc->cc_id.ci_user, b->b_cfg->abuse_threshold);
+		/* The error goes out before the close. */
+		batch_commit(b);
+		broker_kick(b, q->rq_bc, "rate limit abuse");
+	}
+	return false;
+}
+
 int
 service_on_request(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 {
@@ -843,6 +945,7 @@ service_on_request(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	    i++)
 		if (req_handlers[i].rh_kind == req.cr_kind)
 			h = &req_handlers[i];
+	q.rq_h = h;
 	if (cc == NULL || !cc->cc_authed) {
 		reply_error(&q, "NOT_AUTHENTICATED", NULL, "authenticate first");
 		goto done;
@@ -851,6 +954,8 @@ service_on_request(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		reply_error(&q, "UNKNOWN_TYPE", "type", "unknown request");
 		goto done;
 	}
+	if (!service_rate_ok(&q))
+		goto done;
 	if ((h->rh_flags & REQ_ALLOWED) && !room_allowed(&cc->cc_id,
 	    b->b_cfg->default_room_policy == CFG_ROOMS_OPEN, req.cr_room)) {
 		reply_error(&q, "FORBIDDEN", "room",
@@ -885,6 +990,9 @@ service_on_close(struct broker *b, struct bconn *bc)
 
 	if (cc == NULL)
 		return;
+	if (cc->cc_quota != NULL)
+		quota_user_close(b->b_quota, cc->cc_quota, now_mono_ms());
+	cc->cc_quota = NULL;
 	while ((m = LIST_FIRST(&cc->cc_rooms)) != NULL)
 		member_leave(b, m);
 	chat_identity_free(&cc->cc_id);

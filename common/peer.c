@@ -107,6 +107,13 @@ peer_writecb(struct bufferevent *bev, void *arg)
 		peer_lose(p);
 		return;
 	}
+	if (p->p_flushed != NULL && peer_queued(p) == 0) {
+		void (*fn)(struct peer *, void *) = p->p_flushed;
+
+		p->p_flushed = NULL;
+		fn(p, p->p_ctx);
+		return;
+	}
 	if (p->p_congested && peer_queued(p) <= p->p_out_high / 2) {
 		p->p_congested = false;
 		log_info("ipc_drained", "%s output drained", p->p_name);
@@ -230,6 +237,18 @@ peer_pause(struct peer *p, bool paused)
 			bufferevent_trigger(p->p_bev, EV_READ,
 			    BEV_TRIG_DEFER_CALLBACKS);
 	}
+}
+
+void
+peer_when_flushed(struct peer *p, void (*fn)(struct peer *, void *))
+{
+	if (p->p_dead || peer_queued(p) == 0) {
+		fn(p, p->p_ctx);
+		return;
+	}
+	p->p_flushed = fn;
+	/* The write callback must run when the queue reaches zero. */
+	bufferevent_setwatermark(p->p_bev, EV_WRITE, 0, 0);
 }
 
 void

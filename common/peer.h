@@ -48,6 +48,7 @@ struct peer {
 	bool			 p_in_dispatch;
 	bool			 p_paused;	/* reads stopped (back-pressure) */
 	bool			 p_close_when_flushed;
+	void			(*p_flushed)(struct peer *p, void *ctx);
 };
 
 #define PEER_OUT_HIGH	(8u * 1024 * 1024)
@@ -65,6 +66,8 @@ int	peer_compose(struct peer *p, uint16_t type, uint64_t conn_id,
 size_t	peer_queued(const struct peer *p);
 /* Stop or resume reading from this peer (back-pressure). */
 void	peer_pause(struct peer *p, bool paused);
+/* Call fn once the output queue is empty (at once if it is). */
+void	peer_when_flushed(struct peer *p, void (*fn)(struct peer *, void *));
 /* Flush what is queued, then drop the link (control clients). */
 void	peer_close_when_flushed(struct peer *p);
 

@@ -25,6 +25,7 @@
 #include "session.h"
 #include "config.h"
 #include "conn.h"
+#include "deflate.h"
 #include "fanout.h"
 #include "http_upgrade.h"
 #include "log.h"
@@ -137,6 +138,7 @@ conn_free(struct ws_conn *c)
 	    conn_state_name(c->wc_state));
 	event_free(c->wc_timer);
 	evbuffer_free(c->wc_msg);
+	deflate_free(c->wc_deflate);
 	bufferevent_free(c->wc_bev);
 	free(c);
 }
@@ -191,12 +193,40 @@ conn_send_frame(struct ws_conn *c, uint8_t opcode, const void *data,
 		evbuffer_add(out, data, len);
 }
 
+/* A data message: compressed (RSV1) when permessage-deflate was agreed
+ * and the message is long enough to gain from it. */
+static void
+conn_send_data(struct ws_conn *c, uint8_t opcode, const void *data,
+    size_t len)
+{
+	uint8_t hdr[WS_MAX_SERVER_HEADER];
+	struct evbuffer *z;
+	size_t hlen;
+
+	if (c->wc_deflate == NULL || len < DEFLATE_MIN_BYTES) {
+		conn_send_frame(c, opcode, data, len);
+		return;
+	}
+	if ((z = evbuffer_new()) == NULL ||
+	    deflate_compress(c->wc_deflate, data, len, z) == -1) {
+		if (z != NULL)
+			evbuffer_free(z);
+		conn_close(c, WS_CLOSE_INTERNAL, "compression failed");
+		return;
+	}
+	hlen = ws_frame_header(hdr, opcode, true, true,
+	    evbuffer_get_length(z));
+	evbuffer_add(conn_output(c), hdr, hlen);
+	evbuffer_add_buffer(conn_output(c), z);
+	evbuffer_free(z);
+}
+
 void
 conn_send_text(struct ws_conn *c, const char *text, size_t len)
 {
 	if (c->wc_state != CONN_OPEN)
 		return;
-	conn_send_frame(c, WS_OP_TEXT, text, len);
+	conn_send_data(c, WS_OP_TEXT, text, len);
 	conn_check_output(c);
 }
 
@@ -205,7 +235,21 @@ conn_send_shared(struct ws_conn *c, struct fanout_block *fb)
 {
 	if (c->wc_state != CONN_OPEN)
 		return;
-	if (fanout_append(fb, conn_output(c)) == -1) {
+	if (c->wc_deflate != NULL &&
+	    fanout_payload_len(fb) >= DEFLATE_MIN_BYTES) {
+		/* Without context takeover, every such connection with the
+		 * same window gets the same bytes: compress once, share. */
+		if (deflate_params(c->wc_deflate)->
+		    dp_server_no_context_takeover)
+			fb = fanout_deflated(fb, c->wc_deflate);
+		else {
+			conn_send_data(c, fb->fb_opcode, fanout_payload(fb),
+			    fanout_payload_len(fb));
+			conn_check_output(c);
+			return;
+		}
+	}
+	if (fb == NULL || fanout_append(fb, conn_output(c)) == -1) {
 		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
 		return;
 	}
@@ -290,8 +334,10 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 {
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
 	struct http_upgrade_req req;
-	char accept[HTTP_WS_ACCEPT_LEN + 1];
+	char accept[HTTP_WS_ACCEPT_LEN + 1], ext[DEFLATE_HDR_MAX];
+	struct deflate_params dp;
 	const char *why = "";
+	bool pmd;
 	int status;
 
 	memset(&req, 0, sizeof(req));
@@ -314,14 +360,25 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 		goto done;
 	}
 	http_ws_accept(req.hu_key, accept);
-	http_write_101(conn_output(c), accept, NULL);
+	pmd = cfg->permessage_deflate &&
+	    deflate_negotiate(&req, &dp, ext, sizeof(ext)) == 0;
+	http_write_101(conn_output(c), accept, pmd ? ext : NULL);
 	conn_set_state(c, CONN_OPEN);
-	ws_parser_init(&c->wc_parser, cfg->max_message_bytes);
+	/* With deflate the wire bound is looser (incompressible data grows a
+	 * little); the inflated size, and an uncompressed message's size,
+	 * are held to max_message_bytes in conn_read_frames/conn_inflate. */
+	ws_parser_init(&c->wc_parser, pmd ?
+	    deflate_wire_bound(cfg->max_message_bytes) :
+	    cfg->max_message_bytes);
 	c->wc_parser.wp_validate_utf8 = true;
+	if (pmd) {
+		c->wc_deflate = deflate_new(&dp);
+		c->wc_parser.wp_allow_rsv1 = true;
+	}
 	c->wc_last_rx_ms = now_mono_ms();
 	conn_arm_timer(c, cfg->ping_interval);
-	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s",
-	    req.hu_path, c->wc_addr);
+	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s%s%s",
+	    req.hu_path, c->wc_addr, pmd ? ", " : "", pmd ? ext : "");
 	worker_register_conn(c->wc_worker, c, false);
 	if (c->wc_endpoint == CONN_EP_CHAT)
 		session_on_open(c, &req);
@@ -354,12 +411,81 @@ conn_read_head(struct ws_conn *c, struct evbuffer *in)
 
 /* Frames. */
 
+static bool
+conn_msg_utf8_valid(struct evbuffer *msg)
+{
+	struct evbuffer_ptr pos;
+	struct evbuffer_iovec v;
+	struct utf8_state u;
+
+	utf8_init(&u);
+	if (evbuffer_ptr_set(msg, &pos, 0, EVBUFFER_PTR_SET) == -1)
+		return false;
+	while (evbuffer_peek(msg, -1, &pos, &v, 1) > 0 && v.iov_len > 0) {
+		if (!utf8_feed(&u, v.iov_base, v.iov_len))
+			return false;
+		if (evbuffer_ptr_set(msg, &pos, v.iov_len,
+		    EVBUFFER_PTR_ADD) == -1)
+			break;
+	}
+	return utf8_complete(&u);
+}
+
+/* Replace the compressed message in wc_msg by its inflated text; checks
+ * the size limit (1009), the DEFLATE data and, for text, UTF-8 (1007). */
+static int
+conn_inflate_message(struct ws_conn *c)
+{
+	struct evbuffer *plain = evbuffer_new();
+	enum deflate_result r = DEFLATE_NOMEM;
+
+	if (plain != NULL)
+		r = deflate_inflate(c->wc_deflate, c->wc_msg, plain,
+		    c->wc_worker->w_cfg->max_message_bytes);
+	switch (r) {
+	case DEFLATE_OK:
+		break;
+	case DEFLATE_TOO_BIG:
+		conn_close(c, WS_CLOSE_TOO_BIG, "message too big");
+		goto fail;
+	case DEFLATE_CORRUPT:
+		conn_close(c, WS_CLOSE_INVALID_DATA,
+		    "invalid compressed data");
+		goto fail;
+	case DEFLATE_NOMEM:
+	default:
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (c->wc_msg_opcode == WS_OP_TEXT && !conn_msg_utf8_valid(plain)) {
+		conn_close(c, WS_CLOSE_INVALID_DATA, "invalid utf-8");
+		goto fail;
+	}
+	evbuffer_add_buffer(c->wc_msg, plain);
+	evbuffer_free(plain);
+	return 0;
+fail:
+	if (plain != NULL)
+		evbuffer_free(plain);
+	return -1;
+}
+
 static void
 conn_on_message(struct ws_conn *c)
 {
 	struct evbuffer *msg = c->wc_msg;
-	size_t len = evbuffer_get_length(msg);
+	size_t len;
 
+	if (c->wc_msg_compressed && conn_inflate_message(c) == -1)
+		return;
+	len = evbuffer_get_length(msg);
+	if (c->wc_endpoint == CONN_EP_ECHO && c->wc_deflate != NULL) {
+		conn_send_data(c, c->wc_msg_opcode, evbuffer_pullup(msg, -1),
+		    len);
+		evbuffer_drain(msg, len);
+		conn_check_output(c);
+		return;
+	}
 	if (c->wc_endpoint == CONN_EP_ECHO) {
 		uint8_t hdr[WS_MAX_SERVER_HEADER];
 		size_t hlen = ws_frame_header(hdr, c->wc_msg_opcode, true,
@@ -440,11 +566,22 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 				    "binary messages are not accepted");
 				return;
 			}
+			/* Compressed: the wire size is bounded by the
+			 * parser, the inflated size by the inflater. */
+			if (c->wc_deflate != NULL && !ev.compressed &&
+			    evbuffer_get_length(c->wc_msg) + ev.len >
+			    c->wc_worker->w_cfg->max_message_bytes) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				conn_close(c, WS_CLOSE_TOO_BIG,
+				    "message too big");
+				return;
+			}
 			c->wc_msg_opcode = ev.opcode;
 			evbuffer_add(c->wc_msg, ev.data, ev.len);
 			break;
 		case WS_EV_MESSAGE_END:
 			c->wc_msg_opcode = ev.opcode;
+			c->wc_msg_compressed = ev.compressed;
 			evbuffer_drain(in, used);
 			conn_on_message(c);
 			continue;

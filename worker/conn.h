@@ -13,6 +13,7 @@
 
 struct worker;
 struct bufferevent;
+struct deflate_ctx;
 struct evbuffer;
 struct event;
 struct fanout_block;
@@ -42,6 +43,8 @@ struct ws_conn {
 	struct ws_parser	 wc_parser;
 	struct evbuffer		*wc_msg;	/* data message being reassembled */
 	uint8_t			 wc_msg_opcode;
+	bool			 wc_msg_compressed;	/* RSV1 on its first frame */
+	struct deflate_ctx	*wc_deflate;	/* permessage-deflate, or NULL */
 
 	struct event		*wc_timer;	/* handshake, keepalive, close */
 	uint64_t		 wc_last_rx_ms;	/* any frame from the client */

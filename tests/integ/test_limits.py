@@ -1,0 +1,314 @@
+"""Rate limits and connection limits against the real daemon (PROTOCOL.md
+section 5): per-user token buckets per request class, shared by all of the
+user's connections; RATE_LIMIT with retry_after_ms; 4429 for abuse, for one
+connection too many per user or per address, and for connecting too fast.
+
+Each class owns a daemon with small limits.  Waiting is either a socket read
+with a deadline or, for a refill, the time the server itself told us
+(retry_after_ms) or the configured connection rate.
+
+Which connection is "one over" is decided in the order the broker sees the
+registrations, and two workers' registrations may reach it in either order
+(a client can have its welcome before the broker has counted it).  So the
+connection tests make sure each connection is registered (a broker round
+trip, or the status count) before opening the next."""
+
+import time
+import unittest
+
+from chatlib import NO_RATE_LIMITS, ChatTestCase, retry_unavailable, uniq
+from harness import WSClient
+
+
+def limits(**kw):
+    d = dict(NO_RATE_LIMITS)
+    d.update(kw)
+    return {"limits": d}
+
+
+def rate_limited(reply, rid=None):
+    """Assert reply is a RATE_LIMIT error with a sane retry_after_ms."""
+    assert reply.get("type") == "error" and reply.get("code") == "RATE_LIMIT", reply
+    assert isinstance(reply.get("message"), str), reply
+    ms = reply.get("retry_after_ms")
+    assert isinstance(ms, int) and not isinstance(ms, bool) and ms >= 1, reply
+    if rid is not None:
+        assert reply.get("id") == rid, reply
+    return ms
+
+
+class RequestRateTest(ChatTestCase):
+    """send 2/s burst 5, typing 2/s, join 3/s, history+search 2/s."""
+
+    config = limits(send_rate=2, send_burst=5, typing_rate=2, join_rate=3,
+                    query_rate=2)
+
+    def user(self, n=1):
+        sub = uniq("u")
+        return [self.chat(sub) for _ in range(n)]
+
+    def test_send_burst_then_rate_limit_then_refill(self):
+        room = uniq("r")
+        (c,) = self.user()
+        c.join(room)
+        acks = c.send_many(room, ["m%d" % i for i in range(5)])
+        self.assertEqual(len(acks), 5)
+        rid = c.next_id()
+        c.send_json({"type": "send", "id": rid, "room": room, "text": "over"})
+        r = c.wait(None, id=rid)
+        ms = rate_limited(r, rid)
+        self.assertLessEqual(ms, 500)       # 2/s: a token every 500 ms
+        # Nothing was done: no message, and history does not have it.
+        h = c.ok("history", "history", room=room)
+        self.assertEqual([m["text"] for m in h["messages"]],
+                         ["m%d" % i for i in range(5)])
+        self.assertEqual(c.take("message", pred=lambda o: o.get("text") == "over"), [])
+        # The time the server named is enough.
+        time.sleep(ms / 1000.0)
+        ack = c.send(room, "after")
+        self.assertEqual(ack["seq"], 6)
+
+    def test_edit_delete_react_share_the_send_bucket(self):
+        room = uniq("r")
+        (c,) = self.user()
+        c.join(room)
+        acks = c.send_many(room, ["a", "b", "c"])
+        seq = acks[0]["seq"]
+        c.ok("edit", "edited", room=room, seq=seq, text="A")
+        c.ok("react", "reaction", room=room, seq=seq, emoji="x", active=True)
+        for kind, kw in (("send", {"text": "d"}),
+                         ("edit", {"seq": seq, "text": "AA"}),
+                         ("delete", {"seq": seq}),
+                         ("react", {"seq": seq, "emoji": "y", "active": True})):
+            rate_limited(c.request(kind, room=room, **kw))
+        # Unlimited classes still work.
+        for _ in range(10):
+            c.ok("read", "read", room=room, seq=seq)
+            c.ok("presence", "presence", room=room)
+            c.ok("rooms", "rooms")
+        h = c.ok("history", "history", room=room)
+        first = h["messages"][0]
+        self.assertEqual(first["text"], "A")
+        self.assertNotIn("deleted", first)
+        self.assertEqual(first.get("reactions"), {"x": 1})
+
+    def test_typing_limit(self):
+        room = uniq("r")
+        c, = self.user()
+        w = self.chat(uniq("w"))
+        c.join(room)
+        w.join(room)
+        w.flush()
+        # typing has no reply; two pass (burst = rate = 2), the third is
+        # refused with RATE_LIMIT carrying its id.
+        c.send_json({"type": "typing", "id": "t1", "room": room, "active": True})
+        c.send_json({"type": "typing", "id": "t2", "room": room, "active": False})
+        r = c.request("typing", room=room, active=True)
+        ms = rate_limited(r)
+        self.assertLessEqual(ms, 500)
+        self.assertEqual(c.take("error", id="t1") + c.take("error", id="t2"), [])
+        # The refused typing did nothing: the watcher saw true then false,
+        # and no second true.
+        c.flush()
+        evs = [o for o in w.flush() if o.get("type") == "typing"]
+        self.assertEqual([e["active"] for e in evs], [True, False])
+        # The worker's count of awaited answers is not disturbed: ordinary
+        # requests still get their own replies.
+        c.ok("rooms", "rooms")
+        time.sleep(ms / 1000.0)
+        c.send_json({"type": "typing", "id": "t4", "room": room, "active": True})
+        w.wait("typing", room=room, user=c.sub, active=True)
+        c.flush()
+        self.assertEqual(c.take("error"), [])
+
+    def test_join_leave_limit(self):
+        (c,) = self.user()
+        r1, r2 = uniq("r"), uniq("r")
+        c.join(r1)
+        c.join(r2)
+        c.ok("leave", "left", room=r1)
+        ms = rate_limited(c.request("join", room=r1))
+        self.assertLessEqual(ms, 334)
+        rate_limited(c.request("leave", room=r2))
+        # Not joined: the refused join did nothing.
+        p = c.ok("presence", "presence", room=r1)
+        self.assertNotIn(c.sub, [m["user"] for m in p["members"]])
+        time.sleep(ms / 1000.0)
+        c.join(r1)
+
+    def test_query_limit(self):
+        room = uniq("r")
+        (c,) = self.user()
+        c.join(room)
+        c.ok("history", "history", room=room)
+        c.ok("search", "search_results", room=room, q="hello")
+        ms = rate_limited(c.request("history", room=room))
+        rate_limited(c.request("search", room=room, q="hello"))
+        self.assertLessEqual(ms, 500)
+        time.sleep(ms / 1000.0)
+        c.ok("search", "search_results", room=room, q="hello")
+
+    def test_shared_across_connections(self):
+        room = uniq("r")
+        a1, a2 = self.user(2)
+        a1.join(room)
+        a2.join(room)
+        a1.send_many(room, ["x%d" % i for i in range(5)])
+        rate_limited(a2.request("send", room=room, text="from a2"))
+        rate_limited(a1.request("send", room=room, text="from a1"))
+
+    def test_users_are_independent(self):
+        room = uniq("r")
+        (a,) = self.user()
+        (b,) = self.user()
+        a.join(room)
+        b.join(room)
+        a.send_many(room, ["x%d" % i for i in range(5)])
+        rate_limited(a.request("send", room=room, text="no"))
+        b.send_many(room, ["y%d" % i for i in range(5)])
+
+    def test_metrics_count_refusals(self):
+        room = uniq("r")
+        (c,) = self.user()
+        c.join(room)
+        c.send_many(room, ["x%d" % i for i in range(5)])
+        rate_limited(c.request("send", room=room, text="no"))
+        st, _, body = self.daemon.api_request("GET", "/metrics", key=False)
+        self.assertEqual(st, 200)
+        line = [l for l in body.decode().splitlines()
+                if l.startswith("parley_rate_limited_total ")]
+        self.assertEqual(len(line), 1, body)
+        self.assertGreaterEqual(int(line[0].split()[1]), 1)
+
+
+class AbuseTest(ChatTestCase):
+    """More than abuse_threshold refusals in 10 s close 4429."""
+
+    config = limits(send_rate=1, send_burst=2, abuse_threshold=5)
+
+    def test_abuse_closes_the_connection_4429(self):
+        room = uniq("r")
+        sub = uniq("spam")
+        c = self.chat(sub)
+        other = self.chat(sub)
+        c.join(room)
+        c.send_many(room, ["a", "b"])
+        for i in range(20):
+            c.send_json({"type": "send", "id": "s%d" % i, "room": room,
+                         "text": "spam"})
+        code, reason = c.expect_close(4429)
+        self.assertEqual(reason, b"rate limit abuse")
+        errors = [f for f in c.skipped if f.opcode == 1]
+        self.assertGreaterEqual(len(errors), 6)    # the refusals came first
+        # Only that connection: the user's other one is still open.
+        other.ok("rooms", "rooms")
+
+
+class PerUserConnTest(ChatTestCase):
+
+    config = limits(max_conns_per_user=2)
+
+    def counted(self, sub):
+        """A connection the broker has registered and counted."""
+        c = self.chat(sub)
+        c.ok("rooms", "rooms")
+        return c
+
+    def kicked(self, c, reason):
+        code, got = c.expect_close(4429)
+        self.assertEqual(got, reason.encode())
+
+    def test_one_over_is_closed_after_welcome(self):
+        sub = uniq("alice")
+        base = self.daemon.status()["total"]
+        a1 = self.counted(sub)
+        a2 = self.counted(sub)
+        a3 = self.chat(sub)          # the upgrade and welcome happen first
+        self.kicked(a3, "too many connections for this user")
+        # The others are untouched, and another user is not limited.
+        a1.ok("rooms", "rooms")
+        a2.ok("rooms", "rooms")
+        b = [self.chat(uniq("bob")) for _ in range(2)]
+        # The kicked one was not counted: one close makes room for one.
+        a1.close()
+        self.daemon.wait_total(base + 3)
+        self.counted(sub)
+        a5 = self.chat(sub)
+        self.kicked(a5, "too many connections for this user")
+        for c in b:
+            c.ok("rooms", "rooms")
+
+    def test_reregistered_connections_are_counted_not_kicked(self):
+        sub = uniq("carol")
+        a1 = self.counted(sub)
+        a2 = self.counted(sub)
+        self.restart_broker()
+        # Both come back (re-registered), neither is closed ...
+        for c in (a1, a2):
+            retry_unavailable(lambda: c.request("rooms"))
+        # ... and they still count.
+        a3 = self.chat(sub)
+        self.kicked(a3, "too many connections for this user")
+        a1.ok("rooms", "rooms")
+        a2.ok("rooms", "rooms")
+
+
+class PerAddressConnTest(ChatTestCase):
+
+    config = limits(max_conns_per_ip=3)
+
+    def test_max_conns_per_ip(self):
+        base = self.daemon.status()["total"]
+        self.assertEqual(base, 0)
+        e1 = self.connect("/echo")
+        self.daemon.wait_total(1)
+        e2 = self.connect("/echo")
+        self.daemon.wait_total(2)
+        c = self.chat(uniq("u"))
+        c.ok("rooms", "rooms")
+        # Echo connections count too: the fourth is one over.
+        e4 = self.connect("/echo")
+        code, reason = e4.expect_close(4429)
+        self.assertEqual(reason, b"too many connections from this address")
+        c4 = self.chat(uniq("u"))
+        c4.expect_close(4429)
+        # The others still work.
+        e1.send_text("ping?")
+        self.assertEqual(e1.recv_text(), "ping?")
+        c.ok("rooms", "rooms")
+        # One closed: room for exactly one more.
+        e2.close()
+        self.daemon.wait_total(2)
+        c5 = self.chat(uniq("u"))
+        c5.ok("rooms", "rooms")
+        e6 = self.connect("/echo")
+        e6.expect_close(4429)
+
+
+class ConnectRateTest(ChatTestCase):
+
+    config = limits(conn_rate_per_ip=1, conn_burst_per_ip=3)
+
+    def test_connecting_too_fast(self):
+        conns = []
+        for i in range(3):
+            conns.append(self.connect("/echo"))
+            self.daemon.wait_total(i + 1)
+        e4 = self.connect("/echo")
+        code, reason = e4.expect_close(4429)
+        self.assertEqual(reason, b"connecting too fast")
+        # Closing does not give tokens back ...
+        conns[0].close()
+        c = self.chat(uniq("u"))
+        c.expect_close(4429)
+        # ... time does: one a second (the configured rate).
+        time.sleep(1.1)
+        c = self.chat(uniq("u"))
+        c.ok("rooms", "rooms")
+        for e in conns[1:]:
+            e.send_text("still here")
+            self.assertEqual(e.recv_text(), "still here")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

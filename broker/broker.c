@@ -356,15 +356,65 @@ broker_on_sup_info(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return 0;
 }
 
+/* Leaving: what the last batch acknowledges must reach the workers. */
+#define BROKER_FLUSH_DEADLINE_S	5
+
+static void
+broker_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	log_warnx("drain_deadline", "worker links did not drain in %d s",
+	    BROKER_FLUSH_DEADLINE_S);
+	event_base_loopexit(b->b_base, NULL);
+}
+
+static void
+broker_link_flushed(struct peer *p, void *ctx)
+{
+	struct bworker *bw = ctx;
+	struct broker *b = bw->bw_broker;
+
+	if (--b->b_flushing == 0)
+		event_base_loopexit(b->b_base, NULL);
+}
+
+/*
+ * Commit the open batch, stop taking requests, and leave the loop once
+ * every worker link has written out what it holds (the acks and
+ * broadcasts of that batch), or after a deadline.
+ */
+static void
+broker_begin_exit(struct broker *b, const char *why)
+{
+	if (b->b_draining)
+		return;
+	b->b_draining = true;
+	log_info("draining", "%s: flushing and exiting", why);
+	service_flush(b);
+	b->b_flushing = 1;
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+		struct bworker *bw = &b->b_workers[i];
+
+		if (bw->bw_peer == NULL)
+			continue;
+		peer_pause(bw->bw_peer, true);
+		b->b_flushing++;
+		peer_when_flushed(bw->bw_peer, broker_link_flushed);
+	}
+	b->b_flush_deadline = evtimer_new(b->b_base, broker_flush_deadline_cb,
+	    b);
+	event_add(b->b_flush_deadline,
+	    &(struct timeval){ BROKER_FLUSH_DEADLINE_S, 0 });
+	if (--b->b_flushing == 0)
+		event_base_loopexit(b->b_base, NULL);
+}
+
 static int
 broker_on_drain(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
-	struct broker *b = ctx;
-
-	log_info("draining", "flushing and exiting");
-	b->b_draining = true;
-	event_base_loopexit(b->b_base, NULL);
+	broker_begin_exit(ctx, "supervisor asked");
 	return 0;
 }
 
@@ -392,8 +442,7 @@ broker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct broker *b = arg;
 
 	if (sig == SIGTERM) {
-		b->b_draining = true;
-		event_base_loopexit(b->b_base, NULL);
+		broker_begin_exit(b, "SIGTERM");
 	} else if (sig == SIGUSR1)
 		log_reopen();
 }
@@ -480,6 +529,8 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	free(b->b_quota);
 	store_close(b->b_store);
 	chan_free(b->b_sup);
+	if (b->b_flush_deadline != NULL)
+		event_free(b->b_flush_deadline);
 	event_free(b->b_sigterm);
 	event_free(b->b_sigusr1);
 	event_base_free(b->b_base);

@@ -84,6 +84,8 @@ struct broker {
 	LIST_HEAD(, ctl_client)	 b_ctl_clients;
 	struct store		*b_store;
 	bool			 b_draining;
+	int			 b_flushing;	/* worker links still writing out */
+	struct event		*b_flush_deadline;
 	struct event		*b_sigterm;
 	struct event		*b_sigusr1;
 	void			*b_chat;	/* chat state (rooms, presence) */

@@ -807,6 +807,7 @@ deliver_personal_backlog(struct broker *b, struct bconn *bc,
 int
 service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 {
+	uint8_t flags;
 	struct chat_state *cs = chat_state(b);
 	struct chat_identity id;
 	struct chat_conn *cc;
@@ -814,7 +815,8 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	bool first;
 
 	memset(&id, 0, sizeof(id));
-	if (bc->bc_kind != IPC_CONN_CHAT || chat_identity_decode(r, &id) == -1)
+	if (bc->bc_kind != IPC_CONN_CHAT || ipc_get_u8(r, &flags) == -1 ||
+	    chat_identity_decode(r, &id) == -1)
 		return -1;
 	cc = chat_conn_get(bc);
 	if (cc->cc_authed) {
@@ -845,7 +847,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	    display_name(&id), &first);
 	/* A connection re-registered after a broker restart had its backlog;
 	 * IPC_CONN_ROOMS says how far it got. */
-	if (!bc->bc_resumed)
+	if (!(flags & IPC_AUTH_F_BACKLOG_SENT))
 		deliver_personal_backlog(b, bc, &cc->cc_id);
 	return 0;
 }

@@ -30,6 +30,9 @@ struct ipc_hdr {
 };
 #define IPC_HDR_SIZE	16
 
+/* IPC_CONN_AUTH flags */
+#define IPC_AUTH_F_BACKLOG_SENT	0x01	/* had its personal backlog already */
+
 enum ipc_role { IPC_ROLE_SUPERVISOR, IPC_ROLE_BROKER, IPC_ROLE_WORKER, IPC_ROLE_CTL };
 enum ipc_conn_kind { IPC_CONN_CHAT = 0, IPC_CONN_ECHO = 1 };
 

@@ -21,8 +21,8 @@
 	X(IPC_CONN_CLOSE,	0x0103, 0, 0)				\
 	/* conn: u8 request kind, then its fields (chat.h) */		\
 	X(IPC_CLIENT_REQ,	0x0104, 1, IPC_MAX_PAYLOAD)		\
-	/* conn: verified identity (chat.h) */				\
-	X(IPC_CONN_AUTH,	0x0105, 1, 65536)			\
+	/* conn: u8 flags (IPC_AUTH_F_*), verified identity (chat.h) */	\
+	X(IPC_CONN_AUTH,	0x0105, 2, 65536)			\
 	/* u32 live connections re-registered */			\
 	X(IPC_W_RESYNC_DONE,	0x0106, 4, 4)				\
 	/* conn: u32 n, then n x (str room, i64 seq): rooms it had	\

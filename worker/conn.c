@@ -153,9 +153,12 @@ conn_pause(struct ws_conn *c, bool paused)
 		bufferevent_disable(c->wc_bev, EV_READ);
 	else {
 		bufferevent_enable(c->wc_bev, EV_READ);
-		/* Bytes may be waiting already: process them now. */
+		/* Bytes may be waiting already: process them from the loop,
+		 * not from inside the caller (which may be resuming many
+		 * connections and must not be re-entered). */
 		if (evbuffer_get_length(bufferevent_get_input(c->wc_bev)) > 0)
-			conn_readcb(c->wc_bev, c);
+			bufferevent_trigger(c->wc_bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
 
@@ -687,6 +690,10 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	case CONN_OPEN:
+		/* Paused by back-pressure: its frames wait unread, so
+		 * silence here is ours, not the client's. */
+		if (c->wc_paused)
+			c->wc_last_rx_ms = now;
 		idle = (now - c->wc_last_rx_ms) / 1000;
 		if (idle >= (uint64_t)cfg->idle_timeout) {
 			conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");

@@ -213,6 +213,16 @@ session_send_auth(struct ws_conn *c)
 	if (!s->se_authed || !c->wc_registered)
 		return -1;
 	ipc_msg_init(&m, IPC_CONN_AUTH, c->wc_id);
+	/* The broker told us (IPC_ROOM_SEQ) once it sent the personal
+	 * backlog; a connection that never got it must get it now, even if
+	 * it logs in while the broker restarts. */
+	{
+		char room[CHAT_MAX_ROOM + 1];
+
+		snprintf(room, sizeof(room), "user:%s", s->se_id.ci_user);
+		ipc_add_u8(&m, session_room_find(s, room) != -1 ?
+		    IPC_AUTH_F_BACKLOG_SENT : 0);
+	}
 	chat_identity_encode(&m, &s->se_id);
 	if (worker_to_broker(c->wc_worker, &m) == -1) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_auth_unsent",

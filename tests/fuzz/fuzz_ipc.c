@@ -195,8 +195,8 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		fz_rest(z);
 		return 0;
 	case IPC_CONN_AUTH:
-		/* user, name, moderator, exp, rooms present, rooms */
-		if (fz_str(z, 64, 0) == -1 || fz_str(z, 256, 1) == -1 ||
+		/* flags, user, name, moderator, exp, rooms present, rooms */
+		if (fz_u8(z) == -1 || fz_str(z, 64, 0) == -1 || fz_str(z, 256, 1) == -1 ||
 		    fz_u8(z) == -1 || fz_i64(z) == -1 || fz_u8(z) == -1)
 			return -1;
 		return fz_list(z, fz_item_arg);

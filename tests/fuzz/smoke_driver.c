@@ -208,6 +208,7 @@ seeds_ipc(struct seeds *ss)
 	seed_msg(ss, &m);
 	/* conn_id doubles as fz_program's opcode stream. */
 	ipc_msg_init(&m, IPC_CONN_AUTH, 0x2ad1c688ULL);
+	ipc_add_u8(&m, 0);
 	ipc_add_str(&m, "alice");
 	ipc_add_str(&m, "Alice");
 	ipc_add_u8(&m, 0);

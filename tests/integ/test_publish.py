@@ -8,7 +8,7 @@ import os
 import signal
 import unittest
 
-from chatlib import wait_for, ChatTestCase, ISO_MS, uniq
+from chatlib import retry_unavailable, wait_for, ChatTestCase, ISO_MS, uniq
 
 
 class PublishTest(ChatTestCase):
@@ -198,6 +198,31 @@ class PublishTest(ChatTestCase):
         c = self.chat(sub)
         h = c.ok("history", "history", room="user:" + sub)["messages"]
         self.assertEqual([x["text"] for x in h], ["n1"])
+
+
+class BacklogAcrossRestartTest(ChatTestCase):
+    daemon_scope = "test"
+
+    def test_auth_after_broker_restart_gets_backlog(self):
+        """A connection that authenticates only after the broker came back
+        (it was open, unauthenticated, during the restart) still gets the
+        personal backlog; one that had it already gets it only once."""
+        sub = uniq("late")
+        proom = "user:" + sub
+        st, b1 = self.publish({"room": proom, "text": "while away"})
+        self.assertEqual(st, 200, b1)
+        had = self.chat(sub)                # gets the backlog now
+        self.assertEqual(had.recv_json()["seq"], b1["seq"])
+        late = self.open(None, method=None)  # no token yet
+        self.restart_broker()
+        late.send_json({"type": "auth", "token": self.token(sub)})
+        self.assertEqual(late.recv_json(timeout=10)["type"], "welcome")
+        m = late.wait("message", timeout=10, room=proom)
+        self.assertEqual((m["seq"], m["text"]), (b1["seq"], "while away"))
+        # the connection that had it: a round trip, and nothing again
+        got = retry_unavailable(lambda: had.request("history", room=proom))
+        self.assertEqual(got["type"], "history", got)
+        self.assertEqual(had.take("message", room=proom), [])
 
 
 class NoApiKeyTest(ChatTestCase):

@@ -8,6 +8,7 @@ import unittest
 
 import harness
 from harness import DaemonTestCase, wait_for
+from chatlib import ChatTestCase, retry_unavailable, uniq
 
 
 def pids(st):
@@ -75,6 +76,33 @@ class ReloadTest(DaemonTestCase):
         self.assertEqual(self.daemon.ws_port, port)
         c.send_text("ok")
         self.assertEqual(c.recv_message(5)[1], b"ok")
+
+
+class DrainAcksTest(ChatTestCase):
+    """A broker that is replaced (reload) or stopped with a batch still
+    open commits it and delivers its acks before it goes: no committed
+    message is ever answered UNAVAILABLE (which would make clients resend
+    it)."""
+
+    daemon_scope = "test"
+    config = dict(ChatTestCase.config, store={"commit_delay_ms": 3000})
+
+    def test_open_batch_is_acked_on_reload(self):
+        room = uniq("room")
+        c = self.chat(uniq("ann"))
+        c.join(room)
+        c.send_json({"type": "send", "room": room, "text": "in the batch",
+                     "id": "s1"})
+        c.flush()                       # the worker has forwarded it
+        os.kill(self.daemon.pid, signal.SIGHUP)
+        r = c.wait(timeout=10, pred=lambda o: o.get("id") == "s1")
+        self.assertEqual(r["type"], "ack", r)
+        wait_for(lambda: any(e.get("ev") == "reload_done"
+                             for e in self.daemon.log_events()) or None, 20,
+                 msg="reload_done logged")
+        d = self.chat(uniq("bea"))
+        h = retry_unavailable(lambda: d.request("history", room=room))
+        self.assertEqual([m["text"] for m in h["messages"]], ["in the batch"])
 
 
 if __name__ == "__main__":

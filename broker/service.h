@@ -31,6 +31,8 @@ void	service_resynced(struct broker *b);
 /* The connection is gone (closed, or its worker died). */
 void	service_on_close(struct broker *b, struct bconn *bc);
 
+/* publish.c */
+
 /* POST /api/publish.  Validated by the caller; committed before return. */
 struct publish_req {
 	const char	*pr_room;

@@ -1,5 +1,6 @@
-/* store.c: SQLite persistence for the broker: open, migrate, prepared
- * statements, transactions.  See store.h for the contract. */
+/* store.c: SQLite persistence for the broker: open, prepared statements,
+ * transactions, writes.  Migrations are in store_migrate.c, message reads
+ * in store_query.c.  See store.h for the contract. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,29 +12,15 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
+#include "store_migrate.h"
 #include "util.h"
 
-#define STORE_APP_ID		1347570777	/* "PRLY", set by 0001_init */
 #define STORE_BUSY_MS		5000
-#define STORE_MAX_LIMIT		100000		/* rows in one list */
 
-/* Message columns, in the order row_read() expects. */
+/* Message columns, in the order row_read() (store_query.c) expects. */
 #define MSG_COLS "m.seq, m.msg_id, m.kind, m.user, m.name, m.text, m.ts, " \
 	"m.client_msg_id, m.edited_ts, m.deleted, m.event, m.data"
-
-enum store_st {
-	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_CHECK,
-	ST_ROOM_GET, ST_ROOM_INSERT, ST_ROOM_BUMP,
-	ST_MSG_INSERT, ST_CLIENT_FIND, ST_MSG_GET,
-	ST_HISTORY, ST_SINCE, ST_SEARCH, ST_REACTIONS,
-	ST_EDIT, ST_DELETE, ST_REACT_CLEAR,
-	ST_LIVE, ST_REACT_ADD, ST_REACT_DEL, ST_REACT_COUNT,
-	ST_READ_SET, ST_READ_GET, ST_UNREAD,
-	ST_MEMBER_ADD, ST_MEMBER_DEL, ST_ROOMS_FOR,
-	ST__COUNT
-};
 
 /* Every statement the store runs after open, prepared once. */
 static const char *const store_sql[ST__COUNT] = {
@@ -102,14 +89,8 @@ static const char *const store_sql[ST__COUNT] = {
 	    "AND rm.user = ms.user WHERE ms.user = ?1 ORDER BY ms.room",
 };
 
-struct store {
-	sqlite3		*st_db;
-	sqlite3_stmt	*st_stmts[ST__COUNT];
-	int		 st_batch;	/* inside store_begin() */
-};
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+store_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -120,15 +101,15 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-fail(struct store *s, const char *what)
+int
+store_fail(struct store *s, const char *what)
 {
 	log_warnx("store_error", "%s: %s", what, sqlite3_errmsg(s->st_db));
 	return -1;
 }
 
-static void
-done(sqlite3_stmt *st)
+void
+store_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -136,8 +117,8 @@ done(sqlite3_stmt *st)
 
 /* Binds ?1, ?2... from fmt: 's' string (NULL binds NULL), 'I' int64_t.
  * Strings are borrowed: every caller resets before they go away. */
-static int
-bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
+int
+store_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
 {
 	va_list		 ap;
 	const char	*str;
@@ -159,8 +140,8 @@ bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
 	}
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		done(st);
-		return fail(s, "bind");
+		store_done(st);
+		return store_fail(s, "bind");
 	}
 	return 0;
 }
@@ -172,11 +153,11 @@ run(struct store *s, enum store_st id)
 	sqlite3_stmt	*st = s->st_stmts[id];
 
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		fail(s, sqlite3_sql(st));
-		done(st);
+		store_fail(s, sqlite3_sql(st));
+		store_done(st);
 		return -1;
 	}
-	done(st);
+	store_done(st);
 	return 0;
 }
 
@@ -195,21 +176,21 @@ one_int(struct store *s, enum store_st id, int64_t *v)
 	} else if (rc == SQLITE_DONE)
 		rc = STORE_NOTFOUND;
 	else
-		rc = fail(s, sqlite3_sql(st));
-	done(st);
+		rc = store_fail(s, sqlite3_sql(st));
+	store_done(st);
 	return rc;
 }
 
-static char *
-col_dup(sqlite3_stmt *st, int i)
+char *
+store_col_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 
 	return v == NULL ? NULL : xstrdup((const char *)v);
 }
 
-static void
-col_id(sqlite3_stmt *st, int i, char out[STORE_ID_LEN])
+void
+store_col_id(sqlite3_stmt *st, int i, char out[STORE_ID_LEN])
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
 
@@ -256,13 +237,13 @@ op_end(struct store *s, int rc)
 }
 
 /* Runs one statement of a fresh connection, outside the table. */
-static int
-db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+int
+store_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	char	*msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		seterr(err, errlen, "%s", msg != NULL ? msg :
+		store_seterr(err, errlen, "%s", msg != NULL ? msg :
 		    sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
@@ -271,16 +252,16 @@ db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 }
 
 /* The first column of a one-row pragma, as an integer or copied text. */
-static int
-db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv, size_t tvlen,
-    char *err, size_t errlen)
+int
+store_db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv,
+    size_t tvlen, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
 	const char	*t;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		seterr(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
+		store_seterr(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -294,66 +275,6 @@ db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv, size_t tvlen,
 	return 0;
 }
 
-/*
- * Applies every migration above the file's user_version, each in its own
- * transaction that also sets user_version, so a crash leaves the file at
- * some version, never between two.  The version is read under the write
- * lock, in case another process migrates the same file.
- */
-static int
-migrate(sqlite3 *db, char *err, size_t errlen)
-{
-	const struct store_migration *m;
-	char		 sql[64];
-	int64_t		 v, app;
-	int64_t		 latest = (int64_t)store_nmigrations;
-	size_t		 i;
-
-	for (i = 0; i < store_nmigrations; i++) {
-		if (store_migrations[i].mig_version != (int)i + 1) {
-			seterr(err, errlen, "migration table out of order "
-			    "at %s", store_migrations[i].mig_name);
-			return -1;
-		}
-	}
-	if (db_pragma(db, "PRAGMA application_id", &app, NULL, 0, err,
-	    errlen) == -1)
-		return -1;
-	if (app != 0 && app != STORE_APP_ID) {
-		seterr(err, errlen, "not a parley database (application_id "
-		    "%lld)", (long long)app);
-		return -1;
-	}
-	for (;;) {
-		if (db_exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
-			return -1;
-		if (db_pragma(db, "PRAGMA user_version", &v, NULL, 0, err,
-		    errlen) == -1)
-			goto fail;
-		if (v > latest) {
-			seterr(err, errlen, "database schema version %lld is "
-			    "newer than this parleyd knows (%lld): refusing "
-			    "to open it", (long long)v, (long long)latest);
-			goto fail;
-		}
-		if (v == latest)
-			return db_exec(db, "COMMIT", err, errlen);
-		m = &store_migrations[v];
-		if (db_exec(db, m->mig_sql, err, errlen) == -1)
-			goto fail;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-		    m->mig_version);
-		if (db_exec(db, sql, err, errlen) == -1 ||
-		    db_exec(db, "COMMIT", err, errlen) == -1)
-			goto fail;
-		log_info("store_migrate", "schema version %d (%s) applied",
-		    m->mig_version, m->mig_name);
-	}
-fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct store *
 store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 {
@@ -362,39 +283,40 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	int		 i;
 
 	if (sodium_init() == -1) {
-		seterr(err, errlen, "libsodium failed to initialise");
+		store_seterr(err, errlen, "libsodium failed to initialise");
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
 	if (sqlite3_open_v2(path, &s->st_db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
+		store_seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
 		    "out of memory" : sqlite3_errmsg(s->st_db));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->st_db, 1);
 	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
-	if (db_pragma(s->st_db, "PRAGMA journal_mode = WAL", NULL, mode,
+	if (store_db_pragma(s->st_db, "PRAGMA journal_mode = WAL", NULL, mode,
 	    sizeof(mode), err, errlen) == -1)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {
-		seterr(err, errlen, "%s: cannot use WAL (journal_mode %s)",
-		    path, mode);
+		store_seterr(err, errlen, "%s: cannot use WAL (journal_mode "
+		    "%s)", path, mode);
 		goto fail;
 	}
-	if (db_exec(s->st_db, sync == CFG_SYNC_FULL ?
+	if (store_db_exec(s->st_db, sync == CFG_SYNC_FULL ?
 	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    err, errlen) == -1 ||
-	    db_exec(s->st_db, "PRAGMA foreign_keys = ON", err, errlen) == -1)
+	    store_db_exec(s->st_db, "PRAGMA foreign_keys = ON", err,
+	    errlen) == -1)
 		goto fail;
-	if (migrate(s->st_db, err, errlen) == -1)
+	if (store_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < ST__COUNT; i++) {
 		if (sqlite3_prepare_v3(s->st_db, store_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st_stmts[i], NULL) !=
 		    SQLITE_OK) {
-			seterr(err, errlen, "prepare \"%s\": %s", store_sql[i],
-			    sqlite3_errmsg(s->st_db));
+			store_seterr(err, errlen, "prepare \"%s\": %s",
+			    store_sql[i], sqlite3_errmsg(s->st_db));
 			goto fail;
 		}
 	}
@@ -482,20 +404,20 @@ store_room_get(struct store *s, const char *room, char epoch[STORE_ID_LEN],
 	sqlite3_stmt	*st = s->st_stmts[ST_ROOM_GET];
 	int		 rc;
 
-	if (bind(s, st, "s", room) == -1)
+	if (store_bind(s, st, "s", room) == -1)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (epoch != NULL)
-			col_id(st, 0, epoch);
+			store_col_id(st, 0, epoch);
 		if (last_seq != NULL)
 			*last_seq = sqlite3_column_int64(st, 1);
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
 		rc = STORE_NOTFOUND;
 	else
-		rc = fail(s, "room get");
-	done(st);
+		rc = store_fail(s, "room get");
+	store_done(st);
 	return rc;
 }
 
@@ -506,7 +428,7 @@ room_insert(struct store *s, const char *room)
 	char	 epoch[STORE_ID_LEN];
 
 	random_id(epoch);
-	if (bind(s, s->st_stmts[ST_ROOM_INSERT], "ssI", room, epoch,
+	if (store_bind(s, s->st_stmts[ST_ROOM_INSERT], "ssI", room, epoch,
 	    (int64_t)now_wall_ms()) == -1)
 		return -1;
 	return run(s, ST_ROOM_INSERT);
@@ -535,19 +457,19 @@ find_client(struct store *s, const char *room, const char *user,
 	sqlite3_stmt	*st = s->st_stmts[ST_CLIENT_FIND];
 	int		 rc;
 
-	if (bind(s, st, "sss", room, user, cmid) == -1)
+	if (store_bind(s, st, "sss", room, user, cmid) == -1)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		ack->sa_seq = sqlite3_column_int64(st, 0);
-		col_id(st, 1, ack->sa_msg_id);
+		store_col_id(st, 1, ack->sa_msg_id);
 		ack->sa_ts = sqlite3_column_int64(st, 2);
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
 		rc = STORE_NOTFOUND;
 	else
-		rc = fail(s, "client_msg_id lookup");
-	done(st);
+		rc = store_fail(s, "client_msg_id lookup");
+	store_done(st);
 	return rc;
 }
 
@@ -565,12 +487,12 @@ next_seq(struct store *s, const char *room, int64_t *seq)
 {
 	int	 rc;
 
-	if (bind(s, s->st_stmts[ST_ROOM_BUMP], "s", room) == -1)
+	if (store_bind(s, s->st_stmts[ST_ROOM_BUMP], "s", room) == -1)
 		return -1;
 	if ((rc = one_int(s, ST_ROOM_BUMP, seq)) != STORE_NOTFOUND)
 		return rc;
 	if (room_insert(s, room) == -1 ||
-	    bind(s, s->st_stmts[ST_ROOM_BUMP], "s", room) == -1)
+	    store_bind(s, s->st_stmts[ST_ROOM_BUMP], "s", room) == -1)
 		return -1;
 	return one_int(s, ST_ROOM_BUMP, seq) == 0 ? 0 : -1;
 }
@@ -593,7 +515,7 @@ append(struct store *s, const struct store_post *p, enum store_kind kind,
 		return -1;
 	random_id(ack->sa_msg_id);
 	ack->sa_ts = p->sp_ts;
-	if (bind(s, s->st_stmts[ST_MSG_INSERT], "sIssssIsIss", p->sp_room,
+	if (store_bind(s, s->st_stmts[ST_MSG_INSERT], "sIssssIsIss", p->sp_room,
 	    ack->sa_seq, ack->sa_msg_id, p->sp_user,
 	    p->sp_name != NULL ? p->sp_name : "",
 	    kind == STORE_KIND_MESSAGE ? p->sp_text : NULL, p->sp_ts,
@@ -634,254 +556,6 @@ store_event_append(struct store *s, const struct store_post *p,
 	return post(s, p, STORE_KIND_EVENT, ack);
 }
 
-/* Reading messages. */
-
-void
-store_message_clear(struct store_message *m)
-{
-	size_t	 i;
-
-	free(m->sm_user);
-	free(m->sm_name);
-	free(m->sm_text);
-	free(m->sm_client_msg_id);
-	free(m->sm_event);
-	free(m->sm_data);
-	for (i = 0; i < m->sm_nreactions; i++)
-		free(m->sm_reactions[i].sr_emoji);
-	free(m->sm_reactions);
-	memset(m, 0, sizeof(*m));
-}
-
-void
-store_msglist_free(struct store_msglist *l)
-{
-	size_t	 i;
-
-	for (i = 0; i < l->ml_n; i++)
-		store_message_clear(&l->ml_msgs[i]);
-	free(l->ml_msgs);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Copies the MSG_COLS row st is on. */
-static void
-row_read(sqlite3_stmt *st, struct store_message *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->sm_seq = sqlite3_column_int64(st, 0);
-	col_id(st, 1, m->sm_msg_id);
-	m->sm_kind = sqlite3_column_int(st, 2) == STORE_KIND_EVENT ?
-	    STORE_KIND_EVENT : STORE_KIND_MESSAGE;
-	m->sm_user = col_dup(st, 3);
-	m->sm_name = col_dup(st, 4);
-	m->sm_text = col_dup(st, 5);
-	m->sm_ts = sqlite3_column_int64(st, 6);
-	m->sm_client_msg_id = col_dup(st, 7);
-	m->sm_edited_ts = sqlite3_column_int64(st, 8);
-	m->sm_deleted = sqlite3_column_int(st, 9) != 0;
-	m->sm_event = col_dup(st, 10);
-	m->sm_data = col_dup(st, 11);
-}
-
-static int
-reactions_load(struct store *s, const char *room, struct store_message *m)
-{
-	sqlite3_stmt	*st = s->st_stmts[ST_REACTIONS];
-	struct store_reaction *r;
-	size_t		 cap = 0;
-	int		 rc;
-
-	if (m->sm_deleted)
-		return 0;
-	if (bind(s, st, "sI", room, m->sm_seq) == -1)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (m->sm_nreactions == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			m->sm_reactions = xreallocarray(m->sm_reactions, cap,
-			    sizeof(*m->sm_reactions));
-		}
-		r = &m->sm_reactions[m->sm_nreactions++];
-		r->sr_emoji = col_dup(st, 0);
-		r->sr_count = sqlite3_column_int64(st, 1);
-	}
-	if (rc != SQLITE_DONE)
-		rc = fail(s, "reactions");
-	else
-		rc = 0;
-	done(st);
-	return rc;
-}
-
-int
-store_message_get(struct store *s, const char *room, int64_t seq,
-    struct store_message *m)
-{
-	sqlite3_stmt	*st = s->st_stmts[ST_MSG_GET];
-	int		 rc;
-
-	memset(m, 0, sizeof(*m));
-	if (bind(s, st, "sI", room, seq) == -1)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		row_read(st, m);
-		rc = 0;
-	} else if (rc == SQLITE_DONE)
-		rc = STORE_NOTFOUND;
-	else
-		rc = fail(s, "message get");
-	done(st);
-	if (rc == 0 && reactions_load(s, room, m) == -1) {
-		store_message_clear(m);
-		rc = -1;
-	}
-	return rc;
-}
-
-/* Collects at most limit rows of a bound list statement (which asked for
- * limit + 1, to learn whether more exist), then their reactions. */
-static int
-list_read(struct store *s, enum store_st id, const char *room, size_t limit,
-    struct store_msglist *out)
-{
-	sqlite3_stmt	*st = s->st_stmts[id];
-	size_t		 cap = 0, i;
-	int		 rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->ml_n == limit) {
-			out->ml_more = true;
-			rc = SQLITE_DONE;
-			break;
-		}
-		if (out->ml_n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			out->ml_msgs = xreallocarray(out->ml_msgs, cap,
-			    sizeof(*out->ml_msgs));
-		}
-		row_read(st, &out->ml_msgs[out->ml_n++]);
-	}
-	if (rc != SQLITE_DONE) {
-		fail(s, sqlite3_sql(st));
-		done(st);
-		return -1;
-	}
-	done(st);
-	for (i = 0; i < out->ml_n; i++)
-		if (reactions_load(s, room, &out->ml_msgs[i]) == -1)
-			return -1;
-	return 0;
-}
-
-static int64_t
-limit_plus_one(size_t *limit)
-{
-	if (*limit > STORE_MAX_LIMIT)
-		*limit = STORE_MAX_LIMIT;
-	return (int64_t)*limit + 1;
-}
-
-int
-store_history(struct store *s, const char *room, int64_t before,
-    size_t limit, struct store_msglist *out)
-{
-	struct store_message tmp;
-	size_t		 i;
-
-	memset(out, 0, sizeof(*out));
-	if (bind(s, s->st_stmts[ST_HISTORY], "sII", room,
-	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == -1 ||
-	    list_read(s, ST_HISTORY, room, limit, out) == -1)
-		return -1;
-	/* Read newest first to find the page, hand out oldest first. */
-	for (i = 0; i < out->ml_n / 2; i++) {
-		tmp = out->ml_msgs[i];
-		out->ml_msgs[i] = out->ml_msgs[out->ml_n - 1 - i];
-		out->ml_msgs[out->ml_n - 1 - i] = tmp;
-	}
-	return 0;
-}
-
-int
-store_since(struct store *s, const char *room, int64_t since, size_t max,
-    struct store_msglist *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (bind(s, s->st_stmts[ST_SINCE], "sII", room, since,
-	    limit_plus_one(&max)) == -1)
-		return -1;
-	return list_read(s, ST_SINCE, room, max, out);
-}
-
-static int
-fts_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    c == '\v' || c == '\f';
-}
-
-/* Each word becomes an FTS5 string ("" inside doubles), so no operator,
- * bracket, column filter or prefix star in user input means anything. */
-int
-store_fts_query(const char *q, char *out, size_t outlen)
-{
-	size_t	 o = 0;
-	int	 words = 0;
-
-/* Keeps one byte for the NUL. */
-#define FTS_PUT(c) do {					\
-	if (o + 1 >= outlen)				\
-		return -1;				\
-	out[o++] = (c);					\
-} while (0)
-
-	while (*q != '\0') {
-		if (fts_space(*q)) {
-			q++;
-			continue;
-		}
-		if (words++ > 0)
-			FTS_PUT(' ');
-		FTS_PUT('"');
-		for (; *q != '\0' && !fts_space(*q); q++) {
-			if (*q == '"')
-				FTS_PUT('"');
-			FTS_PUT(*q);
-		}
-		FTS_PUT('"');
-	}
-#undef FTS_PUT
-	if (words == 0)
-		return -1;
-	out[o] = '\0';
-	return 0;
-}
-
-int
-store_search(struct store *s, const char *room, const char *q,
-    int64_t before, size_t limit, struct store_msglist *out)
-{
-	char	*fts;
-	size_t	 len = strlen(q) * 3 + 4;	/* worst case: `" a`... */
-	int	 rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	fts = xmalloc(len);
-	if (store_fts_query(q, fts, len) == -1) {
-		rc = STORE_BADQUERY;
-		goto fail;
-	}
-	if (bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts,
-	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == -1)
-		goto fail;
-	rc = list_read(s, ST_SEARCH, room, limit, out);
-fail:
-	free(fts);
-	return rc;
-}
-
 /* Changing messages. */
 
 int
@@ -892,7 +566,7 @@ store_message_edit(struct store *s, const char *room, int64_t seq,
 
 	if (op_begin(s) == -1)
 		return -1;
-	if (bind(s, s->st_stmts[ST_EDIT], "sIsI", room, seq, text,
+	if (store_bind(s, s->st_stmts[ST_EDIT], "sIsI", room, seq, text,
 	    edited_ts) == 0 && run(s, ST_EDIT) == 0)
 		rc = sqlite3_changes(s->st_db) > 0 ? 0 : STORE_NOTFOUND;
 	return op_end(s, rc);
@@ -907,14 +581,14 @@ store_message_delete(struct store *s, const char *room, int64_t seq)
 
 	if (op_begin(s) == -1)
 		return -1;
-	if (bind(s, s->st_stmts[ST_DELETE], "sI", room, seq) == -1 ||
+	if (store_bind(s, s->st_stmts[ST_DELETE], "sI", room, seq) == -1 ||
 	    run(s, ST_DELETE) == -1)
 		goto out;
 	if (sqlite3_changes(s->st_db) == 0) {
 		rc = STORE_NOTFOUND;
 		goto out;
 	}
-	if (bind(s, s->st_stmts[ST_REACT_CLEAR], "sI", room, seq) == 0 &&
+	if (store_bind(s, s->st_stmts[ST_REACT_CLEAR], "sI", room, seq) == 0 &&
 	    run(s, ST_REACT_CLEAR) == 0)
 		rc = 0;
 out:
@@ -929,13 +603,14 @@ reaction_set(struct store *s, const char *room, int64_t seq,
 	int64_t		 one;
 	int		 rc;
 
-	if (bind(s, s->st_stmts[ST_LIVE], "sI", room, seq) == -1)
+	if (store_bind(s, s->st_stmts[ST_LIVE], "sI", room, seq) == -1)
 		return -1;
 	if ((rc = one_int(s, ST_LIVE, &one)) != 0)
 		return rc;
-	if (bind(s, s->st_stmts[id], "sIss", room, seq, user, emoji) == -1 ||
+	if (store_bind(s, s->st_stmts[id], "sIss", room, seq, user,
+	    emoji) == -1 ||
 	    run(s, id) == -1 ||
-	    bind(s, s->st_stmts[ST_REACT_COUNT], "sIs", room, seq,
+	    store_bind(s, s->st_stmts[ST_REACT_COUNT], "sIs", room, seq,
 	    emoji) == -1)
 		return -1;
 	return one_int(s, ST_REACT_COUNT, count) == 0 ? 0 : -1;
@@ -963,7 +638,8 @@ store_read_set(struct store *s, const char *room, const char *user,
 	*stored = 0;
 	if (op_begin(s) == -1)
 		return -1;
-	if (bind(s, s->st_stmts[ST_READ_SET], "ssI", room, user, seq) == 0)
+	if (store_bind(s, s->st_stmts[ST_READ_SET], "ssI", room, user,
+	    seq) == 0)
 		rc = one_int(s, ST_READ_SET, stored) == 0 ? 0 : -1;
 	return op_end(s, rc);
 }
@@ -975,7 +651,7 @@ store_read_get(struct store *s, const char *room, const char *user,
 	int	 rc;
 
 	*read_seq = 0;
-	if (bind(s, s->st_stmts[ST_READ_GET], "ss", room, user) == -1)
+	if (store_bind(s, s->st_stmts[ST_READ_GET], "ss", room, user) == -1)
 		return -1;
 	rc = one_int(s, ST_READ_GET, read_seq);
 	return rc == -1 ? -1 : 0;
@@ -986,7 +662,7 @@ store_unread(struct store *s, const char *room, const char *user,
     int64_t read_seq, int64_t *unread)
 {
 	*unread = 0;
-	if (bind(s, s->st_stmts[ST_UNREAD], "sIs", room, read_seq,
+	if (store_bind(s, s->st_stmts[ST_UNREAD], "sIs", room, read_seq,
 	    user) == -1)
 		return -1;
 	return one_int(s, ST_UNREAD, unread) == 0 ? 0 : -1;
@@ -1002,7 +678,7 @@ membership(struct store *s, enum store_st id, const char *user,
 
 	if (op_begin(s) == -1)
 		return -1;
-	if (bind(s, s->st_stmts[id], "ss", user, room) == 0)
+	if (store_bind(s, s->st_stmts[id], "ss", user, room) == 0)
 		rc = run(s, id);
 	return op_end(s, rc);
 }
@@ -1040,7 +716,7 @@ store_rooms_for_user(struct store *s, const char *user,
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if (bind(s, st, "s", user) == -1)
+	if (store_bind(s, st, "s", user) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (out->rl_n == cap) {
@@ -1049,17 +725,17 @@ store_rooms_for_user(struct store *s, const char *user,
 			    sizeof(*out->rl_rooms));
 		}
 		ri = &out->rl_rooms[out->rl_n++];
-		ri->ri_room = col_dup(st, 0);
+		ri->ri_room = store_col_dup(st, 0);
 		ri->ri_last_seq = sqlite3_column_int64(st, 1);
 		ri->ri_read_seq = sqlite3_column_int64(st, 2);
 		ri->ri_unread = 0;
 	}
 	if (rc != SQLITE_DONE) {
-		fail(s, "rooms for user");
-		done(st);
+		store_fail(s, "rooms for user");
+		store_done(st);
 		return -1;
 	}
-	done(st);
+	store_done(st);
 	for (i = 0; i < out->rl_n; i++) {
 		ri = &out->rl_rooms[i];
 		if (store_unread(s, ri->ri_room, user, ri->ri_read_seq,
@@ -1068,3 +744,4 @@ store_rooms_for_user(struct store *s, const char *user,
 	}
 	return 0;
 }
+

@@ -135,6 +135,8 @@ int	store_event_append(struct store *s, const struct store_post *p,
 int	store_find_client_msg(struct store *s, const char *room,
 	    const char *user, const char *client_msg_id, struct store_ack *ack);
 
+/* store_query.c: reading messages back. */
+
 /* One row, deleted or not, with its reactions. */
 int	store_message_get(struct store *s, const char *room, int64_t seq,
 	    struct store_message *m);

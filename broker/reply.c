@@ -1,0 +1,120 @@
+/* reply.c: the chat service's answers: render, then queue in the batch's
+ * order for the requesting connection or for a room. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
+
+#include "batch.h"
+#include "broker.h"
+#include "deliver.h"
+#include "quota.h"
+#include "render.h"
+#include "reply.h"
+#include "service_int.h"
+
+static const char *const quota_class_names[QUOTA_NCLASSES] = {
+	[QUOTA_SEND] = "send, edit, delete and react",
+	[QUOTA_TYPING] = "typing",
+	[QUOTA_JOIN] = "join and leave",
+	[QUOTA_QUERY] = "history and search",
+};
+
+void
+reply_json(struct req_ctx *q, struct json_object *o)
+{
+	size_t len;
+	char *json = render_finish(o, &len);
+
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+}
+
+/* An error text for q: in the batch's order, or at once as a plain frame
+ * for a request the worker expects no answer to (it counts answers). */
+static void
+reply_error_json(struct req_ctx *q, char *json, size_t len)
+{
+	q->rq_b->b_metrics.bm_errors++;
+	if (q->rq_h != NULL && (q->rq_h->rh_flags & REQ_NOREPLY)) {
+		deliver_reply(q->rq_b, q->rq_bc->bc_id, json, len, false);
+		free(json);
+		return;
+	}
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+}
+
+void
+reply_error(struct req_ctx *q, const char *code, const char *field,
+    const char *message)
+{
+	size_t len;
+	char *json = render_error(q->rq_req->cr_id, code, field, message, &len);
+
+	reply_error_json(q, json, len);
+}
+
+/* {"type":"error","id","code":"RATE_LIMIT","message","retry_after_ms"} */
+void
+reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
+{
+	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	char msg[128], *json;
+	size_t len;
+
+	snprintf(msg, sizeof(msg), "rate limit for %s exceeded; retry in %"
+	    PRIu64 " ms", quota_class_names[q->rq_h->rh_class], retry_after_ms);
+	render_str(o, "code", "RATE_LIMIT");
+	render_str(o, "message", msg);
+	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
+	    INT64_MAX : (int64_t)retry_after_ms);
+	json = render_finish(o, &len);
+	reply_error_json(q, json, len);
+}
+
+/* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */
+void
+reply_after_commit(struct req_ctx *q, struct json_object *o)
+{
+	size_t len, flen;
+	char *json = render_finish(o, &len);
+	char *fail = render_error(q->rq_req->cr_id, "UNAVAILABLE", NULL,
+	    "the write was not committed; retry", &flen);
+
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, fail, flen);
+}
+
+void
+reply_room_event(struct broker *b, const char *room,
+    uint64_t exclude_conn, const char *exclude_user, struct json_object *o)
+{
+	size_t len;
+	char *json = render_finish(o, &len);
+
+	batch_room(b, room, 0, exclude_conn, exclude_user, json, len);
+}
+
+/* A sequenced item (message, stored event) for everyone in the room. */
+void
+reply_room_item(struct broker *b, const char *room, int64_t seq,
+    struct json_object *o)
+{
+	size_t len;
+	char *json = render_finish(o, &len);
+
+	batch_room(b, room, seq, 0, NULL, json, len);
+}
+
+/* A write's answer to the sender, and the same event (without the id) to
+ * the room's other connections: edited, deleted, reaction. */
+void
+reply_and_tell_room(struct req_ctx *q, struct json_object *o)
+{
+	struct json_object *ev = NULL;
+
+	json_object_deep_copy(o, &ev, NULL);
+	json_object_object_del(ev, "id");
+	reply_after_commit(q, o);
+	reply_room_event(q->rq_b, q->rq_req->cr_room, q->rq_bc->bc_id, NULL,
+	    ev);
+}

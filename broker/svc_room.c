@@ -1,0 +1,287 @@
+/* svc_room.c: the chat service's room requests (join, leave, presence,
+ * rooms, typing) and the presence and typing events they cause. */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "broker.h"
+#include "chatstate.h"
+#include "config.h"
+#include "deliver.h"
+#include "render.h"
+#include "reply.h"
+#include "room.h"
+#include "service_int.h"
+#include "store.h"
+#include "util.h"
+
+#define TYPING_THROTTLE_MS	2000	/* one active:true per user and room */
+#define TYPING_TIMEOUT_S	6	/* then the server sends active:false */
+
+static void
+presence_event(struct broker *b, const char *room, struct room_user *ru,
+    uint64_t exclude_conn, const char *state)
+{
+	struct json_object *o;
+
+	if (room_is_personal(room))
+		return;
+	o = render_new("presence", "");
+	render_str(o, "room", room);
+	render_str(o, "user", ru->ru_user);
+	render_str(o, "name", ru->ru_name);
+	render_str(o, "state", state);
+	reply_room_event(b, room, exclude_conn, NULL, o);
+}
+
+static void
+typing_event(struct broker *b, struct room_user *ru, bool active)
+{
+	struct json_object *o = render_new("typing", "");
+
+	render_str(o, "room", ru->ru_room->r_name);
+	render_str(o, "user", ru->ru_user);
+	render_str(o, "name", ru->ru_name);
+	json_object_object_add(o, "active", json_object_new_boolean(active));
+	reply_room_event(b, ru->ru_room->r_name, 0, ru->ru_user, o);
+}
+
+static void
+typing_stop(struct broker *b, struct room_user *ru)
+{
+	if (ru->ru_typing_stop != NULL)
+		event_del(ru->ru_typing_stop);
+	if (!ru->ru_typing)
+		return;
+	ru->ru_typing = false;
+	ru->ru_typing_sent_ms = 0;
+	typing_event(b, ru, false);
+}
+
+static void
+typing_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct room_user *ru = arg;
+
+	typing_stop(ru->ru_ctx, ru);
+}
+
+/* Take one connection out of one room, with the events that follow. */
+void
+svc_member_leave(struct broker *b, struct room_member *m)
+{
+	struct chat_state *cs = chat_state(b);
+	uint64_t conn = m->rm_conn->bc_id;
+	char room[CHAT_MAX_ROOM + 1];
+	struct room_user *ru;
+
+	snprintf(room, sizeof(room), "%s", m->rm_room->r_name);
+	if ((ru = room_leave(&cs->cs_rooms, m)) == NULL)
+		return;
+	/* It was the user's last connection in the room. */
+	typing_stop(b, ru);
+	presence_event(b, room, ru, conn, "leave");
+	if (ru->ru_typing_stop != NULL)
+		event_free(ru->ru_typing_stop);
+	room_user_release(&cs->cs_rooms, ru);
+}
+
+static void
+member_json_cb(const char *user, void *val, void *arg)
+{
+	struct room_user *ru = val;
+	struct json_object *o = json_object_new_object();
+
+	render_str(o, "user", ru->ru_user);
+	render_str(o, "name", ru->ru_name);
+	render_int(o, "connections", ru->ru_conns);
+	json_object_array_add(arg, o);
+}
+
+/* [{user, name, connections}] of the users with a live connection. */
+static struct json_object *
+members_json(struct room *r)
+{
+	struct json_object *a = json_object_new_array();
+
+	if (r != NULL)
+		strmap_each(&r->r_users, member_json_cb, a);
+	return a;
+}
+
+static size_t
+conn_room_count(const struct chat_conn *cc)
+{
+	const struct room_member *m;
+	size_t n = 0;
+
+	LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn)
+		n++;
+	return n;
+}
+
+void
+svc_join(struct req_ctx *q)
+{
+	struct broker *b = q->rq_b;
+	struct chat_state *cs = chat_state(b);
+	const struct chat_req *r = q->rq_req;
+	const char *user = q->rq_cc->cc_id.ci_user;
+	struct room_member *m = room_member_find(&q->rq_cc->cc_rooms,
+	    r->cr_room);
+	struct store_msglist list = { 0 };
+	char epoch[STORE_ID_LEN];
+	int64_t last_seq, read_seq = 0, unread = 0;
+	struct json_object *o;
+	bool first, recovered = false;
+	int rc;
+
+	if (m == NULL && conn_room_count(q->rq_cc) >= MAX_ROOMS_PER_CONN) {
+		reply_error(q, "VALIDATION_ERROR", "room",
+		    "too many rooms on one connection");
+		return;
+	}
+	rc = store_room_get(b->b_store, r->cr_room, epoch, &last_seq);
+	if (rc == STORE_NOTFOUND) {
+		rc = store_room_create(b->b_store, r->cr_room, epoch);
+		last_seq = 0;
+	}
+	if (rc == -1 || (m == NULL &&
+	    store_membership_add(b->b_store, user, r->cr_room) == -1) ||
+	    store_read_get(b->b_store, r->cr_room, user, &read_seq) == -1 ||
+	    store_unread(b->b_store, r->cr_room, user, read_seq, &unread) == -1)
+		goto unavailable;
+
+	if (r->cr_has_since && (!r->cr_has_epoch ||
+	    strcmp(r->cr_epoch, epoch) == 0)) {
+		if (store_since(b->b_store, r->cr_room, r->cr_since,
+		    (size_t)b->b_cfg->recovery_limit, &list) == -1)
+			goto unavailable;
+		recovered = !list.ml_more;
+		if (!recovered)
+			store_msglist_free(&list);
+	}
+	if (!recovered && store_history(b->b_store, r->cr_room, 0,
+	    (size_t)r->cr_history, &list) == -1)
+		goto unavailable;
+
+	if (m == NULL) {
+		m = room_join(&cs->cs_rooms, r->cr_room, q->rq_bc,
+		    &q->rq_cc->cc_rooms, user, display_name(&q->rq_cc->cc_id),
+		    &first);
+		if (first)
+			presence_event(b, r->cr_room, m->rm_user,
+			    q->rq_bc->bc_id, "join");
+	}
+	o = render_new("joined", r->cr_id);
+	render_str(o, "room", r->cr_room);
+	render_str(o, "epoch", epoch);
+	json_object_object_add(o, "members", members_json(m->rm_room));
+	json_object_object_add(o, "messages", render_messages(r->cr_room,
+	    &list));
+	render_int(o, "last_seq", last_seq);
+	render_int(o, "read_seq", read_seq);
+	render_int(o, "unread", unread);
+	if (r->cr_has_since)
+		json_object_object_add(o, "recovered",
+		    json_object_new_boolean(recovered));
+	reply_json(q, o);
+	deliver_room_seq(b, q->rq_bc->bc_id, r->cr_room, last_seq);
+	store_msglist_free(&list);
+	return;
+unavailable:
+	store_msglist_free(&list);
+	reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+}
+
+void
+svc_leave(struct req_ctx *q)
+{
+	const struct chat_req *r = q->rq_req;
+	struct room_member *m = room_member_find(&q->rq_cc->cc_rooms,
+	    r->cr_room);
+	struct json_object *o;
+
+	if (m == NULL && !r->cr_forget) {
+		reply_error(q, "NOT_IN_ROOM", "room",
+		    "this connection has not joined that room");
+		return;
+	}
+	if (m != NULL)
+		svc_member_leave(q->rq_b, m);
+	if (r->cr_forget && store_membership_remove(q->rq_b->b_store,
+	    q->rq_cc->cc_id.ci_user, r->cr_room) == -1) {
+		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		return;
+	}
+	o = render_new("left", r->cr_id);
+	render_str(o, "room", r->cr_room);
+	reply_json(q, o);
+}
+
+void
+svc_typing(struct req_ctx *q)
+{
+	struct broker *b = q->rq_b;
+	struct room_user *ru = q->rq_member->rm_user;
+	uint64_t now = now_mono_ms();
+
+	if (!q->rq_req->cr_active) {
+		typing_stop(b, ru);
+		return;
+	}
+	if (ru->ru_typing_stop == NULL) {
+		ru->ru_ctx = b;
+		ru->ru_typing_stop = evtimer_new(b->b_base, typing_timeout_cb,
+		    ru);
+	}
+	event_add(ru->ru_typing_stop, &(struct timeval){ TYPING_TIMEOUT_S, 0 });
+	ru->ru_typing = true;
+	if (ru->ru_typing_sent_ms != 0 &&
+	    now - ru->ru_typing_sent_ms < TYPING_THROTTLE_MS)
+		return;
+	ru->ru_typing_sent_ms = now;
+	typing_event(b, ru, true);
+}
+
+void
+svc_presence(struct req_ctx *q)
+{
+	const struct chat_req *r = q->rq_req;
+	struct json_object *o = render_new("presence", r->cr_id);
+
+	render_str(o, "room", r->cr_room);
+	json_object_object_add(o, "members", members_json(room_lookup(
+	    &chat_state(q->rq_b)->cs_rooms, r->cr_room)));
+	reply_json(q, o);
+}
+
+void
+svc_rooms(struct req_ctx *q)
+{
+	struct store_roomlist list = { 0 };
+	struct json_object *o, *a;
+
+	if (store_rooms_for_user(q->rq_b->b_store, q->rq_cc->cc_id.ci_user,
+	    &list) == -1) {
+		store_roomlist_free(&list);
+		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		return;
+	}
+	a = json_object_new_array_ext((int)list.rl_n);
+	for (size_t i = 0; i < list.rl_n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		render_str(e, "room", list.rl_rooms[i].ri_room);
+		render_int(e, "last_seq", list.rl_rooms[i].ri_last_seq);
+		render_int(e, "read_seq", list.rl_rooms[i].ri_read_seq);
+		render_int(e, "unread", list.rl_rooms[i].ri_unread);
+		json_object_array_add(a, e);
+	}
+	store_roomlist_free(&list);
+	o = render_new("rooms", q->rq_req->cr_id);
+	json_object_object_add(o, "rooms", a);
+	reply_json(q, o);
+}

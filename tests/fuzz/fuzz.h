@@ -12,5 +12,6 @@ int	fuzz_ws_frame(const uint8_t *data, size_t len);
 int	fuzz_http_upgrade(const uint8_t *data, size_t len);
 int	fuzz_ipc(const uint8_t *data, size_t len);
 int	fuzz_chat_req(const uint8_t *data, size_t len);
+int	fuzz_inflate(const uint8_t *data, size_t len);
 
 #endif

@@ -174,6 +174,27 @@ seeds_chat(struct seeds *ss)
 		seed_add(ss, reqs[i], strlen(reqs[i]));
 }
 
+/* Raw DEFLATE blocks as a client sends them (trailing 00 00 ff ff cut). */
+static void
+seeds_inflate(struct seeds *ss)
+{
+	/* "Hello" compressed, window 15; then the same twice (context). */
+	static const uint8_t hello[] = { 0x0f, 0x00, 0xf2, 0x48, 0xcd, 0xc9,
+	    0xc9, 0x07, 0x00 };
+	static const uint8_t two[] = { 0x0f, 0x00, 0xf2, 0x48, 0xcd, 0xc9,
+	    0xc9, 0x07, 0x00, 0xfe, 0xf2, 0x00, 0x11, 0x00 };
+	/* A stored (uncompressed) block, and a final block. */
+	static const uint8_t stored[] = { 0x0f, 0x01, 0x00, 0x03, 0x00, 0xfc,
+	    0xff, 'a', 'b', 'c' };
+	static const uint8_t final[] = { 0x0f, 0x00, 0xf3, 0x48, 0xcd, 0xc9,
+	    0xc9, 0x07, 0x00 };
+
+	seed_add(ss, hello, sizeof(hello));
+	seed_add(ss, two, sizeof(two));
+	seed_add(ss, stored, sizeof(stored));
+	seed_add(ss, final, sizeof(final));
+}
+
 static void
 seed_msg(struct seeds *ss, struct ipc_msg *m)
 {
@@ -436,6 +457,7 @@ main(int argc, char *argv[])
 		{ "http_upgrade", fuzz_http_upgrade, seeds_http },
 		{ "ipc", fuzz_ipc, seeds_ipc },
 		{ "chat_req", fuzz_chat_req, seeds_chat },
+		{ "inflate", fuzz_inflate, seeds_inflate },
 	};
 	size_t	i, iters = SMOKE_ITERS, inputs = 0;
 	int	failures = 0;

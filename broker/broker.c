@@ -62,6 +62,9 @@ broker_worker_pressure(struct peer *p, bool congested, void *ctx)
 	struct broker *b = bw->bw_broker;
 	bool any = false;
 
+	/* Leaving: the links stay paused whatever their queues do. */
+	if (b->b_draining)
+		return;
 	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL &&
 		    b->b_workers[i].bw_peer->p_congested)
@@ -293,6 +296,12 @@ broker_worker_lost(struct peer *p, void *ctx)
 	log_warnx("worker_lost", "%s pid %d: dropping %zu connections",
 	    bw->bw_name, (int)bw->bw_pid, broker_conn_count(bw));
 	bworker_drop_conns(bw);
+	/* Leaving and waiting for this link to write out: stop waiting. */
+	if (bw->bw_peer->p_flushed != NULL) {
+		bw->bw_peer->p_flushed = NULL;
+		if (--bw->bw_broker->b_flushing == 0)
+			event_base_loopexit(bw->bw_broker->b_base, NULL);
+	}
 	peer_free(bw->bw_peer);
 	bw->bw_peer = NULL;
 	bw->bw_hello = false;

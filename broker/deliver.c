@@ -123,6 +123,19 @@ deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
 }
 
 void
+deliver_room_left(struct broker *b, uint64_t conn_id, const char *room)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+	struct ipc_msg m;
+
+	if (bc == NULL)
+		return;
+	ipc_msg_init(&m, IPC_ROOM_LEFT, conn_id);
+	ipc_add_str(&m, room);
+	broker_to_worker(b, bc->bc_worker, &m);
+}
+
+void
 deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
     const char *reason)
 {

@@ -29,6 +29,8 @@ size_t	deliver_room(struct broker *b, struct room *r, int64_t seq,
 /* Tell a connection's worker it is in room with everything up to seq. */
 void	deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
 	    int64_t seq);
+/* Tell a connection's worker it is no longer in room. */
+void	deliver_room_left(struct broker *b, uint64_t conn_id, const char *room);
 /* Close a client connection with a code. */
 void	deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	    const char *reason);

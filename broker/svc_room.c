@@ -209,8 +209,11 @@ svc_leave(struct req_ctx *q)
 		    "this connection has not joined that room");
 		return;
 	}
-	if (m != NULL)
+	if (m != NULL) {
 		svc_member_leave(q->rq_b, m);
+		/* Its worker stops re-registering it there. */
+		deliver_room_left(q->rq_b, q->rq_bc->bc_id, r->cr_room);
+	}
 	if (r->cr_forget && store_membership_remove(q->rq_b->b_store,
 	    q->rq_cc->cc_id.ci_user, r->cr_room) == -1) {
 		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");

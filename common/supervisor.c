@@ -607,9 +607,14 @@ reload(void)
 
 	if (sup.s_stopping)
 		return;
+	/* A reload that is stuck (a replacement that cannot start) must not
+	 * block the fix: a new SIGHUP starts over with the new file. */
 	if (sup.s_reload_next >= 0) {
-		log_warnx("reload", "a reload is already under way");
-		return;
+		log_warnx("reload", "a reload was under way; starting over");
+		sup.s_reload_next = -1;
+		sup.s_broker.ch_replacing = false;
+		for (int i = 0; i < sup.s_nworkers; i++)
+			sup.s_workers[i].ch_replacing = false;
 	}
 	if (cur->cfg_path == NULL) {
 		log_warnx("reload", "no configuration file to read again");
@@ -619,6 +624,12 @@ reload(void)
 	    config_warning) == -1) {
 		log_warnx("reload_failed", "%s; keeping the running "
 		    "configuration", err);
+		return;
+	}
+	if (mkdir_p(next.data_dir, 0750) == -1) {
+		log_warn("reload_failed", "%s: data_dir %s; keeping the running "
+		    "configuration", cur->cfg_path, next.data_dir);
+		cfg_free(&next);
 		return;
 	}
 	if (preflight_check(&next, err, sizeof(err), config_warning) == -1) {

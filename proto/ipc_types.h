@@ -46,6 +46,8 @@
 	/* conn: str room, i64 seq: the connection is in room and has	\
 	 * everything up to seq (after join and personal backlog) */	\
 	X(IPC_ROOM_SEQ,		0x0205, 12, 140)			\
+	/* conn: str room: the connection is no longer in room */	\
+	X(IPC_ROOM_LEFT,	0x0206, 5, 132)				\
 	/* supervisor <-> child (SOCK_SEQPACKET, may carry an fd) */	\
 	/* child -> sup: u32 version, u8 role, u32 slot, u32 pid */	\
 	X(IPC_HELLO,		0x0301, 13, 13)				\

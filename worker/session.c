@@ -545,10 +545,15 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 	}
 	if (r->cr_kind != CHAT_REQ_TYPING)
 		session_inflight_push(s, id);
-	/* Tracked only once the broker has it, so the set matches what the
-	 * broker was asked (it rechecks the ACL on re-registration). */
-	if (r->cr_kind == CHAT_REQ_LEAVE)
-		session_room_del(s, r->cr_room);
+	/* The room set changes only when the broker says so (IPC_ROOM_SEQ,
+	 * IPC_ROOM_LEFT): a refused join or leave leaves it as it was. */
+}
+
+void
+session_room_left(struct ws_conn *c, const char *room)
+{
+	if (c->wc_session != NULL)
+		session_room_del(c->wc_session, room);
 }
 
 /* Entry points from conn.c and worker.c. */

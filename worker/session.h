@@ -26,6 +26,8 @@ void	session_on_close(struct ws_conn *c);
 void	session_reregister(struct ws_conn *c);
 /* The broker says the connection is in room with everything up to seq. */
 void	session_room_seq(struct ws_conn *c, const char *room, int64_t seq);
+/* The broker took the connection out of room. */
+void	session_room_left(struct ws_conn *c, const char *room);
 /* A sequenced item of room was delivered to the connection. */
 void	session_note_seq(struct ws_conn *c, const char *room, int64_t seq);
 /* The broker answered one of this connection's requests. */

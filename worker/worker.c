@@ -33,6 +33,7 @@
 static struct worker worker;
 
 static void	worker_broker_lost(struct peer *p, void *ctx);
+static void	worker_resync(struct worker *w);
 
 /* Connection registry. */
 
@@ -92,6 +93,7 @@ worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
 	ipc_add_str(&m, c->wc_addr);
 	if (peer_send(w->w_broker, &m) == 0) {
 		c->wc_registered = true;
+		c->wc_seen_by_broker = true;
 		w->w_nregistered++;
 	}
 }
@@ -207,12 +209,28 @@ worker_on_room_seq(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return 0;
 }
 
+static int
+worker_on_room_left(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	char room[CHAT_MAX_ROOM + 1];
+
+	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (c != NULL && c->wc_endpoint == CONN_EP_CHAT)
+		session_room_left(c, room);
+	return 0;
+}
+
 static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_B_HELLO,	worker_on_b_hello },
 	{ IPC_REPLY,	worker_on_reply },
 	{ IPC_DELIVER,	worker_on_deliver },
 	{ IPC_KICK,	worker_on_kick },
 	{ IPC_ROOM_SEQ,	worker_on_room_seq },
+	{ IPC_ROOM_LEFT, worker_on_room_left },
 	{ 0, NULL }
 };
 
@@ -228,6 +246,9 @@ worker_broker_pressure(struct peer *p, bool congested, void *ctx)
 		if (c->wc_endpoint != CONN_EP_ECHO &&
 		    (c->wc_state == CONN_OPEN || c->wc_state == CONN_HANDSHAKE))
 			conn_pause(c, congested);
+	/* Registrations that did not fit go out now. */
+	if (!congested && w->w_broker != NULL)
+		worker_resync(w);
 }
 
 static void
@@ -250,6 +271,38 @@ worker_broker_lost(struct peer *p, void *ctx)
 		worker_broker_pressure(NULL, false, w);
 }
 
+/*
+ * Register every open connection the broker does not know yet, so it
+ * rebuilds its state, then (after a new link) report the connections that
+ * closed meanwhile and say RESYNC_DONE.  A burst that fills the link stops
+ * here and goes on when the link drains: nothing is refused for space.
+ */
+static void
+worker_resync(struct worker *w)
+{
+	struct ipc_msg m;
+	struct ws_conn *c;
+
+	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
+		if (w->w_broker == NULL || w->w_broker->p_congested)
+			return;		/* worker_broker_pressure resumes it */
+		if (c->wc_state != CONN_OPEN || c->wc_registered)
+			continue;
+		worker_register_conn(w, c, c->wc_seen_by_broker);
+		if (c->wc_registered && c->wc_endpoint == CONN_EP_CHAT)
+			session_reregister(c);
+	}
+	if (!w->w_resyncing)
+		return;
+	w->w_resyncing = false;
+	session_send_gone(w);
+	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
+	ipc_add_u32(&m, (uint32_t)w->w_nregistered);
+	peer_send(w->w_broker, &m);
+	log_info("broker_synced", "%zu connections registered",
+	    w->w_nregistered);
+}
+
 /* Messages from the supervisor. */
 
 static int
@@ -258,7 +311,6 @@ worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 {
 	struct worker *w = ctx;
 	struct ipc_msg m;
-	struct ws_conn *c;
 	uint32_t slot, pid;
 	int64_t start;
 
@@ -280,20 +332,10 @@ worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	ipc_add_u32(&m, (uint32_t)w->w_pid);
 	ipc_add_i64(&m, w->w_start_ms);
 	peer_send(w->w_broker, &m);
-	/* Re-register every live connection so the broker rebuilds its state. */
-	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
-		if (c->wc_state != CONN_OPEN)
-			continue;
-		worker_register_conn(w, c, true);
-		if (c->wc_endpoint == CONN_EP_CHAT)
-			session_reregister(c);
-	}
-	session_send_gone(w);
-	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
-	ipc_add_u32(&m, (uint32_t)w->w_nregistered);
-	peer_send(w->w_broker, &m);
-	log_info("broker_linked", "broker pid %u; %zu connections registered",
-	    pid, w->w_nregistered);
+	log_info("broker_linked", "broker pid %u; re-registering %zu "
+	    "connections", pid, w->w_nconns);
+	w->w_resyncing = true;
+	worker_resync(w);
 	return 0;
 }
 

@@ -56,6 +56,7 @@ struct worker {
 	TAILQ_HEAD(, ws_conn)	 w_conn_list;
 	size_t			 w_nconns;	/* in w_conn_list */
 	size_t			 w_nregistered;	/* known to the broker */
+	bool			 w_resyncing;	/* new broker link: burst under way */
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;
 

@@ -208,6 +208,8 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		if (fz_str(z, 128, 0) == -1)
 			return -1;
 		return fz_i64(z);
+	case IPC_ROOM_LEFT:
+		return fz_str(z, 128, 0);
 	case IPC_CONN_GONE:
 		if (fz_str(z, 64, 0) == -1 || fz_str(z, 256, 1) == -1)
 			return -1;

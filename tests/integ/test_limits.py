@@ -13,11 +13,13 @@ registrations, and two workers' registrations may reach it in either order
 connection tests make sure each connection is registered (a broker round
 trip, or the status count) before opening the next."""
 
+import os
+import signal
 import time
 import unittest
 
 from chatlib import NO_RATE_LIMITS, ChatTestCase, retry_unavailable, uniq
-from harness import WSClient
+from harness import CloseReceived, ConnectionClosed, WSClient
 
 
 def limits(**kw):
@@ -251,6 +253,51 @@ class PerUserConnTest(ChatTestCase):
         self.kicked(a3, "too many connections for this user")
         a1.ok("rooms", "rooms")
         a2.ok("rooms", "rooms")
+
+    def test_connections_opened_while_broker_away_are_limited(self):
+        """Connections accepted while the broker is down were never
+        admitted: when it is back they face the limits like new ones."""
+        sub = uniq("dan")
+        sup = self.daemon.pid
+        broker = self.daemon.status()["broker"]["pid"]
+        os.kill(sup, signal.SIGSTOP)     # keep the broker down meanwhile
+        try:
+            os.kill(broker, signal.SIGKILL)
+            conns = [self.chat(sub) for _ in range(4)]
+        finally:
+            os.kill(sup, signal.SIGCONT)
+        closed = []
+        for c in conns:
+            r = None
+            try:
+                r = retry_unavailable(lambda: c.request("rooms"), 15)
+            except (AssertionError, CloseReceived, ConnectionClosed):
+                closed.append(c)
+                continue
+            if r.get("type") != "rooms":
+                closed.append(c)
+        self.assertEqual(len(closed), 2, "two of four over a limit of two")
+
+
+class LeaveRefusedTest(ChatTestCase):
+    """A leave refused by the rate limit changes nothing, before or after
+    a broker restart: the connection stays in the room."""
+
+    config = limits(join_rate=1)
+
+    def test_refused_leave_keeps_the_room(self):
+        room = uniq("room")
+        a = self.chat(uniq("alice"))
+        b = self.chat(uniq("bob"))
+        a.join(room)
+        rate_limited(a.request("leave", room=room))
+        retry_unavailable(lambda: b.request("join", room=room))
+        self.restart_broker()
+        r = retry_unavailable(lambda: b.request("send", room=room,
+                                                text="still here?"), 15)
+        self.assertEqual(r["type"], "ack", r)
+        m = a.wait("message", timeout=10, room=room)
+        self.assertEqual(m["text"], "still here?")
 
 
 class PerAddressConnTest(ChatTestCase):

@@ -187,6 +187,12 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",
 	    bw->bw_name, addr);
 	broker_conn_limits(bw->bw_broker, bc);
+	if (!bc->bc_kicked) {
+		struct ipc_msg m;
+
+		ipc_msg_init(&m, IPC_CONN_ADMITTED, bc->bc_id);
+		broker_to_worker(bw->bw_broker, bw, &m);
+	}
 	return 0;
 }
 

@@ -48,6 +48,9 @@
 	X(IPC_ROOM_SEQ,		0x0205, 12, 140)			\
 	/* conn: str room: the connection is no longer in room */	\
 	X(IPC_ROOM_LEFT,	0x0206, 5, 132)				\
+	/* conn: empty: the broker counted the connection and let it in	\
+	 * (re-registered later, it is exempt from the limits) */	\
+	X(IPC_CONN_ADMITTED,	0x0207, 0, 0)				\
 	/* supervisor <-> child (SOCK_SEQPACKET, may carry an fd) */	\
 	/* child -> sup: u32 version, u8 role, u32 slot, u32 pid */	\
 	X(IPC_HELLO,		0x0301, 13, 13)				\

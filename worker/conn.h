@@ -37,9 +37,10 @@ struct ws_conn {
 	enum conn_endpoint	 wc_endpoint;
 	bool			 wc_tls;
 	bool			 wc_registered;	/* the broker knows it */
-	bool			 wc_seen_by_broker; /* some broker admitted it (a
-						 * later re-registration is
-						 * exempt from the limits) */
+	bool			 wc_seen_by_broker; /* a broker admitted it
+						 * (IPC_CONN_ADMITTED): a later
+						 * re-registration is exempt
+						 * from the limits */
 	bool			 wc_paused;	/* reads paused (back-pressure) */
 	char			 wc_addr[64];	/* peer address, for logs and limits */
 

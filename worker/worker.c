@@ -93,7 +93,6 @@ worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
 	ipc_add_str(&m, c->wc_addr);
 	if (peer_send(w->w_broker, &m) == 0) {
 		c->wc_registered = true;
-		c->wc_seen_by_broker = true;
 		w->w_nregistered++;
 	}
 }
@@ -224,6 +223,18 @@ worker_on_room_left(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return 0;
 }
 
+static int
+worker_on_conn_admitted(void *ctx, const struct ipc_hdr *h,
+    struct ipc_reader *r, int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+
+	if (c != NULL)
+		c->wc_seen_by_broker = true;
+	return 0;
+}
+
 static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_B_HELLO,	worker_on_b_hello },
 	{ IPC_REPLY,	worker_on_reply },
@@ -231,6 +242,7 @@ static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_KICK,	worker_on_kick },
 	{ IPC_ROOM_SEQ,	worker_on_room_seq },
 	{ IPC_ROOM_LEFT, worker_on_room_left },
+	{ IPC_CONN_ADMITTED, worker_on_conn_admitted },
 	{ 0, NULL }
 };
 

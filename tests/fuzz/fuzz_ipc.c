@@ -187,6 +187,7 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 			return -1;
 		return fz_str(z, 1019, (unsigned int)conn_id);
 	case IPC_CONN_CLOSE:
+	case IPC_CONN_ADMITTED:
 	case IPC_DRAIN:
 		return 0;
 	case IPC_CLIENT_REQ:

@@ -56,6 +56,7 @@ static const struct rt_case rt_cases[] = {
 	{ T(IPC_ROOM_SEQ), 17, { { 's', 0, 0, "general" },
 	    { 'i', 0, 42, NULL } } },
 	{ T(IPC_ROOM_LEFT), 17, { { 's', 0, 0, "general" } } },
+	{ T(IPC_CONN_ADMITTED), 17, { { 0, 0, 0, NULL } } },
 	{ T(IPC_B_HELLO), 0, { { 'd', IPC_VERSION, 0, NULL },
 	    { 'd', 4243, 0, NULL }, { 'i', 0, -5, NULL } } },
 	{ T(IPC_REPLY), 17, { { 'r', 0, 0, "{\"type\":\"pong\"}" } } },

@@ -107,45 +107,49 @@ deliver_room(struct broker *b, struct room *r, int64_t seq,
 	return total;
 }
 
+/* Send m to the worker that owns conn_id, if it is still there. */
+static int
+deliver_to_conn(struct broker *b, uint64_t conn_id, struct ipc_msg *m)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+
+	if (bc == NULL) {
+		ipc_msg_free(m);
+		return -1;
+	}
+	return broker_to_worker(b, bc->bc_worker, m);
+}
+
 void
 deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
     int64_t seq)
 {
-	struct bconn *bc = deliver_conn(b, conn_id);
 	struct ipc_msg m;
 
-	if (bc == NULL)
-		return;
 	ipc_msg_init(&m, IPC_ROOM_SEQ, conn_id);
 	ipc_add_str(&m, room);
 	ipc_add_i64(&m, seq);
-	broker_to_worker(b, bc->bc_worker, &m);
+	deliver_to_conn(b, conn_id, &m);
 }
 
 void
 deliver_room_left(struct broker *b, uint64_t conn_id, const char *room)
 {
-	struct bconn *bc = deliver_conn(b, conn_id);
 	struct ipc_msg m;
 
-	if (bc == NULL)
-		return;
 	ipc_msg_init(&m, IPC_ROOM_LEFT, conn_id);
 	ipc_add_str(&m, room);
-	broker_to_worker(b, bc->bc_worker, &m);
+	deliver_to_conn(b, conn_id, &m);
 }
 
 void
 deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
     const char *reason)
 {
-	struct bconn *bc = deliver_conn(b, conn_id);
 	struct ipc_msg m;
 
-	if (bc == NULL)
-		return;
 	ipc_msg_init(&m, IPC_KICK, conn_id);
 	ipc_add_u16(&m, code);
 	ipc_add_str(&m, reason);
-	broker_to_worker(b, bc->bc_worker, &m);
+	deliver_to_conn(b, conn_id, &m);
 }

@@ -62,11 +62,17 @@ conn_set_state(struct ws_conn *c, enum conn_state s)
 }
 
 static void
-conn_arm_timer(struct ws_conn *c, int seconds)
+conn_arm_timer_ms(struct ws_conn *c, uint64_t ms)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
 	event_add(c->wc_timer, &tv);
+}
+
+static void
+conn_arm_timer(struct ws_conn *c, int seconds)
+{
+	conn_arm_timer_ms(c, (uint64_t)seconds * 1000);
 }
 
 static void
@@ -680,7 +686,8 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 	struct ws_conn *c = arg;
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
 	uint64_t idle, now = now_mono_ms();
-	int next;
+	uint64_t ping_ms = (uint64_t)cfg->ping_interval * 1000;
+	uint64_t idle_ms = (uint64_t)cfg->idle_timeout * 1000;
 
 	switch (c->wc_state) {
 	case CONN_HANDSHAKE:
@@ -694,18 +701,24 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 		 * silence here is ours, not the client's. */
 		if (c->wc_paused)
 			c->wc_last_rx_ms = now;
-		idle = (now - c->wc_last_rx_ms) / 1000;
-		if (idle >= (uint64_t)cfg->idle_timeout) {
+		/* In milliseconds: the ping must go out when the silence
+		 * reaches ping_interval, or a client that answers every ping
+		 * could still be closed as idle. */
+		idle = now - c->wc_last_rx_ms;
+		if (idle >= idle_ms) {
 			conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
 			return;
 		}
-		if (idle >= (uint64_t)cfg->ping_interval) {
+		if (idle < ping_ms) {
+			conn_arm_timer_ms(c, ping_ms - idle);
+			return;
+		}
+		/* One ping per silence: none sent since the last frame in. */
+		if (c->wc_ping_at_ms <= c->wc_last_rx_ms) {
 			conn_send_frame(c, WS_OP_PING, NULL, 0);
-			c->wc_ping_sent = true;
-			next = cfg->idle_timeout - (int)idle;
-		} else
-			next = cfg->ping_interval - (int)idle;
-		conn_arm_timer(c, next > 0 ? next : 1);
+			c->wc_ping_at_ms = now;
+		}
+		conn_arm_timer_ms(c, idle_ms - idle);
 		return;
 	case CONN_FLUSHING:
 	case CONN_LINGER:

@@ -52,7 +52,7 @@ struct ws_conn {
 
 	struct event		*wc_timer;	/* handshake, keepalive, close */
 	uint64_t		 wc_last_rx_ms;	/* any frame from the client */
-	bool			 wc_ping_sent;
+	uint64_t		 wc_ping_at_ms;	/* our last ping (0: none) */
 	uint16_t		 wc_close_code;	/* what we sent, for logs */
 
 	struct session		*wc_session;	/* chat endpoint state */

@@ -150,6 +150,15 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		}
 		chat_identity_free(&cc->cc_id);
 		cc->cc_id = id;
+		/* Presence and typing show the newest display name. */
+		{
+			struct room_member *m;
+
+			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn)
+				snprintf(m->rm_user->ru_name,
+				    sizeof(m->rm_user->ru_name), "%s",
+				    display_name(&cc->cc_id));
+		}
 		return 0;
 	}
 	/* One over max_conns_per_user: close the new one (its welcome is

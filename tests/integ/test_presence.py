@@ -117,6 +117,23 @@ class PresenceTest(ChatTestCase):
                                          "connections": 1}])
 
 
+class RefreshNameTest(ChatTestCase):
+
+    def test_refresh_updates_display_name(self):
+        room = uniq("room")
+        sub = uniq("ren")
+        a = self.chat(sub, name="Old Name")
+        b = self.chat(uniq("obs"))
+        a.join(room)
+        b.join(room)
+        r = a.ok("refresh", "refreshed", token=self.token(sub, name="New Name"))
+        self.assertEqual(r["type"], "refreshed")
+        a.ok("rooms", "rooms")          # the broker has the new identity
+        names = {m["user"]: m["name"]
+                 for m in b.ok("presence", "presence", room=room)["members"]}
+        self.assertEqual(names[sub], "New Name")
+
+
 class WorkerKillTest(ChatTestCase):
     daemon_scope = "test"
 

@@ -322,8 +322,11 @@ origin_allowed(const char *list, const char *origin)
 
 	if (list == NULL || list[0] == '\0')
 		return true;
+	/* Browsers always send Origin on a WebSocket upgrade; its absence
+	 * means a server or a bot, which cross-site hijacking cannot use
+	 * (and which still needs a token). */
 	if (origin == NULL)
-		return false;
+		return true;
 	olen = strlen(origin);
 	for (p = list; *p != '\0';) {
 		size_t n;

@@ -287,6 +287,12 @@ class OriginTest(DaemonTestCase):
                 status, _, _ = raw_request(self.daemon.ws_port, data)
                 self.assertEqual(status, 403)
 
+    def test_no_origin_is_not_a_browser(self):
+        data, _ = head("/echo")
+        self.assertNotIn(b"Origin", data)
+        status, _, _ = raw_request(self.daemon.ws_port, data)
+        self.assertEqual(status, 101)
+
     def test_origin_checked_on_chat_path(self):
         data, _ = head("/ws", headers=[("Origin", "https://evil.example")])
         status, _, _ = raw_request(self.daemon.ws_port, data)

@@ -29,13 +29,14 @@
 static struct broker broker;
 
 void
-broker_kick(struct broker *b, struct bconn *bc, const char *reason)
+broker_kick(struct broker *b, struct bconn *bc, uint16_t code,
+    const char *reason)
 {
 	if (bc->bc_kicked)
 		return;
 	bc->bc_kicked = true;
 	b->b_metrics.bm_kicked++;
-	deliver_kick(b, bc->bc_id, WS_CLOSE_TOO_MANY, reason);
+	deliver_kick(b, bc->bc_id, code, reason);
 }
 
 static void
@@ -120,7 +121,7 @@ broker_conn_limits(struct broker *b, struct bconn *bc)
 	}
 	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", bc->bc_addr,
 	    why);
-	broker_kick(b, bc, why);
+	broker_kick(b, bc, WS_CLOSE_TOO_MANY, why);
 }
 
 static void

@@ -104,8 +104,10 @@ int	broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 int	broker_to_worker(struct broker *b, struct bworker *bw,
 	    struct ipc_msg *m);
 size_t	broker_conn_count(const struct bworker *bw);
-/* Close a connection on a limit (WS_CLOSE_TOO_MANY, 4429) and ignore
- * what it sends until its worker reports it closed.  Once per conn. */
-void	broker_kick(struct broker *b, struct bconn *bc, const char *reason);
+/* Close a client connection with code (4429 for the limits, 4403 for an
+ * operator's kick) and ignore what it sends until its worker reports it
+ * closed.  Once per connection. */
+void	broker_kick(struct broker *b, struct bconn *bc, uint16_t code,
+	    const char *reason);
 
 #endif

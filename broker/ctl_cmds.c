@@ -6,8 +6,11 @@
 #include <event2/buffer.h>
 
 #include "broker.h"
+#include "chatstate.h"
 #include "control.h"
+#include "room.h"
 #include "util.h"
+#include "ws_frame.h"
 
 struct ctl_cmd {
 	const char	*cc_name;
@@ -46,10 +49,77 @@ ctl_cmd_status(struct broker *b, int argc, char **argv, struct evbuffer *out)
 	return 0;
 }
 
+#define CTL_MAX_REASON	100
+
+/* Close every connection of a user with 4403. */
+static int
+ctl_cmd_kick(struct broker *b, int argc, char **argv, struct evbuffer *out)
+{
+	const char *user = argv[1];
+	const char *reason = argc > 2 ? argv[2] : "kicked by the operator";
+	size_t n = 0;
+
+	/* It travels in a close frame: short, valid UTF-8, no controls. */
+	if (strlen(reason) > CTL_MAX_REASON ||
+	    chat_text_count(reason, strlen(reason), CHAT_TEXT_NOCTL) < 0) {
+		evbuffer_add_printf(out, "the reason must be at most %d bytes "
+		    "of UTF-8 text\n", CTL_MAX_REASON);
+		return 1;
+	}
+	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+		struct idmap *m = &b->b_workers[i].bw_conns;
+
+		for (size_t j = 0; j < m->im_cap; j++) {
+			struct bconn *bc;
+			struct chat_conn *cc;
+
+			if (m->im_keys[j] == 0 || m->im_keys[j] == UINT64_MAX)
+				continue;
+			bc = m->im_vals[j];
+			cc = bc->bc_chat;
+			if (cc == NULL || !cc->cc_authed || bc->bc_kicked ||
+			    strcmp(cc->cc_id.ci_user, user) != 0)
+				continue;
+			broker_kick(b, bc, WS_CLOSE_FORBIDDEN, reason);
+			n++;
+		}
+	}
+	if (n == 0) {
+		evbuffer_add_printf(out, "no connection of user '%s'\n", user);
+		return 1;
+	}
+	evbuffer_add_printf(out, "kicked %zu connections of user '%s'\n", n,
+	    user);
+	return 0;
+}
+
+static void
+ctl_room_line(const char *name, void *val, void *arg)
+{
+	const struct room *r = val;
+
+	evbuffer_add_printf(arg, "room %s connections=%zu users=%zu\n", name,
+	    r->r_nmembers, r->r_users.sm_count);
+}
+
+/* The rooms with live members, in no particular order. */
+static int
+ctl_cmd_rooms(struct broker *b, int argc, char **argv, struct evbuffer *out)
+{
+	struct chat_state *cs = b->b_chat;
+
+	strmap_each(&cs->cs_rooms.rt_rooms, ctl_room_line, out);
+	evbuffer_add_printf(out, "total rooms=%zu\n",
+	    cs->cs_rooms.rt_rooms.sm_count);
+	return 0;
+}
+
 static int ctl_cmd_help(struct broker *, int, char **, struct evbuffer *);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", 0, 0, "status", ctl_cmd_status },
+	{ "rooms", 0, 0, "rooms", ctl_cmd_rooms },
+	{ "kick", 1, 2, "kick USER [REASON]", ctl_cmd_kick },
 	{ "help", 0, 0, "help", ctl_cmd_help },
 };
 

@@ -27,6 +27,7 @@
 #include "service_int.h"
 #include "store.h"
 #include "util.h"
+#include "ws_frame.h"
 
 static const struct req_handler req_handlers[] = {
 	{ CHAT_REQ_JOIN,	REQ_ALLOWED | REQ_READS,	QUOTA_JOIN,
@@ -168,7 +169,8 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit",
 		    "user %s: too many connections", id.ci_user);
 		chat_identity_free(&id);
-		broker_kick(b, bc, "too many connections for this user");
+		broker_kick(b, bc, WS_CLOSE_TOO_MANY,
+		    "too many connections for this user");
 		return 0;
 	}
 	cc->cc_id = id;
@@ -254,7 +256,7 @@ service_rate_ok(struct req_ctx *q)
 		    q->rq_cc->cc_id.ci_user, b->b_cfg->abuse_threshold);
 		/* The error goes out before the close. */
 		batch_commit(b);
-		broker_kick(b, q->rq_bc, "rate limit abuse");
+		broker_kick(b, q->rq_bc, WS_CLOSE_TOO_MANY, "rate limit abuse");
 	}
 	return false;
 }

@@ -28,7 +28,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: parleyctl [-s socket | -c config] command "
 	    "[args...]\n"
-	    "  commands: status, help (answered by the daemon)\n"
+	    "  commands: status, rooms, kick USER [REASON], help (answered "
+	    "by the daemon)\n"
 	    "            token USER [TTL] (a development token signed with "
 	    "the\n            configured HS* secret; needs -c, not the "
 	    "daemon)\n");

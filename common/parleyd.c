@@ -109,6 +109,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "parleyd: %s: %s\n", cfg.run_dir, strerror(errno));
 		return 1;
 	}
+	/* -f logs to stderr (PROTOCOL.md Appendix A), whatever log_file says. */
+	if (foreground && cfg.log_file[0] != '\0') {
+		free(cfg.log_file);
+		cfg.log_file = strdup("");
+	}
 	if (cfg.log_file != NULL && cfg.log_file[0] != '\0' &&
 	    log_open(cfg.log_file) == -1) {
 		fprintf(stderr, "parleyd: %s: %s\n", cfg.log_file,

@@ -672,8 +672,15 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		reload();
 		break;
 	case SIGUSR1:
+		/* logrotate signals the pidfile's process: pass it on, so
+		 * every process reopens the file. */
 		if (log_reopen() == -1)
 			log_warn("log_reopen", "%s", sup.s_cfg->log_file);
+		if (sup.s_broker.ch_pid != 0)
+			kill(sup.s_broker.ch_pid, SIGUSR1);
+		for (int i = 0; i < sup.s_nworkers; i++)
+			if (sup.s_workers[i].ch_pid != 0)
+				kill(sup.s_workers[i].ch_pid, SIGUSR1);
 		break;
 	}
 }
@@ -704,6 +711,9 @@ supervisor_main(struct parley_config *cfg)
 	sup.s_api_fd = sup.s_ctl_fd = -1;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sup.s_nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+	/* One per CPU, but no more than the broker has slots for. */
+	if (sup.s_nworkers > BROKER_MAX_WORKERS)
+		sup.s_nworkers = BROKER_MAX_WORKERS;
 	/* Children read the resolved count (their share of the limits). */
 	cfg->workers = sup.s_nworkers;
 

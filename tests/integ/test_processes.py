@@ -271,6 +271,28 @@ class ShutdownTest(DaemonTestCase):
         self.assertEqual(rc, 0)
 
 
+class ForegroundLogTest(DaemonTestCase):
+    """-f logs to stderr (PROTOCOL.md Appendix A) even when log_file is set."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.logdir = tempfile.mkdtemp(prefix="parley-log-")
+        cls.config = {"server": {"log_file":
+                                 os.path.join(cls.logdir, "parley.log")}}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.logdir, ignore_errors=True)
+
+    def test_logs_on_stderr(self):
+        self.assertTrue(any(e.get("ev") == "ready"
+                            for e in self.daemon.log_events()))
+        self.assertFalse(os.path.exists(os.path.join(self.logdir,
+                                                     "parley.log")))
+
+
 class ConfigCheckTest(unittest.TestCase):
     """parleyd -t -c FILE: exit 0 for a good config, 1 with FILE:LINE:key."""
 

@@ -271,6 +271,43 @@ class ShutdownTest(DaemonTestCase):
         self.assertEqual(rc, 0)
 
 
+class DescriptorLimitTest(DaemonTestCase):
+    """A worker out of file descriptors (EMFILE) backs off and accepts again
+    once some are free; nothing crashes and no connection is lost."""
+
+    workers = 1
+
+    def test_emfile_backoff(self):
+        import resource
+        pid = self.daemon.child_pid("worker", 1)
+        used = len(os.listdir("/proc/%d/fd" % pid))
+        old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (used + 3, old[1]))
+        first = [self.connect("/echo") for _ in range(3)]
+        for i, c in enumerate(first):
+            self.assertTrue(echo_ok(c, "first %d" % i))
+        # The next ones wait in the listen queue: the worker cannot accept.
+        waiting = []
+        for i in range(3):
+            s = socket.create_connection(("127.0.0.1", self.daemon.ws_port))
+            self.addCleanup(s.close)
+            waiting.append(s)
+        wait_for(lambda: any(e.get("ev") == "accept"
+                             for e in self.daemon.log_events()) or None, 5,
+                 msg="the worker logged the failed accept")
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
+        for c in first:
+            c.close()
+        # Accepting resumes after the back-off; the waiting ones are served.
+        for s in waiting:
+            s.close()
+        c = harness.WSClient()
+        c.connect(self.daemon.ws_port, "/echo")
+        self.addCleanup(c.abort)
+        self.assertTrue(echo_ok(c, "after the back-off"))
+        self.assertEqual(self.daemon.child_pid("worker", 1), pid)
+
+
 class ForegroundLogTest(DaemonTestCase):
     """-f logs to stderr (PROTOCOL.md Appendix A) even when log_file is set."""
 

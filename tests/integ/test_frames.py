@@ -8,25 +8,13 @@ import socket
 import struct
 import time
 
-from harness import (ConnectionClosed, DaemonTestCase, OP_BINARY, OP_CLOSE,
-                     OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame,
+from harness import (ConnectionClosed, CrashCheckedTestCase, OP_BINARY,
+                     OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame,
                      close_payload, main)
 
 
-class FrameTestBase(DaemonTestCase):
-    """Every test also checks that no child process died (a crash would be
-    hidden by the supervisor's restart)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.children0 = cls.daemon.children()
-
-    def tearDown(self):
-        self.assertTrue(self.daemon.alive(), "parleyd exited")
-        self.assertEqual(self.daemon.children(), self.children0,
-                         "a child process died or was replaced")
-        super().tearDown()
+class FrameTestBase(CrashCheckedTestCase):
+    """Frame tests on /echo; every test also checks no child crashed."""
 
     def echo(self, c, opcode, payload):
         c.send_frame(opcode, payload)

@@ -925,11 +925,16 @@ class WSClient:
         self._take(hlen)
         payload = self._take(n)
         fr = Frame(bool(b0 & 0x80), b0 & 0x0F, payload, (b0 >> 4) & 7)
-        if fr.rsv:
-            raise AssertionError("server frame with RSV bits 0x%x" % fr.rsv)
+        self.check_rsv(fr)
         if fr.opcode == OP_CLOSE:
             self.close_received = parse_close(payload)
         return fr
+
+    def check_rsv(self, fr):
+        """No extension is negotiated here, so no RSV bit may be set (a
+        client that negotiates one overrides this)."""
+        if fr.rsv:
+            raise AssertionError("server frame with RSV bits 0x%x" % fr.rsv)
 
     def recv_message(self, timeout=DEFAULT_TIMEOUT):
         """Next data message, reassembled: (opcode, payload).  Pings are
@@ -1154,3 +1159,20 @@ class DaemonTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+class CrashCheckedTestCase(DaemonTestCase):
+    """DaemonTestCase whose every test also checks that no child process
+    died or was replaced (a crash would be hidden by the supervisor's
+    restart)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.children0 = cls.daemon.children()
+
+    def tearDown(self):
+        self.assertTrue(self.daemon.alive(), "parleyd exited")
+        self.assertEqual(self.daemon.children(), self.children0,
+                         "a child process died or was replaced")
+        super().tearDown()

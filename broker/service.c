@@ -151,14 +151,24 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		}
 		chat_identity_free(&cc->cc_id);
 		cc->cc_id = id;
-		/* Presence and typing show the newest display name. */
+		/* Presence and typing show the newest display name; a room
+		 * the new token no longer allows ends the connection with
+		 * 4403 (PROTOCOL.md 3: "no longer allowed"). */
 		{
 			struct room_member *m;
 
-			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn)
+			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
 				snprintf(m->rm_user->ru_name,
 				    sizeof(m->rm_user->ru_name), "%s",
 				    display_name(&cc->cc_id));
+				if (!room_allowed(&cc->cc_id,
+				    b->b_cfg->default_room_policy ==
+				    CFG_ROOMS_OPEN, m->rm_room->r_name)) {
+					broker_kick(b, bc, WS_CLOSE_FORBIDDEN,
+					    "no longer allowed in a joined room");
+					break;
+				}
+			}
 		}
 		return 0;
 	}

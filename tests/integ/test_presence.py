@@ -133,6 +133,22 @@ class RefreshNameTest(ChatTestCase):
                  for m in b.ok("presence", "presence", room=room)["members"]}
         self.assertEqual(names[sub], "New Name")
 
+    def test_refresh_that_drops_a_joined_room_closes_4403(self):
+        sub = uniq("narrow")
+        a = self.chat(sub, rooms=["team:*"])
+        a.join("team:" + sub)
+        a.send_json({"type": "refresh", "id": "r",
+                     "token": self.token(sub, rooms=["other:*"])})
+        code, reason = a.expect_close(4403)
+        self.assertEqual(reason, b"no longer allowed in a joined room")
+
+    def test_refresh_that_keeps_the_rooms_is_fine(self):
+        sub = uniq("same")
+        a = self.chat(sub, rooms=["team:*"])
+        a.join("team:" + sub)
+        a.ok("refresh", "refreshed", token=self.token(sub, rooms=["team:*"]))
+        a.ok("rooms", "rooms")
+
 
 class WorkerKillTest(ChatTestCase):
     daemon_scope = "test"

@@ -7,12 +7,10 @@ permessage_deflate = no."""
 import asyncio
 import json
 import os
-import time
 import zlib
 
-from harness import (DEFAULT_TIMEOUT, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING,
-                     OP_PONG, OP_TEXT, CloseReceived, CrashCheckedTestCase,
-                     WSClient, main, parse_close)
+from harness import (OP_BINARY, OP_CONT, OP_PING, OP_TEXT,
+                     CrashCheckedTestCase, WSClient, main)
 from chatlib import NO_RATE_LIMITS, ChatClient, uniq
 
 PMD = "permessage-deflate"
@@ -47,30 +45,9 @@ class DeflateMixin:
         if fr.rsv and fr.opcode == OP_CONT:
             raise AssertionError("RSV1 on a continuation frame")
 
-    def recv_message(self, timeout=DEFAULT_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        opcode, parts, compressed = None, [], False
-        while True:
-            fr = self.recv_frame(max(0.0, deadline - time.monotonic()))
-            if fr.opcode == OP_PING:
-                if self.auto_pong and not self.close_sent:
-                    self.send_frame(OP_PONG, fr.payload)
-                continue
-            if fr.opcode == OP_PONG:
-                continue
-            if fr.opcode == OP_CLOSE:
-                code, reason = parse_close(fr.payload)
-                raise CloseReceived(code, reason)
-            if opcode is None:
-                if fr.opcode == OP_CONT:
-                    raise AssertionError("server sent a continuation first")
-                opcode, compressed = fr.opcode, bool(fr.rsv & 4)
-            elif fr.opcode != OP_CONT:
-                raise AssertionError("server interleaved a new data frame")
-            parts.append(fr.payload)
-            if fr.fin:
-                break
-        data = b"".join(parts)
+    def message_payload(self, rsv, data):
+        """Inflate a message whose first frame had RSV1."""
+        compressed = bool(rsv & 4)
         self.last_compressed = compressed
         if compressed:
             if self.extensions is None:
@@ -79,7 +56,7 @@ class DeflateMixin:
             data = self.inflater.decompress(data + TAIL)
             if self.reset_inflater:
                 self.inflater = zlib.decompressobj(-15)
-        return opcode, data
+        return data
 
     def compress(self, payload):
         if isinstance(payload, str):

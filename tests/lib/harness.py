@@ -941,7 +941,7 @@ class WSClient:
         answered (auto_pong) and skipped, pongs skipped; a close frame raises
         CloseReceived."""
         deadline = time.monotonic() + timeout
-        opcode, parts = None, []
+        opcode, rsv, parts = None, 0, []
         while True:
             fr = self.recv_frame(max(0.0, deadline - time.monotonic()))
             if fr.opcode == OP_PING:
@@ -956,12 +956,18 @@ class WSClient:
             if opcode is None:
                 if fr.opcode == OP_CONT:
                     raise AssertionError("server sent a continuation first")
-                opcode = fr.opcode
+                opcode, rsv = fr.opcode, fr.rsv
             elif fr.opcode != OP_CONT:
                 raise AssertionError("server interleaved a new data frame")
             parts.append(fr.payload)
             if fr.fin:
-                return opcode, b"".join(parts)
+                return opcode, self.message_payload(rsv, b"".join(parts))
+
+    def message_payload(self, rsv, data):
+        """A reassembled message's payload, given its first frame's RSV
+        bits (none without an extension; a client that negotiates one
+        overrides this)."""
+        return data
 
     def recv_text(self, timeout=DEFAULT_TIMEOUT):
         op, data = self.recv_message(timeout)

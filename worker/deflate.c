@@ -44,26 +44,23 @@ struct deflate_ctx {
 
 /* Negotiation (RFC 7692 7.1). */
 
-int
-deflate_negotiate(const struct http_upgrade_req *req,
-    struct deflate_params *dp, char *hdr, size_t hdrlen)
+/* Answer one offer: 0 with *dp and hdr filled, -1 if it cannot be honoured. */
+static int
+deflate_answer(const struct http_pmd_offer *po, struct deflate_params *dp,
+    char *hdr, size_t hdrlen)
 {
-	int	smwb = req->hu_deflate_server_max_window_bits;
-	int	cmwb = req->hu_deflate_client_max_window_bits;
+	int	smwb = po->po_server_max_window_bits;
+	int	cmwb = po->po_client_max_window_bits;
 	int	n;
 
-	if (!req->hu_deflate_offered)
-		return -1;
 	/* 0: absent.  8 is declined (see above); outside 8..15 is bad. */
 	if (smwb != 0 && (smwb < 9 || smwb > 15))
 		return -1;
 	if (cmwb != 0 && cmwb != -1 && (cmwb < 8 || cmwb > 15))
 		return -1;
 	memset(dp, 0, sizeof(*dp));
-	dp->dp_server_no_context_takeover =
-	    req->hu_deflate_server_no_context_takeover;
-	dp->dp_client_no_context_takeover =
-	    req->hu_deflate_client_no_context_takeover;
+	dp->dp_server_no_context_takeover = po->po_server_no_context_takeover;
+	dp->dp_client_no_context_takeover = po->po_client_no_context_takeover;
 	dp->dp_server_window_bits = smwb != 0 ? smwb : 15;
 	dp->dp_client_window_bits = cmwb > 0 ? (cmwb < 9 ? 9 : cmwb) : 15;
 
@@ -81,6 +78,18 @@ deflate_negotiate(const struct http_upgrade_req *req,
 	if (n < 0 || (size_t)n >= hdrlen)
 		return -1;
 	return 0;
+}
+
+/* RFC 7692 5: the first offer that can be honoured wins; the others,
+ * before and after it, are declined. */
+int
+deflate_negotiate(const struct http_upgrade_req *req,
+    struct deflate_params *dp, char *hdr, size_t hdrlen)
+{
+	for (size_t i = 0; i < req->hu_npmd; i++)
+		if (deflate_answer(&req->hu_pmd[i], dp, hdr, hdrlen) == 0)
+			return 0;
+	return -1;
 }
 
 /* Streams. */

@@ -47,9 +47,10 @@ enum deflate_result {
 struct deflate_ctx;	/* opaque: the params and two z_streams */
 
 /*
- * Answer an offer parsed by http_upgrade.c.  Returns 0 with *dp filled and
- * the Sec-WebSocket-Extensions value in hdr ("permessage-deflate; ..."),
- * or -1 when the offer is absent or declined (no extension header then).
+ * Answer the offers parsed by http_upgrade.c: the first one that can be
+ * honoured.  Returns 0 with *dp filled and the Sec-WebSocket-Extensions
+ * value in hdr ("permessage-deflate; ..."), or -1 when there is no offer
+ * or every one is declined (no extension header then).
  */
 int	deflate_negotiate(const struct http_upgrade_req *req,
 	    struct deflate_params *dp, char *hdr, size_t hdrlen);

@@ -251,7 +251,9 @@ hu_quoted(const char **pp, char *out, size_t outlen, bool *longp)
 
 /*
  * Sec-WebSocket-Extensions: offers separated by commas, each a token with
- * ";"-separated params.  The first valid permessage-deflate offer wins;
+ * ";"-separated params.  Every well-formed permessage-deflate offer is
+ * kept, in order, for deflate_negotiate to choose from (RFC 7692 5: an
+ * offer the server cannot honour is declined and the next one considered);
  * other extensions are skipped; a syntax error ends this header's list
  * (the offer in progress is declined), it is not a reason for a 400.
  */
@@ -264,7 +266,7 @@ hu_extensions(struct http_upgrade_req *req, const char *p)
 	struct hu_pmd	 pm;
 	bool		 is_pmd, tlong;
 
-	while (!req->hu_deflate_offered) {
+	while (req->hu_npmd < HTTP_MAX_PMD_OFFERS) {
 		while (hu_is_ows(*p) || *p == ',')
 			p++;
 		if (*p == '\0')
@@ -311,11 +313,12 @@ hu_extensions(struct http_upgrade_req *req, const char *p)
 		if (*p != ',' && *p != '\0')
 			return;
 		if (is_pmd && pm.pm_ok) {
-			req->hu_deflate_offered = true;
-			req->hu_deflate_client_no_context_takeover = pm.pm_cnct;
-			req->hu_deflate_server_no_context_takeover = pm.pm_snct;
-			req->hu_deflate_client_max_window_bits = pm.pm_cmwb;
-			req->hu_deflate_server_max_window_bits = pm.pm_smwb;
+			struct http_pmd_offer *po = &req->hu_pmd[req->hu_npmd++];
+
+			po->po_client_no_context_takeover = pm.pm_cnct;
+			po->po_server_no_context_takeover = pm.pm_snct;
+			po->po_client_max_window_bits = pm.pm_cmwb;
+			po->po_server_max_window_bits = pm.pm_smwb;
 		}
 	}
 }

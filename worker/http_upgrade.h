@@ -12,6 +12,15 @@ struct evbuffer;
 #define HTTP_MAX_PATH		2048
 #define HTTP_WS_KEY_LEN		24	/* base64 of 16 bytes */
 #define HTTP_WS_ACCEPT_LEN	28
+#define HTTP_MAX_PMD_OFFERS	8	/* later permessage-deflate offers are ignored */
+
+/* One well-formed permessage-deflate offer (RFC 7692 7.1). */
+struct http_pmd_offer {
+	bool	po_client_no_context_takeover;
+	bool	po_server_no_context_takeover;
+	int	po_client_max_window_bits;	/* 0: not given; -1: given without value */
+	int	po_server_max_window_bits;	/* 0: not given */
+};
 
 struct http_upgrade_req {
 	char	hu_path[HTTP_MAX_PATH + 1];	/* path without the query */
@@ -20,11 +29,10 @@ struct http_upgrade_req {
 	char	*hu_origin;	/* owned, NULL when absent */
 	char	*hu_bearer;	/* token from "Authorization: Bearer", owned */
 	char	hu_key[HTTP_WS_KEY_LEN + 1];
-	bool	hu_deflate_offered;	/* permessage-deflate in Sec-WebSocket-Extensions */
-	bool	hu_deflate_client_no_context_takeover;
-	bool	hu_deflate_server_no_context_takeover;
-	int	hu_deflate_client_max_window_bits;	/* 0: not given; -1: given without value */
-	int	hu_deflate_server_max_window_bits;	/* 0: not given */
+	/* The well-formed permessage-deflate offers of Sec-WebSocket-Extensions,
+	 * in the client's order of preference; deflate.c picks one. */
+	struct http_pmd_offer hu_pmd[HTTP_MAX_PMD_OFFERS];
+	size_t	hu_npmd;
 	char	hu_x_forwarded_for[64];	/* unused unless trusted; kept for logs */
 };
 

@@ -121,6 +121,15 @@ class EchoDeflateTest(DeflateBase):
              "permessage-deflate; client_max_window_bits=11"),
             ("x-unknown, permessage-deflate", PMD),
             ("permessage-deflate; server_max_window_bits=8", None),
+            # RFC 7692 5: a declined offer falls back to the next one.
+            ("permessage-deflate; server_max_window_bits=8, "
+             "permessage-deflate", PMD),
+            ("permessage-deflate; server_max_window_bits=8, "
+             "permessage-deflate; bogus_param, "
+             "permessage-deflate; server_max_window_bits=9; "
+             "client_no_context_takeover",
+             "permessage-deflate; client_no_context_takeover; "
+             "server_max_window_bits=9"),
             ("permessage-deflate; bogus_param", None),
             ("x-unknown", None),
         ]

@@ -69,11 +69,11 @@ START_TEST(test_negotiate_table)
 	int			 r;
 
 	memset(&req, 0, sizeof(req));
-	req.hu_deflate_offered = nc->offered;
-	req.hu_deflate_client_no_context_takeover = nc->cnct;
-	req.hu_deflate_server_no_context_takeover = nc->snct;
-	req.hu_deflate_client_max_window_bits = nc->cmwb;
-	req.hu_deflate_server_max_window_bits = nc->smwb;
+	req.hu_npmd = nc->offered ? 1 : 0;
+	req.hu_pmd[0].po_client_no_context_takeover = nc->cnct;
+	req.hu_pmd[0].po_server_no_context_takeover = nc->snct;
+	req.hu_pmd[0].po_client_max_window_bits = nc->cmwb;
+	req.hu_pmd[0].po_server_max_window_bits = nc->smwb;
 	r = deflate_negotiate(&req, &dp, hdr, sizeof(hdr));
 	if (nc->answer == NULL) {
 		ck_assert_msg(r == -1, "%s: accepted as %s", nc->name, hdr);
@@ -95,9 +95,36 @@ START_TEST(test_negotiate_small_buffer)
 	char			 hdr[24];
 
 	memset(&req, 0, sizeof(req));
-	req.hu_deflate_offered = true;
-	req.hu_deflate_server_no_context_takeover = true;
+	req.hu_npmd = 1;
+	req.hu_pmd[0].po_server_no_context_takeover = true;
 	ck_assert_int_eq(deflate_negotiate(&req, &dp, hdr, sizeof(hdr)), -1);
+}
+END_TEST
+
+/* RFC 7692 5: a declined offer (8-bit window) falls back to the next. */
+START_TEST(test_negotiate_fallback)
+{
+	static const char head[] = "GET /ws HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Extensions: permessage-deflate; "
+	    "server_max_window_bits=8, permessage-deflate; "
+	    "server_max_window_bits=16, permessage-deflate; "
+	    "client_max_window_bits\r\n\r\n";
+	struct http_upgrade_req	 req;
+	struct deflate_params	 dp;
+	char			 hdr[DEFLATE_HDR_MAX];
+	const char		*why;
+
+	ck_assert_int_eq(http_upgrade_parse(head, sizeof(head) - 1, &req,
+	    &why), 0);
+	ck_assert_uint_eq(req.hu_npmd, 2);	/* =16 is malformed, not kept */
+	ck_assert_int_eq(deflate_negotiate(&req, &dp, hdr, sizeof(hdr)), 0);
+	ck_assert_str_eq(hdr, "permessage-deflate");
+	ck_assert_int_eq(dp.dp_server_window_bits, 15);
+	ck_assert_int_eq(dp.dp_client_window_bits, 15);
+	http_upgrade_req_free(&req);
 }
 END_TEST
 
@@ -578,6 +605,7 @@ deflate_suite(void)
 	tc = tcase_create("negotiate");
 	tcase_add_loop_test(tc, test_negotiate_table, 0, NNEG);
 	tcase_add_test(tc, test_negotiate_small_buffer);
+	tcase_add_test(tc, test_negotiate_fallback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("send");

@@ -196,9 +196,9 @@ START_TEST(test_fields)
 	ck_assert_str_eq(req.hu_bearer, "eyJhbGciOi.x.y");
 	ck_assert_str_eq(req.hu_key, "dGhlIHNhbXBsZSBub25jZQ==");
 	ck_assert_str_eq(req.hu_x_forwarded_for, "203.0.113.9, 10.0.0.1");
-	ck_assert(req.hu_deflate_offered);
-	ck_assert_int_eq(req.hu_deflate_client_max_window_bits, -1);
-	ck_assert_int_eq(req.hu_deflate_server_max_window_bits, 0);
+	ck_assert_uint_eq(req.hu_npmd, 1);
+	ck_assert_int_eq(req.hu_pmd[0].po_client_max_window_bits, -1);
+	ck_assert_int_eq(req.hu_pmd[0].po_server_max_window_bits, 0);
 	tok = http_query_param(req.hu_query, "token");
 	ck_assert_str_eq(tok, "abc.def-_x+");
 	free(tok);
@@ -220,7 +220,7 @@ START_TEST(test_fields_absent)
 	ck_assert_ptr_null(req.hu_origin);
 	ck_assert_ptr_null(req.hu_bearer);
 	ck_assert_str_eq(req.hu_x_forwarded_for, "");
-	ck_assert(!req.hu_deflate_offered);
+	ck_assert_uint_eq(req.hu_npmd, 0);
 	http_upgrade_req_free(&req);
 }
 END_TEST
@@ -371,12 +371,18 @@ START_TEST(test_extensions)
 		    "Sec-WebSocket-Extensions: %s\r\n" END,
 		    exts[_i].ext1, exts[_i].ext2);
 	ck_assert_int_eq(http_upgrade_parse(head, strlen(head), &req, &why), 0);
-	ck_assert_msg(req.hu_deflate_offered == exts[_i].offered, "%s",
+	ck_assert_msg((req.hu_npmd > 0) == exts[_i].offered, "%s",
 	    exts[_i].ext1);
-	ck_assert(req.hu_deflate_client_no_context_takeover == exts[_i].cnct);
-	ck_assert(req.hu_deflate_server_no_context_takeover == exts[_i].snct);
-	ck_assert_int_eq(req.hu_deflate_client_max_window_bits, exts[_i].cmwb);
-	ck_assert_int_eq(req.hu_deflate_server_max_window_bits, exts[_i].smwb);
+	if (req.hu_npmd > 0) {
+		const struct http_pmd_offer *po = &req.hu_pmd[0];
+
+		ck_assert(po->po_client_no_context_takeover == exts[_i].cnct);
+		ck_assert(po->po_server_no_context_takeover == exts[_i].snct);
+		ck_assert_int_eq(po->po_client_max_window_bits,
+		    exts[_i].cmwb);
+		ck_assert_int_eq(po->po_server_max_window_bits,
+		    exts[_i].smwb);
+	}
 	http_upgrade_req_free(&req);
 }
 END_TEST

@@ -18,6 +18,7 @@ struct evbuffer;
 struct event;
 struct fanout_block;
 struct session;
+struct parley_config;
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* reading the HTTP request head */
@@ -71,6 +72,8 @@ void	conn_send_shared(struct ws_conn *c, struct fanout_block *fb);
 /* Start the close: queue a close frame, flush, shut down. */
 void	conn_close(struct ws_conn *c, uint16_t code, const char *reason);
 void	conn_pause(struct ws_conn *c, bool paused);
+/* The effective output queue limit (at least one maximal message). */
+size_t	conn_output_limit(const struct parley_config *cfg);
 const char *conn_state_name(enum conn_state s);
 
 #endif

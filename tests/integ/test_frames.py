@@ -415,6 +415,28 @@ class SlowConsumerTest(FrameTestBase):
         self.assertEqual(code, 1013, "sent %d bytes" % sent)
 
 
+class BigMessageEchoTest(FrameTestBase):
+    """A message the server accepted always fits its output queue: with
+    max_message_bytes far over max_output_bytes (default 1 MiB), the echo
+    of a large message is not a slow consumer, and the close reply echoes
+    the client's 1000 (not 1013)."""
+    config = {"websocket": {"max_message_bytes": 16 << 20}}
+
+    def test_echo_over_output_limit_then_clean_close(self):
+        for n in (1 << 20, (1 << 20) + 4096, 3 << 20):
+            with self.subTest(n=n):
+                # A small receive buffer keeps the echo in the server's
+                # output queue while it is written, as a mobile client would.
+                c = self.connect(rcvbuf=4096)
+                data = bytes((i * 31) % 251 for i in range(n))
+                c.send_raw(build_frame(OP_BINARY, data) +
+                           build_frame(OP_CLOSE, close_payload(1000)))
+                c.close_sent = True
+                self.assertEqual(c.recv_message(), (OP_BINARY, data))
+                c.expect_close(1000, skip_data=False)
+                c.abort()
+
+
 class HeartbeatTest(FrameTestBase):
     """ping_interval / idle_timeout (PROTOCOL.md section 1): the server pings
     a silent connection and closes one that sends nothing with 1001; every

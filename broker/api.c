@@ -113,6 +113,9 @@ static const struct api_counter api_counters[] = {
 	{ "parley_limit_kicks_total",
 	    "Connections closed 4429 on a connection or abuse limit.",
 	    M(bm_kicked) },
+	{ "parley_conns_refused_total",
+	    "Upgrades refused with HTTP 429 on a per-address limit.",
+	    M(bm_conns_refused) },
 	{ NULL, NULL, 0 }
 };
 #undef M

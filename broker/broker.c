@@ -98,20 +98,23 @@ bconn_free(struct broker *b, struct bconn *bc)
 }
 
 /*
- * Per-address limits (PROTOCOL.md 5), echo connections included: too many
- * concurrent connections, or new ones too fast, close the new one with
- * 4429 right after the upgrade.  A re-registration after a broker restart
- * is counted but never refused.
+ * Per-address limits (PROTOCOL.md 5), echo connections included, decided
+ * before the worker answers the upgrade: too many concurrent connections,
+ * or new ones too fast, and the worker answers HTTP 429 with Retry-After
+ * instead of 101.  A re-registration after a broker restart is counted but
+ * never refused.  Returns false when refused (bc is then not counted).
  */
-static void
+static bool
 broker_conn_limits(struct broker *b, struct bconn *bc)
 {
+	struct ipc_msg m;
+	uint64_t retry_ms = 0;
 	const char *why;
 
 	switch (quota_addr_open(b->b_quota, b->b_cfg, bc->bc_addr,
-	    bc->bc_resumed, now_mono_ms(), &bc->bc_quota)) {
+	    bc->bc_resumed, now_mono_ms(), &bc->bc_quota, &retry_ms)) {
 	case QUOTA_OK:
-		return;
+		return true;
 	case QUOTA_TOO_MANY:
 		why = "too many connections from this address";
 		break;
@@ -121,7 +124,12 @@ broker_conn_limits(struct broker *b, struct bconn *bc)
 	}
 	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", bc->bc_addr,
 	    why);
-	broker_kick(b, bc, WS_CLOSE_TOO_MANY, why);
+	b->b_metrics.bm_conns_refused++;
+	ipc_msg_init(&m, IPC_CONN_REFUSED, bc->bc_id);
+	ipc_add_u32(&m, retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms);
+	ipc_add_str(&m, why);
+	broker_to_worker(b, bc->bc_worker, &m);
+	return false;
 }
 
 static void
@@ -184,11 +192,14 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	bc->bc_kind = kind;
 	bc->bc_resumed = resumed != 0;
 	memcpy(bc->bc_addr, addr, sizeof(addr));
+	if (!broker_conn_limits(bw->bw_broker, bc)) {
+		free(bc);
+		return 0;
+	}
 	idmap_put(&bw->bw_conns, bc->bc_id, bc);
 	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",
 	    bw->bw_name, addr);
-	broker_conn_limits(bw->bw_broker, bc);
-	if (!bc->bc_kicked) {
+	{
 		struct ipc_msg m;
 
 		ipc_msg_init(&m, IPC_CONN_ADMITTED, bc->bc_id);

@@ -68,6 +68,7 @@ struct broker_metrics {
 	uint64_t	 bm_errors;		/* error replies */
 	uint64_t	 bm_rate_limited;	/* RATE_LIMIT refusals */
 	uint64_t	 bm_kicked;		/* closed 4429 on a limit */
+	uint64_t	 bm_conns_refused;	/* upgrades refused (HTTP 429) */
 };
 
 struct broker {

@@ -50,11 +50,14 @@ quota_class_rate(const struct parley_config *cfg, enum quota_class c,
 
 enum quota_verdict
 quota_addr_open(struct quota *q, const struct parley_config *cfg,
-    const char *addr, bool resumed, uint64_t now_ms, struct quota_addr **entry)
+    const char *addr, bool resumed, uint64_t now_ms, struct quota_addr **entry,
+    uint64_t *retry_after_ms)
 {
 	struct quota_addr *qa = strmap_get(&q->q_addrs, addr);
 
 	*entry = NULL;
+	if (retry_after_ms != NULL)
+		*retry_after_ms = QUOTA_TOO_MANY_RETRY_MS;
 	if (qa == NULL) {
 		qa = xcalloc(1, sizeof(*qa));
 		rl_bucket_init(&qa->qa_rate, cfg->conn_burst_per_ip, now_ms);
@@ -65,7 +68,7 @@ quota_addr_open(struct quota *q, const struct parley_config *cfg,
 		/* Every attempt is a new connection, even one refused for
 		 * being one too many. */
 		if (!rl_take(&qa->qa_rate, cfg->conn_rate_per_ip,
-		    cfg->conn_burst_per_ip, now_ms, NULL))
+		    cfg->conn_burst_per_ip, now_ms, retry_after_ms))
 			return QUOTA_TOO_FAST;
 		if (qa->qa_conns >= cfg->max_conns_per_ip)
 			return QUOTA_TOO_MANY;

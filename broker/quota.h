@@ -56,15 +56,22 @@ enum quota_verdict {
 void	quota_init(struct quota *q);
 void	quota_free(struct quota *q);
 
+/* What a refusal for too many concurrent connections tells the client to
+ * wait (Retry-After): nobody knows when one will close. */
+#define QUOTA_TOO_MANY_RETRY_MS	10000
+
 /*
  * A connection from addr.  QUOTA_OK: counted against the returned entry
- * (give it back with quota_addr_close).  Otherwise it is not counted and
- * *entry is NULL.  resumed (a re-registration after a broker restart):
- * always counted and QUOTA_OK, and it takes no connection token.
+ * (give it back with quota_addr_close).  Otherwise it is not counted,
+ * *entry is NULL and *retry_after_ms (if not NULL) says when to try again:
+ * the next connection token, or QUOTA_TOO_MANY_RETRY_MS.  resumed (a
+ * re-registration after a broker restart): always counted and QUOTA_OK,
+ * and it takes no connection token.
  */
 enum quota_verdict quota_addr_open(struct quota *q,
 	    const struct parley_config *cfg, const char *addr, bool resumed,
-	    uint64_t now_ms, struct quota_addr **entry);
+	    uint64_t now_ms, struct quota_addr **entry,
+	    uint64_t *retry_after_ms);
 void	quota_addr_close(struct quota *q, struct quota_addr *qa,
 	    uint64_t now_ms);
 

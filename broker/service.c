@@ -172,10 +172,13 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		}
 		return 0;
 	}
-	/* One over max_conns_per_user: close the new one (its welcome is
-	 * out already); a re-registration is counted, never refused. */
+	/* One over max_conns_per_user: close the new one with 4429 before
+	 * its welcome (the worker waits for IPC_AUTH_OK).  A re-registration
+	 * of a connection a broker already welcomed is counted, never
+	 * refused. */
 	if (quota_user_open(b->b_quota, b->b_cfg, id.ci_user,
-	    bc->bc_resumed, now_mono_ms(), &cc->cc_quota) != QUOTA_OK) {
+	    bc->bc_resumed && (flags & IPC_AUTH_F_WELCOMED), now_mono_ms(),
+	    &cc->cc_quota) != QUOTA_OK) {
 		log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit",
 		    "user %s: too many connections", id.ci_user);
 		chat_identity_free(&id);
@@ -185,6 +188,13 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	}
 	cc->cc_id = id;
 	cc->cc_authed = true;
+	/* The welcome goes out before anything the broker sends next. */
+	{
+		struct ipc_msg m;
+
+		ipc_msg_init(&m, IPC_AUTH_OK, bc->bc_id);
+		broker_to_worker(b, bc->bc_worker, &m);
+	}
 	snprintf(room, sizeof(room), "user:%s", id.ci_user);
 	batch_commit(b);
 	room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,

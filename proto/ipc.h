@@ -11,7 +11,7 @@
 
 #include "ipc_types.h"
 
-#define IPC_VERSION	2
+#define IPC_VERSION	3
 
 enum ipc_type {
 #define IPC_ENUM(name, value, min, max) name = value,
@@ -32,6 +32,7 @@ struct ipc_hdr {
 
 /* IPC_CONN_AUTH flags */
 #define IPC_AUTH_F_BACKLOG_SENT	0x01	/* had its personal backlog already */
+#define IPC_AUTH_F_WELCOMED	0x02	/* a broker let it in (IPC_AUTH_OK) */
 
 enum ipc_role { IPC_ROLE_SUPERVISOR, IPC_ROLE_BROKER, IPC_ROLE_WORKER, IPC_ROLE_CTL };
 enum ipc_conn_kind { IPC_CONN_CHAT = 0, IPC_CONN_ECHO = 1 };

@@ -51,6 +51,12 @@
 	/* conn: empty: the broker counted the connection and let it in	\
 	 * (re-registered later, it is exempt from the limits) */	\
 	X(IPC_CONN_ADMITTED,	0x0207, 0, 0)				\
+	/* conn: u32 retry_after_ms, str why: over a per-address limit;	\
+	 * the broker forgot it; the worker answers HTTP 429 */		\
+	X(IPC_CONN_REFUSED,	0x0208, 8, 140)				\
+	/* conn: empty: the login (IPC_CONN_AUTH) is within the user's	\
+	 * limits: the worker sends welcome now, before what follows */	\
+	X(IPC_AUTH_OK,		0x0209, 0, 0)				\
 	/* supervisor <-> child (SOCK_SEQPACKET, may carry an fd) */	\
 	/* child -> sup: u32 version, u8 role, u32 slot, u32 pid */	\
 	X(IPC_HELLO,		0x0301, 13, 13)				\

@@ -42,7 +42,7 @@ static void	conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void	conn_timercb(evutil_socket_t fd, short what, void *arg);
 
 static const char *conn_state_names[CONN_STATE_MAX] = {
-	"handshake", "open", "flushing", "linger"
+	"handshake", "admitting", "open", "flushing", "linger"
 };
 
 const char *
@@ -128,7 +128,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_accept", "from %s%s",
 	    c->wc_addr, c->wc_tls ? " (tls)" : "");
 	if (w->w_broker_congested)
-		conn_pause(c, true);
+		conn_pause(c, CONN_PAUSE_BROKER, true);
 	return c;
 }
 
@@ -142,6 +142,10 @@ conn_free(struct ws_conn *c)
 	worker_conn_removed(w, c);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_free", "in state %s",
 	    conn_state_name(c->wc_state));
+	if (c->wc_upgrade != NULL) {
+		http_upgrade_req_free(c->wc_upgrade);
+		free(c->wc_upgrade);
+	}
 	event_free(c->wc_timer);
 	evbuffer_free(c->wc_msg);
 	deflate_free(c->wc_deflate);
@@ -150,12 +154,17 @@ conn_free(struct ws_conn *c)
 }
 
 void
-conn_pause(struct ws_conn *c, bool paused)
+conn_pause(struct ws_conn *c, unsigned reason, bool paused)
 {
-	if (c->wc_paused == paused)
-		return;
-	c->wc_paused = paused;
+	uint8_t was = c->wc_paused;
+
 	if (paused)
+		c->wc_paused |= (uint8_t)reason;
+	else
+		c->wc_paused &= (uint8_t)~reason;
+	if ((was != 0) == (c->wc_paused != 0))
+		return;
+	if (c->wc_paused != 0)
 		bufferevent_disable(c->wc_bev, EV_READ);
 	else {
 		bufferevent_enable(c->wc_bev, EV_READ);
@@ -292,7 +301,7 @@ conn_begin_flush(struct ws_conn *c)
 	conn_arm_timer(c, CONN_FLUSH_TIMEOUT_S);
 	/* Keep reading (and discarding) so the client's close is consumed. */
 	if (c->wc_paused) {
-		c->wc_paused = false;
+		c->wc_paused = 0;
 		bufferevent_enable(c->wc_bev, EV_READ);
 	}
 	if (evbuffer_get_length(conn_output(c)) == 0)
@@ -306,7 +315,8 @@ conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 	size_t len;
 
 	if (c->wc_state != CONN_OPEN) {
-		if (c->wc_state == CONN_HANDSHAKE)
+		if (c->wc_state == CONN_HANDSHAKE ||
+		    c->wc_state == CONN_ADMITTING)
 			conn_free(c);
 		return;
 	}
@@ -363,10 +373,7 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 {
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
 	struct http_upgrade_req req;
-	char accept[HTTP_WS_ACCEPT_LEN + 1], ext[DEFLATE_HDR_MAX];
-	struct deflate_params dp;
 	const char *why = "";
-	bool pmd;
 	int status;
 
 	memset(&req, 0, sizeof(req));
@@ -388,9 +395,34 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 		conn_http_error(c, 403, "origin not allowed");
 		goto done;
 	}
-	http_ws_accept(req.hu_key, accept);
+	/* The broker decides the per-address limits before the 101; until
+	 * then nothing is read (a client may not send frames yet). */
+	c->wc_upgrade = xmalloc(sizeof(*c->wc_upgrade));
+	*c->wc_upgrade = req;
+	memset(&req, 0, sizeof(req));
+	conn_set_state(c, CONN_ADMITTING);
+	conn_pause(c, CONN_PAUSE_ADMIT, true);
+	conn_arm_timer(c, cfg->handshake_timeout);
+	worker_register_conn(c->wc_worker, c, false);
+done:
+	http_upgrade_req_free(&req);
+}
+
+void
+conn_admitted(struct ws_conn *c)
+{
+	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	struct http_upgrade_req *req = c->wc_upgrade;
+	char accept[HTTP_WS_ACCEPT_LEN + 1], ext[DEFLATE_HDR_MAX];
+	struct deflate_params dp;
+	bool pmd;
+
+	if (c->wc_state != CONN_ADMITTING || req == NULL)
+		return;
+	c->wc_upgrade = NULL;
+	http_ws_accept(req->hu_key, accept);
 	pmd = cfg->permessage_deflate &&
-	    deflate_negotiate(&req, &dp, ext, sizeof(ext)) == 0;
+	    deflate_negotiate(req, &dp, ext, sizeof(ext)) == 0;
 	http_write_101(conn_output(c), accept, pmd ? ext : NULL);
 	conn_set_state(c, CONN_OPEN);
 	/* With deflate the wire bound is looser (incompressible data grows a
@@ -407,12 +439,24 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 	c->wc_last_rx_ms = now_mono_ms();
 	conn_arm_timer(c, cfg->ping_interval);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s%s%s",
-	    req.hu_path, c->wc_addr, pmd ? ", " : "", pmd ? ext : "");
-	worker_register_conn(c->wc_worker, c, false);
+	    req->hu_path, c->wc_addr, pmd ? ", " : "", pmd ? ext : "");
+	conn_pause(c, CONN_PAUSE_ADMIT, false);
 	if (c->wc_endpoint == CONN_EP_CHAT)
-		session_on_open(c, &req);
-done:
-	http_upgrade_req_free(&req);
+		session_on_open(c, req);
+	http_upgrade_req_free(req);
+	free(req);
+}
+
+void
+conn_refused(struct ws_conn *c, uint64_t retry_after_ms, const char *why)
+{
+	if (c->wc_state != CONN_ADMITTING)
+		return;
+	log_conn(LOG_LVL_INFO, c->wc_id, "http_error", "429 %s from %s", why,
+	    c->wc_addr);
+	http_write_refusal(conn_output(c), 429, why,
+	    (unsigned)((retry_after_ms + 999) / 1000));
+	conn_begin_flush(c);
 }
 
 /* Returns false when the connection left HANDSHAKE some other way. */
@@ -435,7 +479,7 @@ conn_read_head(struct ws_conn *c, struct evbuffer *in)
 	}
 	conn_upgrade(c, buf, (size_t)end);
 	evbuffer_drain(in, (size_t)end);
-	return c->wc_state == CONN_OPEN;
+	return false;	/* frames are read once the broker admits it */
 }
 
 /* Frames. */
@@ -715,6 +759,15 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 		    "no complete request head from %s in %d s", c->wc_addr,
 		    cfg->handshake_timeout);
 		conn_free(c);
+		return;
+	case CONN_ADMITTING:
+		/* The broker is away (restarting) or too busy to answer. */
+		log_conn(LOG_LVL_INFO, c->wc_id, "http_error",
+		    "503 no admission from the broker in %d s",
+		    cfg->handshake_timeout);
+		http_write_refusal(conn_output(c), 503,
+		    "the server is restarting; retry", 1);
+		conn_begin_flush(c);
 		return;
 	case CONN_OPEN:
 		/* Paused by back-pressure: its frames wait unread, so

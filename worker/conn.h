@@ -19,9 +19,12 @@ struct event;
 struct fanout_block;
 struct session;
 struct parley_config;
+struct http_upgrade_req;
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* reading the HTTP request head */
+	CONN_ADMITTING,		/* head valid; the broker decides the
+				 * per-address limits before the 101 */
 	CONN_OPEN,		/* WebSocket frames both ways */
 	CONN_FLUSHING,		/* a close frame or HTTP error is queued */
 	CONN_LINGER,		/* write side shut; discarding input until EOF */
@@ -29,6 +32,11 @@ enum conn_state {
 };
 
 enum conn_endpoint { CONN_EP_NONE, CONN_EP_CHAT, CONN_EP_ECHO };
+
+/* Why reads are paused; they resume when no reason is left. */
+#define CONN_PAUSE_BROKER	0x01	/* the broker link is congested */
+#define CONN_PAUSE_ADMIT	0x02	/* waiting for the broker's word:
+					 * the upgrade or the login */
 
 struct ws_conn {
 	uint64_t		 wc_id;
@@ -42,7 +50,8 @@ struct ws_conn {
 						 * (IPC_CONN_ADMITTED): a later
 						 * re-registration is exempt
 						 * from the limits */
-	bool			 wc_paused;	/* reads paused (back-pressure) */
+	uint8_t			 wc_paused;	/* CONN_PAUSE_* reasons */
+	struct http_upgrade_req	*wc_upgrade;	/* owned, in ADMITTING only */
 	char			 wc_addr[64];	/* peer address, for logs and limits */
 
 	struct ws_parser	 wc_parser;
@@ -71,7 +80,12 @@ void	conn_send_text(struct ws_conn *c, const char *text, size_t len);
 void	conn_send_shared(struct ws_conn *c, struct fanout_block *fb);
 /* Start the close: queue a close frame, flush, shut down. */
 void	conn_close(struct ws_conn *c, uint16_t code, const char *reason);
-void	conn_pause(struct ws_conn *c, bool paused);
+void	conn_pause(struct ws_conn *c, unsigned reason, bool paused);
+/* The broker's verdict on an ADMITTING connection: answer 101 and open
+ * it, or refuse it with HTTP 429 and Retry-After. */
+void	conn_admitted(struct ws_conn *c);
+void	conn_refused(struct ws_conn *c, uint64_t retry_after_ms,
+	    const char *why);
 /* The effective output queue limit (at least one maximal message). */
 size_t	conn_output_limit(const struct parley_config *cfg);
 const char *conn_state_name(enum conn_state s);

@@ -763,7 +763,15 @@ hu_reason(int status)
 int
 http_write_error(struct evbuffer *out, int status, const char *why)
 {
+	return http_write_refusal(out, status, why, 0);
+}
+
+int
+http_write_refusal(struct evbuffer *out, int status, const char *why,
+    unsigned retry_after_s)
+{
 	const char	*reason, *extra;
+	char		 retry[48];
 	int		 wlen;
 
 	if ((reason = hu_reason(status)) == NULL)
@@ -779,13 +787,17 @@ http_write_error(struct evbuffer *out, int status, const char *why)
 		extra = "Allow: GET\r\n";
 	else
 		extra = "";
+	retry[0] = '\0';
+	if (retry_after_s > 0)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+		    retry_after_s);
 	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\n"
 	    "Content-Length: %d\r\n"
 	    "Connection: close\r\n"
-	    "%s"
+	    "%s%s"
 	    "\r\n"
-	    "%.*s\n", status, reason, wlen + 1, extra, wlen, why) < 0)
+	    "%.*s\n", status, reason, wlen + 1, extra, retry, wlen, why) < 0)
 		return -1;
 	return 0;
 }

@@ -67,5 +67,8 @@ int	http_write_101(struct evbuffer *out, const char *accept,
 /* Append an error answer with a small text body and "Connection: close";
  * 426 carries "Sec-WebSocket-Version: 13", 405 carries "Allow: GET". */
 int	http_write_error(struct evbuffer *out, int status, const char *why);
+/* The same with "Retry-After: retry_after_s" (429, 503) when it is > 0. */
+int	http_write_refusal(struct evbuffer *out, int status, const char *why,
+	    unsigned retry_after_s);
 
 #endif

@@ -42,7 +42,11 @@
 #define SESSION_MAX_INFLIGHT	256
 
 struct session {
-	bool			 se_authed;
+	bool			 se_authed;	/* token verified */
+	bool			 se_welcomed;	/* the broker let the login in
+						 * (IPC_AUTH_OK): welcome sent */
+	char			*se_welcome_id;	/* the auth message's id, for
+						 * the welcome; owned */
 	bool			 se_auth_sent;	/* broker has our CONN_AUTH */
 	struct chat_identity	 se_id;		/* owned; valid if se_authed */
 	struct event		*se_auth_timer;	/* auth_timeout, before auth */
@@ -220,8 +224,9 @@ session_send_auth(struct ws_conn *c)
 		char room[CHAT_MAX_ROOM + 1];
 
 		snprintf(room, sizeof(room), "user:%s", s->se_id.ci_user);
-		ipc_add_u8(&m, session_room_find(s, room) != -1 ?
-		    IPC_AUTH_F_BACKLOG_SENT : 0);
+		ipc_add_u8(&m, (session_room_find(s, room) != -1 ?
+		    IPC_AUTH_F_BACKLOG_SENT : 0) |
+		    (s->se_welcomed ? IPC_AUTH_F_WELCOMED : 0));
 	}
 	chat_identity_encode(&m, &s->se_id);
 	if (worker_to_broker(c->wc_worker, &m) == -1) {
@@ -316,8 +321,17 @@ session_auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct ws_conn	*c = arg;
 	struct session	*s = c->wc_session;
 
-	if (s->se_authed)
+	if (s->se_welcomed)
 		return;
+	if (s->se_authed) {
+		/* Verified, but no word from the broker on the user's limits
+		 * (it is restarting, or stalled): no welcome, try later. */
+		log_conn(LOG_LVL_WARN, c->wc_id, "admit_timeout",
+		    "user %s: no answer from the broker in %d s",
+		    s->se_id.ci_user, c->wc_worker->w_cfg->auth_timeout);
+		conn_close(c, WS_CLOSE_TRY_AGAIN, "server busy; try again");
+		return;
+	}
 	log_conn(LOG_LVL_INFO, c->wc_id, "auth_timeout",
 	    "no token within %d s", c->wc_worker->w_cfg->auth_timeout);
 	conn_close(c, WS_CLOSE_AUTH_TIMEOUT, "auth timeout");
@@ -349,26 +363,48 @@ session_send_invalid(struct ws_conn *c, const char *id_json, const char *why)
 	session_send_error(c, id_json, "INVALID_TOKEN", NULL, msg);
 }
 
-/* Take id (ownership moves here), welcome the client, tell the broker. */
+/*
+ * Take id (ownership moves here) and ask the broker: the welcome waits for
+ * its word on the user's limits (IPC_AUTH_OK, or a 4429 close), so a
+ * client that got welcome is in.  Reads pause meanwhile; the auth timer
+ * bounds the wait.
+ */
 static void
 session_accept(struct ws_conn *c, struct chat_identity *id,
     const char *id_json)
+{
+	struct session	*s = c->wc_session;
+
+	s->se_id = *id;
+	memset(id, 0, sizeof(*id));
+	s->se_authed = true;
+	s->se_welcome_id = id_json != NULL ? xstrdup(id_json) : NULL;
+	log_conn(LOG_LVL_INFO, c->wc_id, "auth_ok", "user %s",
+	    s->se_id.ci_user);
+	if (!event_pending(s->se_auth_timer, EV_TIMEOUT, NULL))
+		event_add(s->se_auth_timer, &(struct timeval){
+		    c->wc_worker->w_cfg->auth_timeout, 0 });
+	conn_pause(c, CONN_PAUSE_ADMIT, true);
+	/* Not registered yet (the broker is away): session_reregister
+	 * sends it with CONN_OPEN. */
+	session_send_auth(c);
+}
+
+void
+session_on_admitted(struct ws_conn *c)
 {
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
 	struct session	*s = c->wc_session;
 	json_object	*obj;
 	char		 conn[17], now[32];
 
+	if (s == NULL || !s->se_authed || s->se_welcomed)
+		return;
 	event_del(s->se_auth_timer);
-	s->se_id = *id;
-	memset(id, 0, sizeof(*id));
-	s->se_authed = true;
-	log_conn(LOG_LVL_INFO, c->wc_id, "auth_ok", "user %s",
-	    s->se_id.ci_user);
-
+	s->se_welcomed = true;
 	snprintf(conn, sizeof(conn), "%016" PRIx64, c->wc_id);
 	format_iso8601_ms(now_wall_ms(), now);
-	if ((obj = session_reply_new("welcome", id_json)) != NULL) {
+	if ((obj = session_reply_new("welcome", s->se_welcome_id)) != NULL) {
 		json_object_object_add(obj, "user",
 		    json_object_new_string(s->se_id.ci_user));
 		json_object_object_add(obj, "name", json_object_new_string(
@@ -381,10 +417,13 @@ session_accept(struct ws_conn *c, struct chat_identity *id,
 		json_object_object_add(obj, "ping_interval",
 		    json_object_new_int(cfg->ping_interval));
 	}
-	/* The welcome goes out before the broker can deliver anything. */
+	free(s->se_welcome_id);
+	s->se_welcome_id = NULL;
+	/* The broker sends what follows (the personal backlog) after
+	 * IPC_AUTH_OK, so the welcome is first. */
 	session_send_json(c, obj);
-	session_send_auth(c);
 	session_arm_exp(c);
+	conn_pause(c, CONN_PAUSE_ADMIT, false);
 }
 
 /* First authentication; a bad token closes the connection with 4401. */
@@ -714,6 +753,7 @@ session_on_close(struct ws_conn *c)
 	if (s->se_exp_timer != NULL)
 		event_free(s->se_exp_timer);
 	chat_identity_free(&s->se_id);
+	free(s->se_welcome_id);
 	while (s->se_if_n > 0)
 		free(session_inflight_pop(s));
 	free(s->se_inflight);

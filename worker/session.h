@@ -22,6 +22,8 @@ void	session_on_open(struct ws_conn *c, const struct http_upgrade_req *req);
 void	session_on_text(struct ws_conn *c, const char *text, size_t len);
 /* Safe when session_on_open never ran. */
 void	session_on_close(struct ws_conn *c);
+/* The broker let the login in (IPC_AUTH_OK): send the welcome. */
+void	session_on_admitted(struct ws_conn *c);
 /* After a broker restart: re-send what the broker must know. */
 void	session_reregister(struct ws_conn *c);
 /* The broker says the connection is in room with everything up to seq. */

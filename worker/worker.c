@@ -230,8 +230,47 @@ worker_on_conn_admitted(void *ctx, const struct ipc_hdr *h,
 	struct worker *w = ctx;
 	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
 
-	if (c != NULL)
-		c->wc_seen_by_broker = true;
+	if (c == NULL)
+		return 0;
+	c->wc_seen_by_broker = true;
+	if (c->wc_state == CONN_ADMITTING)
+		conn_admitted(c);
+	return 0;
+}
+
+static int
+worker_on_conn_refused(void *ctx, const struct ipc_hdr *h,
+    struct ipc_reader *r, int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	char why[132];		/* IPC_CONN_REFUSED bound */
+	uint32_t retry_ms;
+
+	if (ipc_get_u32(r, &retry_ms) == -1 ||
+	    ipc_get_strbuf(r, why, sizeof(why)) == -1 || ipc_end(r) == -1)
+		return -1;
+	if (c == NULL)
+		return 0;
+	/* The broker did not count it: nothing to report when it closes. */
+	if (c->wc_registered) {
+		c->wc_registered = false;
+		w->w_nregistered--;
+	}
+	conn_refused(c, retry_ms, why);
+	return 0;
+}
+
+static int
+worker_on_auth_ok(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+
+	if (c != NULL && c->wc_endpoint == CONN_EP_CHAT &&
+	    c->wc_state == CONN_OPEN)
+		session_on_admitted(c);
 	return 0;
 }
 
@@ -243,6 +282,8 @@ static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_ROOM_SEQ,	worker_on_room_seq },
 	{ IPC_ROOM_LEFT, worker_on_room_left },
 	{ IPC_CONN_ADMITTED, worker_on_conn_admitted },
+	{ IPC_CONN_REFUSED, worker_on_conn_refused },
+	{ IPC_AUTH_OK,	worker_on_auth_ok },
 	{ 0, NULL }
 };
 
@@ -256,8 +297,9 @@ worker_broker_pressure(struct peer *p, bool congested, void *ctx)
 	w->w_broker_congested = congested;
 	TAILQ_FOREACH_SAFE(c, &w->w_conn_list, wc_entry, next)
 		if (c->wc_endpoint != CONN_EP_ECHO &&
-		    (c->wc_state == CONN_OPEN || c->wc_state == CONN_HANDSHAKE))
-			conn_pause(c, congested);
+		    (c->wc_state == CONN_OPEN || c->wc_state == CONN_HANDSHAKE ||
+		    c->wc_state == CONN_ADMITTING))
+			conn_pause(c, CONN_PAUSE_BROKER, congested);
 	/* Registrations that did not fit go out now. */
 	if (!congested && w->w_broker != NULL)
 		worker_resync(w);
@@ -298,7 +340,8 @@ worker_resync(struct worker *w)
 	TAILQ_FOREACH(c, &w->w_conn_list, wc_entry) {
 		if (w->w_broker == NULL || w->w_broker->p_congested)
 			return;		/* worker_broker_pressure resumes it */
-		if (c->wc_state != CONN_OPEN || c->wc_registered)
+		if ((c->wc_state != CONN_OPEN &&
+		    c->wc_state != CONN_ADMITTING) || c->wc_registered)
 			continue;
 		worker_register_conn(w, c, c->wc_seen_by_broker);
 		if (c->wc_registered && c->wc_endpoint == CONN_EP_CHAT)

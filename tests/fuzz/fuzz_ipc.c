@@ -188,8 +188,13 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		return fz_str(z, 1019, (unsigned int)conn_id);
 	case IPC_CONN_CLOSE:
 	case IPC_CONN_ADMITTED:
+	case IPC_AUTH_OK:
 	case IPC_DRAIN:
 		return 0;
+	case IPC_CONN_REFUSED:
+		if (fz_u32(z, NULL) == -1)
+			return -1;
+		return fz_str(z, 132, (unsigned int)conn_id);
 	case IPC_CLIENT_REQ:
 		if (fz_u8(z) == -1)
 			return -1;

@@ -8,18 +8,22 @@ with a deadline or, for a refill, the time the server itself told us
 (retry_after_ms) or the configured connection rate.
 
 Which connection is "one over" is decided in the order the broker sees the
-registrations, and two workers' registrations may reach it in either order
-(a client can have its welcome before the broker has counted it).  So the
-connection tests make sure each connection is registered (a broker round
-trip, or the status count) before opening the next."""
+registrations, and two workers' registrations may reach it in either order.
+So the connection tests make sure each connection is registered (a broker
+round trip, or the status count) before opening the next.
+
+A connection over a per-address limit is refused at the upgrade (HTTP 429
+with Retry-After); one over the per-user limit is closed 4429 before its
+welcome: a client that got welcome is in."""
 
 import os
 import signal
+import threading
 import time
 import unittest
 
-from chatlib import NO_RATE_LIMITS, ChatTestCase, retry_unavailable, uniq
-from harness import CloseReceived, ConnectionClosed, WSClient
+from chatlib import NO_RATE_LIMITS, ChatClient, ChatTestCase, retry_unavailable, uniq
+from harness import CloseReceived, ConnectionClosed, HandshakeError, WSClient
 
 
 def limits(**kw):
@@ -217,26 +221,35 @@ class PerUserConnTest(ChatTestCase):
         return c
 
     def kicked(self, c, reason):
-        code, got = c.expect_close(4429)
+        """Closed 4429 with reason, and nothing (no welcome) before it."""
+        code, got = c.expect_close(4429, skip_data=False)
         self.assertEqual(got, reason.encode())
 
-    def test_one_over_is_closed_after_welcome(self):
+    def over(self, sub):
+        """One connection over the limit: the upgrade completes (the
+        address is fine), the token is checked, then 4429 instead of
+        welcome."""
+        c = self.open(self.daemon.make_token(sub))
+        self.kicked(c, "too many connections for this user")
+
+    def test_one_over_is_closed_before_welcome(self):
         sub = uniq("alice")
         base = self.daemon.status()["total"]
         a1 = self.counted(sub)
         a2 = self.counted(sub)
-        a3 = self.chat(sub)          # the upgrade and welcome happen first
-        self.kicked(a3, "too many connections for this user")
+        self.over(sub)
+        # Also when the token comes in the auth message.
+        c = self.open(self.daemon.make_token(sub), method="message")
+        self.kicked(c, "too many connections for this user")
         # The others are untouched, and another user is not limited.
         a1.ok("rooms", "rooms")
         a2.ok("rooms", "rooms")
         b = [self.chat(uniq("bob")) for _ in range(2)]
-        # The kicked one was not counted: one close makes room for one.
+        # The refused ones were not counted: one close makes room for one.
         a1.close()
         self.daemon.wait_total(base + 3)
         self.counted(sub)
-        a5 = self.chat(sub)
-        self.kicked(a5, "too many connections for this user")
+        self.over(sub)
         for c in b:
             c.ok("rooms", "rooms")
 
@@ -249,34 +262,88 @@ class PerUserConnTest(ChatTestCase):
         for c in (a1, a2):
             retry_unavailable(lambda: c.request("rooms"))
         # ... and they still count.
-        a3 = self.chat(sub)
-        self.kicked(a3, "too many connections for this user")
+        self.over(sub)
         a1.ok("rooms", "rooms")
         a2.ok("rooms", "rooms")
 
     def test_connections_opened_while_broker_away_are_limited(self):
-        """Connections accepted while the broker is down were never
-        admitted: when it is back they face the limits like new ones."""
+        """Connections opened while the broker is down wait for it (no 101,
+        no welcome yet); when it is back they face the limits like any new
+        ones: two of four get welcome, two get 4429 and nothing else."""
         sub = uniq("dan")
+        token = self.daemon.make_token(sub)
+        port = self.daemon.ws_port
         sup = self.daemon.pid
         broker = self.daemon.status()["broker"]["pid"]
+        results, conns = [], []
+
+        sent = threading.Semaphore(0)
+
+        def one():
+            c = ChatClient()
+            conns.append(c)
+            try:
+                c.connect(port, "/ws", query={"token": token}, timeout=20,
+                          on_sent=sent.release)
+                fr = c.recv_json(timeout=20)
+                results.append(fr.get("type"))
+            except CloseReceived as e:
+                results.append(e.code if hasattr(e, "code") else "closed")
+            except Exception as e:      # reported below
+                results.append(repr(e))
+
         os.kill(sup, signal.SIGSTOP)     # keep the broker down meanwhile
         try:
             os.kill(broker, signal.SIGKILL)
-            conns = [self.chat(sub) for _ in range(4)]
+            threads = [threading.Thread(target=one) for _ in range(4)]
+            for t in threads:
+                t.start()
+            # Their heads are out; the worker holds them for the broker.
+            for _ in threads:
+                self.assertTrue(sent.acquire(timeout=10))
+            self.assertEqual(results, [], "answered while the broker was away")
         finally:
             os.kill(sup, signal.SIGCONT)
-        closed = []
+        for t in threads:
+            t.join(30)
         for c in conns:
-            r = None
-            try:
-                r = retry_unavailable(lambda: c.request("rooms"), 15)
-            except (AssertionError, CloseReceived, ConnectionClosed):
-                closed.append(c)
-                continue
-            if r.get("type") != "rooms":
-                closed.append(c)
-        self.assertEqual(len(closed), 2, "two of four over a limit of two")
+            self.addCleanup(c.abort)
+        self.assertEqual(sorted(map(str, results)),
+                         ["4429", "4429", "welcome", "welcome"], results)
+
+
+class BrokerStalledTest(ChatTestCase):
+    """The worker waits for the broker's word before the 101 and before the
+    welcome, but not forever: handshake_timeout and auth_timeout bound it."""
+
+    daemon_scope = "test"
+    config = {"websocket": {"handshake_timeout": 1},
+              "auth": {"auth_timeout": 1}}
+
+    def stopped_broker(self):
+        pid = self.daemon.status()["broker"]["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(os.kill, pid, signal.SIGCONT)
+        return pid
+
+    def test_upgrade_without_admission_is_503(self):
+        pid = self.stopped_broker()
+        with self.assertRaises(HandshakeError) as cm:
+            self.connect("/echo", timeout=10)
+        self.assertEqual(cm.exception.status, 503)
+        self.assertEqual(cm.exception.headers.get("retry-after"), "1")
+        os.kill(pid, signal.SIGCONT)
+        c = self.chat(uniq("u"))
+        c.ok("rooms", "rooms")
+
+    def test_login_without_admission_is_1013_not_welcome(self):
+        c = self.open(None, method=None)        # upgraded, not logged in
+        pid = self.stopped_broker()
+        c.send_json({"type": "auth", "token": self.token(uniq("u"))})
+        code, reason = c.expect_close(1013, timeout=10, skip_data=False)
+        self.assertEqual(reason, b"server busy; try again")
+        os.kill(pid, signal.SIGCONT)
+        self.chat(uniq("u")).ok("rooms", "rooms")
 
 
 class LeaveRefusedTest(ChatTestCase):
@@ -304,6 +371,18 @@ class PerAddressConnTest(ChatTestCase):
 
     config = limits(max_conns_per_ip=3)
 
+    def refused(self, fn, reason):
+        """The upgrade is answered 429 with Retry-After and reason: no 101,
+        so no welcome and no close."""
+        with self.assertRaises(HandshakeError) as cm:
+            fn()
+        e = cm.exception
+        self.assertEqual(e.status, 429)
+        self.assertEqual(e.body, reason.encode() + b"\n")
+        retry = int(e.headers["retry-after"])
+        self.assertGreaterEqual(retry, 1)
+        return retry
+
     def test_max_conns_per_ip(self):
         base = self.daemon.status()["total"]
         self.assertEqual(base, 0)
@@ -314,11 +393,9 @@ class PerAddressConnTest(ChatTestCase):
         c = self.chat(uniq("u"))
         c.ok("rooms", "rooms")
         # Echo connections count too: the fourth is one over.
-        e4 = self.connect("/echo")
-        code, reason = e4.expect_close(4429)
-        self.assertEqual(reason, b"too many connections from this address")
-        c4 = self.chat(uniq("u"))
-        c4.expect_close(4429)
+        why = "too many connections from this address"
+        self.refused(lambda: self.connect("/echo"), why)
+        self.refused(lambda: self.chat(uniq("u")), why)
         # The others still work.
         e1.send_text("ping?")
         self.assertEqual(e1.recv_text(), "ping?")
@@ -328,8 +405,9 @@ class PerAddressConnTest(ChatTestCase):
         self.daemon.wait_total(2)
         c5 = self.chat(uniq("u"))
         c5.ok("rooms", "rooms")
-        e6 = self.connect("/echo")
-        e6.expect_close(4429)
+        self.refused(lambda: self.connect("/echo"), why)
+        st, _, body = self.daemon.api_request("GET", "/metrics")
+        self.assertIn(b"parley_conns_refused_total 3", body)
 
 
 class ConnectRateTest(ChatTestCase):
@@ -341,20 +419,69 @@ class ConnectRateTest(ChatTestCase):
         for i in range(3):
             conns.append(self.connect("/echo"))
             self.daemon.wait_total(i + 1)
-        e4 = self.connect("/echo")
-        code, reason = e4.expect_close(4429)
-        self.assertEqual(reason, b"connecting too fast")
+        refused = PerAddressConnTest.refused
+        refused(self, lambda: self.connect("/echo"), "connecting too fast")
         # Closing does not give tokens back ...
         conns[0].close()
-        c = self.chat(uniq("u"))
-        c.expect_close(4429)
-        # ... time does: one a second (the configured rate).
-        time.sleep(1.1)
+        retry = refused(self, lambda: self.chat(uniq("u")),
+                        "connecting too fast")
+        self.assertEqual(retry, 1)      # 1/s: the next token within 1 s
+        # ... time does: the wait the server named.
+        time.sleep(retry)
         c = self.chat(uniq("u"))
         c.ok("rooms", "rooms")
         for e in conns[1:]:
             e.send_text("still here")
             self.assertEqual(e.recv_text(), "still here")
+
+
+class ConnectStormTest(ChatTestCase):
+    """The defaults of PROTOCOL.md 5 for new connections per address."""
+
+    config = limits(conn_rate_per_ip=20, conn_burst_per_ip=50)
+
+    def test_storm_from_one_address_never_welcomed_then_closed(self):
+        """Issue 6: 90 simultaneous connections with burst 3: each either
+        gets welcome and stays, or is refused at the upgrade; none is
+        welcomed and then closed."""
+        token_for = self.daemon.make_token
+        port = self.daemon.ws_port
+        results, conns, lock = [], [], threading.Lock()
+
+        def one(i):
+            c = ChatClient()
+            with lock:
+                conns.append(c)
+            try:
+                c.connect(port, "/ws", query={"token": token_for("s%d" % i)})
+            except HandshakeError as e:
+                with lock:
+                    results.append(e.status)
+                return
+            w = c.recv_json()
+            with lock:
+                results.append(w.get("type"))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(90)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for c in conns:
+            self.addCleanup(c.abort)
+        self.assertEqual(len(results), 90, results)
+        welcomed = [c for c in conns if getattr(c, "response", None)
+                    and c.response[0] == 101]
+        self.assertEqual(results.count("welcome"), len(welcomed))
+        self.assertEqual(results.count(429) + results.count("welcome"), 90,
+                         results)
+        # The burst of 50 is let in (a few more if tokens refilled).
+        self.assertGreaterEqual(results.count("welcome"), 50)
+        self.assertGreaterEqual(results.count(429), 1)
+        # Every welcomed one is still in: a round trip each, no 4429.
+        for c in welcomed:
+            c.send_json({"type": "ping", "id": 1})
+            self.assertEqual(c.recv_json()["type"], "pong")
 
 
 if __name__ == "__main__":

@@ -787,11 +787,12 @@ class WSClient:
 
     def connect(self, port, path="/echo", headers=None, query=None,
                 host="127.0.0.1", timeout=DEFAULT_TIMEOUT, key=None,
-                extra=b"", rcvbuf=None):
+                extra=b"", rcvbuf=None, on_sent=None):
         """Open TCP, upgrade, verify 101 and Sec-WebSocket-Accept; returns
         self.  query: dict or string appended after '?'.  extra: bytes sent
         in the same write right after the head.  rcvbuf: SO_RCVBUF set
-        before connecting (a slow reader).  HandshakeError on refusal."""
+        before connecting (a slow reader).  on_sent: called once the head
+        is sent, before the answer is read.  HandshakeError on refusal."""
         if query:
             if isinstance(query, dict):
                 from urllib.parse import urlencode
@@ -810,6 +811,8 @@ class WSClient:
             raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.sendall(req + extra)
+        if on_sent is not None:
+            on_sent()
         head, rest = _read_http_head(self.sock, b"", deadline)
         if head is None:
             self.abort()

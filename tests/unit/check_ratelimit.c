@@ -365,33 +365,33 @@ START_TEST(test_quota_addr)
 	/* Three at once (max 3), the fourth is one too many. */
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false,
-		    T0, &e[i]), QUOTA_OK);
+		    T0, &e[i], NULL), QUOTA_OK);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false, T0,
-	    &x), QUOTA_TOO_MANY);
+	    &x, NULL), QUOTA_TOO_MANY);
 	ck_assert_ptr_null(x);
 	ck_assert_int_eq(e[0]->qa_conns, 3);
 	/* Another address is independent. */
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.2", false, T0,
-	    &e[3]), QUOTA_OK);
+	    &e[3], NULL), QUOTA_OK);
 	/* Burst 5: that refused attempt took the fourth token; after one
 	 * close the fifth attempt is allowed, the sixth is too fast. */
 	quota_addr_close(&q, e[0], T0);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false, T0,
-	    &e[0]), QUOTA_OK);
+	    &e[0], NULL), QUOTA_OK);
 	quota_addr_close(&q, e[0], T0);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false, T0,
-	    &x), QUOTA_TOO_FAST);
+	    &x, NULL), QUOTA_TOO_FAST);
 	/* A resumed connection is counted even now, and over the max. */
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", true, T0,
-	    &e[0]), QUOTA_OK);
+	    &e[0], NULL), QUOTA_OK);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", true, T0,
-	    &e[4]), QUOTA_OK);
+	    &e[4], NULL), QUOTA_OK);
 	ck_assert_int_eq(e[0]->qa_conns, 4);
 	/* One token a second. */
 	quota_addr_close(&q, e[0], T0);
 	quota_addr_close(&q, e[4], T0);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false,
-	    T0 + 1000, &e[0]), QUOTA_OK);
+	    T0 + 1000, &e[0], NULL), QUOTA_OK);
 	quota_free(&q);
 }
 END_TEST
@@ -408,9 +408,9 @@ START_TEST(test_quota_sweep)
 	ck_assert_int_eq(quota_user_open(&q, &cfg, "alice", false, T0, &u),
 	    QUOTA_OK);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false, T0,
-	    &a), QUOTA_OK);
+	    &a, NULL), QUOTA_OK);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.2", false, T0,
-	    &b), QUOTA_OK);
+	    &b, NULL), QUOTA_OK);
 	/* Live entries stay. */
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 100000), 0);
 	/* Closed with a full bucket: gone at the next sweep.  Closed with
@@ -419,7 +419,7 @@ START_TEST(test_quota_sweep)
 	quota_addr_close(&q, a, T0 + 100000);
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 100000), 2);
 	ck_assert_int_eq(quota_addr_open(&q, &cfg, "10.0.0.1", false,
-	    T0 + 100000, &a), QUOTA_OK);
+	    T0 + 100000, &a, NULL), QUOTA_OK);
 	quota_addr_close(&q, a, T0 + 100000);
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 100500), 0);
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 101000), 1);

@@ -212,6 +212,12 @@ auth_verifier_free(struct auth_verifier *v)
 	free(v);
 }
 
+size_t
+auth_verifier_keylen(const struct auth_verifier *v)
+{
+	return v->av_keylen;
+}
+
 /*
  * Strict base64url (RFC 7515 section 2): no padding, no other alphabet,
  * unused low bits zero, so each byte string has exactly one spelling

@@ -110,6 +110,15 @@ def default_config(tmp):
     }
 
 
+def write_private(path, text, mode=0o600):
+    """Write a secret or key file the way parleyd wants it: mode 0600
+    (parleyd refuses one that group or others may read)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def merge_config(base, overrides):
     """Merge {section: {key: value}} overrides into base (in place).  A value
     of None removes the key; a section of None removes the section."""
@@ -296,9 +305,7 @@ class Daemon:
     def _write(self, path, text, mode=0o600):
         if not path:
             return
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write_private(path, text, mode)
 
     def _wait_ready(self, timeout):
         path = os.path.join(self.run_dir, "ports.json")

@@ -321,6 +321,7 @@ auth_segment_json(const char *s, size_t len)
 	}
 	json_tokener_free(tok);
 done:
+	explicit_bzero(buf, n);
 	free(buf);
 	return obj;
 }
@@ -727,6 +728,7 @@ auth_verify(const struct auth_verifier *v, const char *token, int64_t now,
 	if ((raw = auth_b64url_decode(sig, len - (size_t)(sig - token),
 	    &n)) == NULL)
 		goto done;
+	explicit_bzero(raw, n);
 	free(raw);
 	if (n == 0)
 		goto done;

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -417,6 +418,8 @@ conn_read_head(struct ws_conn *c, struct evbuffer *in)
 		return false;
 	}
 	conn_upgrade(c, buf, (size_t)end);
+	/* The head may carry a token (query string, Authorization). */
+	explicit_bzero((char *)(uintptr_t)buf, (size_t)end);
 	evbuffer_drain(in, (size_t)end);
 	return c->wc_state == CONN_OPEN;
 }

@@ -584,6 +584,8 @@ session_on_open(struct ws_conn *c, const struct http_upgrade_req *req)
 	else
 		event_add(s->se_auth_timer,
 		    &(struct timeval){ w->w_cfg->auth_timeout, 0 });
+	if (query_token != NULL)
+		explicit_bzero(query_token, strlen(query_token));
 	free(query_token);
 }
 
@@ -642,6 +644,10 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 			session_forward(c, &p.cp_req);
 		break;
 	}
+	/* An auth or refresh message held a token: wipe the text too
+	 * (conn.c only drains it after this). */
+	if (p.cp_token != NULL)
+		explicit_bzero((char *)(uintptr_t)text, len);
 	chat_parsed_free(&p);
 }
 

@@ -83,8 +83,11 @@ preflight_check(const struct parley_config *cfg, char *err, size_t errlen,
 	if (hs && preflight_secret_ok(cfg->algorithm, auth_verifier_keylen(v),
 	    why, sizeof(why)) == -1) {
 		auth_verifier_free(v);
-		snprintf(err, errlen, "[auth] %s %s", *cfg->secret_file != '\0' ?
-		    "secret_file" : "secret", why);
+		if (*cfg->secret_file != '\0')
+			snprintf(err, errlen, "[auth] secret_file %s: %s",
+			    cfg->secret_file, why);
+		else
+			snprintf(err, errlen, "[auth] secret: %s", why);
 		return -1;
 	}
 	auth_verifier_free(v);

@@ -55,6 +55,31 @@ class WaitTimeout(AssertionError):
     pass
 
 
+# --------------------------------------------------------------------------
+# Fuzz corpus capture: with PARLEY_FUZZ_CAPTURE=DIR, what the tests send
+# (upgrade heads, frames, client JSON, tokens, API bodies, configs) is also
+# written to DIR/<fuzz target>/, one file per distinct input, for
+# tests/fuzz/grow_corpus.py to pick seeds from.
+
+_CAPTURE_DIR = os.environ.get("PARLEY_FUZZ_CAPTURE")
+_CAPTURE_MAX = 4096     # bytes; larger inputs make poor seeds
+
+
+def capture(target, data):
+    if not _CAPTURE_DIR or data is None:
+        return
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    if len(data) > _CAPTURE_MAX:
+        return
+    d = os.path.join(_CAPTURE_DIR, target)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, hashlib.sha1(data).hexdigest()[:16])
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05, msg=None):
     """Call predicate() until it returns a truthy value (returned) or the
     deadline passes (WaitTimeout, naming msg and the last exception or value).
@@ -144,7 +169,9 @@ def render_config(cfg):
                 v = "yes" if v else "no"
             out.append("%s = %s" % (k, v))
         out.append("")
-    return "\n".join(out)
+    text = "\n".join(out)
+    capture("config", text)
+    return text
 
 
 class DaemonError(RuntimeError):
@@ -241,6 +268,8 @@ class Daemon:
         self._log = None
         self._final_log = None
         self.exit_code = None
+        # False: parleyd makes data_dir and run_dir itself (their modes).
+        self.premake_dirs = True
 
     # --- life cycle -------------------------------------------------------
 
@@ -253,7 +282,7 @@ class Daemon:
         merge_config(cfg, config_overrides)
         self.config = cfg
         for d in (cfg["server"].get("data_dir"), cfg["server"].get("run_dir")):
-            if d:
+            if d and self.premake_dirs:
                 os.makedirs(d, mode=0o700, exist_ok=True)
         self._write(cfg.get("auth", {}).get("secret_file"), self.secret)
         self._write(cfg.get("api", {}).get("key_file"), self.api_key)
@@ -582,7 +611,9 @@ class Daemon:
             payload.pop("sub", None)
         tok = jwt.encode(payload, self.secret if key is None else key,
                          algorithm=algorithm, headers=headers)
-        return tok.decode() if isinstance(tok, bytes) else tok
+        tok = tok.decode() if isinstance(tok, bytes) else tok
+        capture("jwt", tok)
+        return tok
 
     def api_request(self, method, path, body=None, key=True, timeout=5.0):
         """HTTP request to the API listener: (status, headers, body bytes)."""
@@ -596,6 +627,8 @@ class Daemon:
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
             hdrs["Content-Type"] = "application/json"
+            if path == "/api/publish":
+                capture("api_body", data)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             r = conn.getresponse()
@@ -720,6 +753,7 @@ def raw_request(port, data, timeout=DEFAULT_TIMEOUT, host="127.0.0.1"):
     if isinstance(data, str):
         data = data.encode("latin-1")
     deadline = time.monotonic() + timeout
+    capture("http_upgrade", data)
     with socket.create_connection((host, port), timeout=timeout) as s:
         try:
             s.sendall(data)
@@ -816,6 +850,7 @@ class WSClient:
             self.abort()
             raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        capture("http_upgrade", req)
         self.sock.sendall(req + extra)
         head, rest = _read_http_head(self.sock, b"", deadline)
         if head is None:
@@ -859,6 +894,7 @@ class WSClient:
     # --- sending ------------------------------------------------------------
 
     def send_raw(self, data):
+        capture("ws_frame", data)
         self.sock.sendall(data)
 
     def send_frame(self, opcode, payload=b"", fin=True, rsv=0, mask=True,
@@ -872,6 +908,13 @@ class WSClient:
         else:
             data = build_frame(opcode, payload, fin, rsv, mask, length_form,
                                mask_key, length)
+        capture("ws_frame", data)
+        if opcode == OP_TEXT and fin and not rsv:
+            capture("chat_req", payload)
+        elif rsv & 4:
+            # fuzz_inflate: two parameter bytes (window 15, context kept),
+            # then the compressed message.
+            capture("inflate", b"\x06\x00" + payload)
         self.sock.sendall(data)
         if opcode == OP_CLOSE and fin:
             self.close_sent = True

@@ -69,6 +69,11 @@ preflight_check(const struct parley_config *cfg, char *err, size_t errlen,
 	if (hs && preflight_file_mode("auth", "secret_file", cfg->secret_file,
 	    err, errlen) == -1)
 		return -1;
+	/* An inline secret makes the config file itself a secret file. */
+	if (hs && *cfg->secret_file == '\0' && *cfg->secret != '\0' &&
+	    preflight_file_mode("auth", "secret is inline: the configuration",
+	    cfg->cfg_path, err, errlen) == -1)
+		return -1;
 	if (cfg->api_listen[0] != '\0' && preflight_file_mode("api",
 	    "key_file", cfg->api_key_file, err, errlen) == -1)
 		return -1;

@@ -28,6 +28,8 @@ def mode_of(path):
 class StartupRefusalTest(unittest.TestCase):
     """parleyd -t and parleyd -f on a config whose secrets are exposed."""
 
+    conf_mode = 0o644
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="parley-hard-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -39,8 +41,8 @@ class StartupRefusalTest(unittest.TestCase):
 
     def run_parleyd(self, flag):
         path = os.path.join(self.tmp, "p.conf")
-        with open(path, "w") as f:
-            f.write(harness.render_config(self.cfg))
+        harness.write_private(path, harness.render_config(self.cfg),
+                              self.conf_mode)
         # -f: a start-up that passed the checks would run on; the timeout
         # then fails the test instead of hanging it.
         r = subprocess.run([harness.PARLEYD, flag, "-c", path],
@@ -88,7 +90,17 @@ class StartupRefusalTest(unittest.TestCase):
         self.assertRefused("[auth] secret_file %s: the HS256 secret is 16 "
                            "bytes; it must be at least 32" % self.secret)
 
+    def test_inline_secret_in_readable_config(self):
+        self.cfg["auth"] = {"algorithm": "HS256", "secret": "x" * 32}
+        self.assertRefused("[auth] " + MODE_MSG % (
+            "secret is inline: the configuration",
+            os.path.join(self.tmp, "p.conf"), 0o644))
+        self.conf_mode = 0o600
+        rc, err = self.run_parleyd("-t")
+        self.assertEqual(rc, 0, err)
+
     def test_short_inline_secret(self):
+        self.conf_mode = 0o600
         self.cfg["auth"] = {"algorithm": "HS512", "secret": "x" * 31}
         self.assertRefused("[auth] secret: the HS512 secret is 31 bytes; it "
                            "must be at least 32")

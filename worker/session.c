@@ -603,6 +603,10 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 	lim.cl_max_text = (size_t)cfg->max_text;
 	lim.cl_max_bytes = (size_t)cfg->max_message_bytes;
 	chat_req_parse(text, len, &lim, &p);
+	/* An auth or refresh message holds a token: p has its own copies
+	 * of all it needs, so wipe the text now (a close frees it). */
+	if (p.cp_token != NULL)
+		explicit_bzero((char *)(uintptr_t)text, len);
 
 	/* Before auth only auth and ping are accepted (PROTOCOL.md 2);
 	 * text that is not JSON at all still gets PARSE_ERROR. */
@@ -644,10 +648,6 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 			session_forward(c, &p.cp_req);
 		break;
 	}
-	/* An auth or refresh message held a token: wipe the text too
-	 * (conn.c only drains it after this). */
-	if (p.cp_token != NULL)
-		explicit_bzero((char *)(uintptr_t)text, len);
 	chat_parsed_free(&p);
 }
 

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "api_body.h"
 #include "broker.h"
 #include "chat.h"
 #include "config.h"
@@ -36,9 +37,7 @@
 #define API_MAX_BODY		(1024 * 1024)	/* larger: evhttp answers 413 */
 #define API_MAX_HEADERS		(8 * 1024)
 #define API_TIMEOUT		10		/* seconds to read a request */
-#define API_MAX_DEPTH		32		/* JSON nesting */
 #define API_MAX_KEY		4096		/* key file bytes */
-#define API_MAX_EVENT		64
 #define API_LOG_PATH		128		/* path bytes in a log line */
 #define API_MAX_ERRMSG		192
 
@@ -63,12 +62,6 @@ struct api_route {
 	int			 ar_flags;	/* API_F_* */
 	void			(*ar_handler)(struct broker *,
 				    struct evhttp_request *);
-};
-
-/* Why a publish body was refused: 400 with this field and message. */
-struct api_fail {
-	const char	*af_field;
-	char		 af_msg[API_MAX_ERRMSG];
 };
 
 /* A counter of struct broker_metrics, as /metrics shows it. */
@@ -268,257 +261,6 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	found->ar_handler(b, req);
 }
 
-/*
- * json-c 0.16 decodes a lone surrogate escape ("\ud800") to U+FFFD, which
- * the text checks would then pass, yet send refuses it (PROTOCOL.md
- * section 4).  So each one is rewritten in place to "\u0000", same
- * length: every string check refuses NUL, and the field gets named.  The
- * same pass refuses what the strict tokener still lets through: raw
- * control bytes inside strings and single-quoted strings.
- */
-static int
-api_prescan(char *s, size_t len, const char **why)
-{
-	size_t i = 0, hi = SIZE_MAX;	/* a high surrogate escape waiting */
-	bool instr = false;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned v = 0;
-		size_t k;
-
-		if (!instr) {
-			if (c == '\'') {
-				*why = "single-quoted strings are not JSON";
-				return -1;
-			}
-			instr = c == '"';
-			i++;
-			continue;
-		}
-		if (c < 0x20) {
-			*why = "control character inside a string";
-			return -1;
-		}
-		for (k = 2; c == '\\' && i + 5 < len && s[i + 1] == 'u' &&
-		    k < 6; k++) {
-			char d = s[i + k];
-
-			if (d >= '0' && d <= '9')
-				v = v * 16 + (unsigned)(d - '0');
-			else if ((d | 0x20) >= 'a' && (d | 0x20) <= 'f')
-				v = v * 16 + (unsigned)((d | 0x20) - 'a' + 10);
-			else
-				break;
-		}
-		if (k == 6) {		/* a whole \uXXXX */
-			if (v >= 0xdc00 && v <= 0xdfff && hi == SIZE_MAX)
-				memcpy(s + i + 2, "0000", 4);
-			if (hi != SIZE_MAX && !(v >= 0xdc00 && v <= 0xdfff))
-				memcpy(s + hi + 2, "0000", 4);
-			hi = v >= 0xd800 && v <= 0xdbff ? i : SIZE_MAX;
-			i += 6;
-			continue;
-		}
-		if (hi != SIZE_MAX)
-			memcpy(s + hi + 2, "0000", 4);
-		hi = SIZE_MAX;
-		if (c == '"')
-			instr = false;
-		i += c == '\\' ? 2 : 1;
-	}
-	return 0;
-}
-
-/* The body as one JSON object (*out), or -1 with the reason in why. */
-static int
-api_parse_body(char *s, size_t len, json_object **out, char *why,
-    size_t whylen)
-{
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
-	const char *scan = NULL;
-	json_object *obj;
-	size_t i, end;
-
-	*out = NULL;
-	for (i = 0; i < len && strchr(" \t\r\n", s[i]) != NULL && s[i]; i++)
-		;
-	if (i == len || s[i] != '{') {
-		snprintf(why, whylen, "expected a JSON object");
-		return -1;
-	}
-	if (api_prescan(s, len, &scan) == -1) {
-		snprintf(why, whylen, "%s", scan);
-		return -1;
-	}
-	if ((tok = json_tokener_new_ex(API_MAX_DEPTH)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, s, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (jerr == json_tokener_continue)
-		snprintf(why, whylen, "truncated JSON");
-	else if (jerr == json_tokener_error_depth)
-		snprintf(why, whylen, "nested more than %d levels deep",
-		    API_MAX_DEPTH);
-	else if (jerr != json_tokener_success)
-		snprintf(why, whylen, "%s", json_tokener_error_desc(jerr));
-	else {
-		for (; end < len && strchr(" \t\r\n", s[end]) != NULL &&
-		    s[end] != '\0'; end++)
-			;
-		if (end != len)
-			snprintf(why, whylen, "data after the JSON object");
-		else if (!json_object_is_type(obj, json_type_object))
-			snprintf(why, whylen, "expected a JSON object");
-		else {
-			*out = obj;
-			return 0;
-		}
-	}
-	json_object_put(obj);
-	return -1;
-}
-
-static int __attribute__((format(printf, 3, 4)))
-api_fail(struct api_fail *f, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->af_field = field;
-	va_start(ap, fmt);
-	vsnprintf(f->af_msg, sizeof(f->af_msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* A field's value; NULL when absent or JSON null (null means absent). */
-static json_object *
-api_field(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
-
-/* A string value's bytes and length (NULs included), or -1. */
-static int
-api_str(json_object *v, const char **s, size_t *len)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
-	return 0;
-}
-
-/* 1..max bytes of ASCII letters, digits and the bytes in extra. */
-static bool
-api_token_valid(const char *s, size_t len, size_t max, const char *extra)
-{
-	if (len == 0 || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') ||
-		    (c != '\0' && strchr(extra, c) != NULL)))
-			return false;
-	}
-	return true;
-}
-
-/* Fill pr from the body; its strings point into obj.  -1: see f. */
-static int
-api_publish_parse(const struct broker *b, json_object *obj,
-    struct publish_req *pr, struct api_fail *f)
-{
-	json_object *text = api_field(obj, "text");
-	json_object *event = api_field(obj, "event");
-	json_object *data = api_field(obj, "data");
-	json_object *v;
-	const char *s;
-	size_t len;
-	ssize_t n;
-
-	memset(pr, 0, sizeof(*pr));
-	pr->pr_persist = true;
-
-	if ((v = api_field(obj, "room")) == NULL)
-		return api_fail(f, "room", "room is required");
-	if (api_str(v, &s, &len) == -1 || !chat_room_valid(s, len))
-		return api_fail(f, "room", "room must be 1-%d characters of "
-		    "[A-Za-z0-9_.:@-]", CHAT_MAX_ROOM);
-	pr->pr_room = s;
-
-	if (text != NULL && event != NULL)
-		return api_fail(f, "event", "give text or event, not both");
-	if (text == NULL && event == NULL)
-		return api_fail(f, "text", "text or event is required");
-	if (text != NULL) {
-		/* Exactly the rule send follows (PROTOCOL.md section 4). */
-		if (api_str(text, &s, &len) == -1 ||
-		    (n = chat_text_count(s, len, CHAT_TEXT_MSG)) < 1 ||
-		    n > b->b_cfg->max_text)
-			return api_fail(f, "text", "text must be 1-%d "
-			    "characters of UTF-8 without NUL or control "
-			    "characters other than \\n and \\t",
-			    b->b_cfg->max_text);
-		if (data != NULL)
-			return api_fail(f, "data", "data applies to events "
-			    "only");
-		pr->pr_text = s;
-	} else {
-		if (api_str(event, &s, &len) == -1 ||
-		    !api_token_valid(s, len, API_MAX_EVENT, "_.:-"))
-			return api_fail(f, "event", "event must be 1-%d "
-			    "characters of [A-Za-z0-9_.:-]", API_MAX_EVENT);
-		pr->pr_event = s;
-		/* The data goes out as it came, re-serialized compactly. */
-		pr->pr_data = data != NULL ?
-		    json_object_to_json_string_ext(data, API_JSON_FLAGS) :
-		    "null";
-		if (pr->pr_data == NULL)
-			return api_fail(f, "data", "cannot serialize data");
-	}
-
-	if ((v = api_field(obj, "user")) != NULL) {
-		if (api_str(v, &s, &len) == -1 ||
-		    !api_token_valid(s, len, CHAT_MAX_USER, "_.@-"))
-			return api_fail(f, "user", "user must be 1-%d "
-			    "characters of [A-Za-z0-9_.@-]", CHAT_MAX_USER);
-		pr->pr_user = s;
-	}
-	if ((v = api_field(obj, "name")) != NULL) {
-		if (api_str(v, &s, &len) == -1 ||
-		    (n = chat_text_count(s, len, CHAT_TEXT_NOCTL)) < 0 ||
-		    n > CHAT_MAX_NAME)
-			return api_fail(f, "name", "name must be at most %d "
-			    "characters of UTF-8 without control characters",
-			    CHAT_MAX_NAME);
-		pr->pr_name = s;
-	}
-	if ((v = api_field(obj, "persist")) != NULL) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return api_fail(f, "persist", "persist must be true "
-			    "or false");
-		pr->pr_persist = json_object_get_boolean(v);
-	}
-	if (!pr->pr_persist && pr->pr_text != NULL)
-		return api_fail(f, "persist", "persist: false applies to "
-		    "events only");
-	return 0;
-}
-
 static void
 api_publish(struct broker *b, struct evhttp_request *req)
 {
@@ -545,7 +287,7 @@ api_publish(struct broker *b, struct evhttp_request *req)
 		    "invalid JSON: %s", why);
 		return;
 	}
-	if (api_publish_parse(b, obj, &pr, &f) == -1) {
+	if (api_publish_parse(obj, b->b_cfg->max_text, &pr, &f) == -1) {
 		api_error(req, HTTP_BADREQUEST, "bad_request", f.af_field,
 		    "%s", f.af_msg);
 		goto done;

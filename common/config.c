@@ -82,9 +82,20 @@ static const char	*chk_origins(const char *);
 static const struct cfg_enum room_policies[] = {
 	{ "open", CFG_ROOMS_OPEN }, { "closed", CFG_ROOMS_CLOSED }, { NULL, 0 }
 };
+static const struct cfg_enum tls_versions[] = {
+	{ "TLSv1.2", CFG_TLS_1_2 }, { "TLSv1.3", CFG_TLS_1_3 }, { NULL, 0 }
+};
 static const struct cfg_enum sync_modes[] = {
 	{ "normal", CFG_SYNC_NORMAL }, { "full", CFG_SYNC_FULL }, { NULL, 0 }
 };
+
+#define CFG_TLS_CIPHERS							\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define CFG_TLS_CIPHERSUITES						\
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"		\
+	"TLS_CHACHA20_POLY1305_SHA256"
 
 #define KB	1024ULL
 #define MB	(1024ULL * 1024)
@@ -161,6 +172,13 @@ static const struct cfg_key cfg_keys[] = {
 	K_STR("tls", "listen", tls_listen, "", BUILT, chk_hostport_opt),
 	K_STR("tls", "cert_file", tls_cert_file, "", BUILT, NULL),
 	K_STR("tls", "key_file", tls_key_file, "", BUILT, NULL),
+	/* Forward-secret AEAD only: ECDHE with AES-GCM or ChaCha20-Poly1305. */
+	K_STR("tls", "ciphers", tls_ciphers, CFG_TLS_CIPHERS, BUILT,
+	    chk_nonempty),
+	K_STR("tls", "ciphersuites", tls_ciphersuites, CFG_TLS_CIPHERSUITES,
+	    BUILT, chk_nonempty),
+	K_ENUM("tls", "min_version", tls_min_version, "TLSv1.2", BUILT,
+	    tls_versions),
 };
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -387,6 +405,8 @@ cfg_free(struct parley_config *cfg)
 
 	if (cfg == NULL)
 		return;
+	if (cfg->secret != NULL)
+		explicit_bzero(cfg->secret, strlen(cfg->secret));
 	for (i = 0; i < CFG_NKEYS; i++)
 		if (cfg_keys[i].type == CFG_STR)
 			free(*(char **)cfg_field(cfg, &cfg_keys[i]));
@@ -425,8 +445,13 @@ cfg_reader(char *str, int num, void *arg)
 	for (s = cp->cp_line; *s == ' ' || *s == '\t'; s++)
 		;
 	memmove(cp->cp_line, s, strlen(s) + 1);
-	/* libinih gets at most num - 2 bytes; values come from cp_line. */
+	/* libinih gets at most num - 2 bytes; values come from cp_line, so
+	 * a key line goes to libinih without its value (an inline secret
+	 * never sits in libinih's buffer). */
 	len = strlen(cp->cp_line);
+	if (cp->cp_line[0] != '[' && cp->cp_line[0] != ';' &&
+	    cp->cp_line[0] != '#' && (s = strpbrk(cp->cp_line, "=:")) != NULL)
+		len = (size_t)(s + 1 - cp->cp_line);
 	if (len > (size_t)num - 2)
 		len = (size_t)num - 2;
 	memcpy(str, cp->cp_line, len);
@@ -718,12 +743,14 @@ cfg_validate(struct cfg_parse *cp)
 	return 0;
 }
 
-int
-cfg_load(const char *path, struct parley_config *cfg, char *err,
-    size_t errlen, void (*warn)(const char *msg))
+/* fp == NULL: path could not be opened (errno says why). */
+static int
+cfg_load_fp(const char *path, FILE *fp, struct parley_config *cfg,
+    char *err, size_t errlen, void (*warn)(const char *msg))
 {
 	struct parley_config	 tmp;
 	struct cfg_parse	 cp;
+	char			 iobuf[BUFSIZ];
 	int			 rc;
 
 	if (err != NULL && errlen > 0)
@@ -737,14 +764,22 @@ cfg_load(const char *path, struct parley_config *cfg, char *err,
 
 	cfg_defaults(&tmp);
 	tmp.cfg_path = xstrdup(path);
-	if ((cp.cp_fp = fopen(path, "r")) == NULL) {
+	if ((cp.cp_fp = fp) == NULL) {
 		cfg_error(&cp, 0, "cannot open: %s", strerror(errno));
 		goto fail;
 	}
+	/* The file may hold an inline secret: every copy of its bytes is
+	 * in a buffer wiped below (getline grows cp_line only for lines
+	 * too long to be valid). */
+	setvbuf(cp.cp_fp, iobuf, _IOFBF, sizeof(iobuf));
+	cp.cp_linecap = CFG_MAX_LINE + 2;
+	cp.cp_line = xmalloc(cp.cp_linecap);
 	rc = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
 	if (ferror(cp.cp_fp) && !cp.cp_failed)
 		cfg_error(&cp, cp.cp_lineno, "read error");
 	fclose(cp.cp_fp);
+	explicit_bzero(iobuf, sizeof(iobuf));
+	explicit_bzero(cp.cp_line, cp.cp_linecap);
 	free(cp.cp_line);
 	if (rc > 0 && (!cp.cp_failed || rc < cp.cp_errline)) {
 		/* A line libinih refused before any error of ours. */
@@ -761,4 +796,26 @@ cfg_load(const char *path, struct parley_config *cfg, char *err,
 	cfg_free(&tmp);
 	memset(cfg, 0, sizeof(*cfg));
 	return -1;
+}
+
+int
+cfg_load(const char *path, struct parley_config *cfg, char *err,
+    size_t errlen, void (*warn)(const char *msg))
+{
+	return cfg_load_fp(path, fopen(path, "r"), cfg, err, errlen, warn);
+}
+
+int
+cfg_load_mem(const char *name, const void *buf, size_t len,
+    struct parley_config *cfg, char *err, size_t errlen,
+    void (*warn)(const char *msg))
+{
+	FILE	*fp = NULL;
+
+	/* fmemopen refuses a size of 0; an empty file is "\n"-less text. */
+	if (len > 0)
+		fp = fmemopen((void *)(uintptr_t)buf, len, "r");
+	else
+		fp = fopen("/dev/null", "r");
+	return cfg_load_fp(name, fp, cfg, err, errlen, warn);
 }

@@ -9,6 +9,7 @@
 
 enum cfg_room_policy { CFG_ROOMS_OPEN, CFG_ROOMS_CLOSED };
 enum cfg_sync { CFG_SYNC_NORMAL, CFG_SYNC_FULL };
+enum cfg_tls_version { CFG_TLS_1_2, CFG_TLS_1_3 };
 
 struct parley_config {
 	char	*cfg_path;		/* file it was read from, or NULL */
@@ -72,6 +73,9 @@ struct parley_config {
 	char	*tls_listen;		/* empty: off */
 	char	*tls_cert_file;
 	char	*tls_key_file;
+	char	*tls_ciphers;		/* TLS 1.2 cipher list (OpenSSL syntax) */
+	char	*tls_ciphersuites;	/* TLS 1.3 suites */
+	enum cfg_tls_version tls_min_version;
 };
 
 /* Fill cfg with the built-in defaults (every string allocated). */
@@ -85,6 +89,11 @@ void	cfg_defaults(struct parley_config *cfg);
  */
 int	cfg_load(const char *path, struct parley_config *cfg, char *err,
 	    size_t errlen, void (*warn)(const char *msg));
+/* The same, from len bytes at buf; name stands for the file in errors. */
+int	cfg_load_mem(const char *name, const void *buf, size_t len,
+	    struct parley_config *cfg, char *err, size_t errlen,
+	    void (*warn)(const char *msg));
+/* Free every string (the inline secret wiped first). */
 void	cfg_free(struct parley_config *cfg);
 
 /* Split "host:port" ("[v6]:port" too).  Returns 0 or -1. */

@@ -55,7 +55,7 @@ log_open(const char *path)
 		logger.fd = STDERR_FILENO;
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	if (logger.fd != STDERR_FILENO)

@@ -86,7 +86,7 @@ make_token(const char *cfgpath, int argc, char **argv)
 	long ttl = argc > 2 ? strtol(argv[2], NULL, 10) : 3600;
 	jwt_alg_t alg;
 	jwt_t *jwt = NULL;
-	size_t len = 0;
+	size_t len = 0, full = 0;
 	int rc = 1;
 
 	if (argc < 2 || argc > 3 || ttl <= 0) {
@@ -114,6 +114,7 @@ make_token(const char *cfgpath, int argc, char **argv)
 		    cfg.secret_file[0] ? cfg.secret_file : "the config");
 		goto done;
 	}
+	full = len;
 	if (secret[len - 1] == '\n')
 		len--;
 	if (len > 0 && secret[len - 1] == '\r')
@@ -129,8 +130,12 @@ make_token(const char *cfgpath, int argc, char **argv)
 	printf("%s\n", tok);
 	rc = 0;
 done:
+	if (tok != NULL)
+		explicit_bzero(tok, strlen(tok));
 	free(tok);
 	jwt_free(jwt);
+	if (secret != NULL)
+		explicit_bzero(secret, full);
 	free(secret);
 	cfg_free(&cfg);
 	return rc;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <bsd/unistd.h>
 
@@ -47,6 +48,10 @@ main(int argc, char *argv[])
 	char err[1024];
 	int ch;
 
+	/* Everything parleyd creates (database, WAL, pidfile, logs,
+	 * directories) is its own: 0600 and 0700.  The control socket
+	 * sets its mode itself. */
+	umask(077);
 	setproctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "c:dfhtv")) != -1) {
 		switch (ch) {
@@ -105,7 +110,7 @@ main(int argc, char *argv[])
 		}
 	}
 	/* The default log file lives in run_dir: make it before opening. */
-	if (mkdir_p(cfg.run_dir, 0750) == -1) {
+	if (mkdir_p(cfg.run_dir, 0700) == -1) {
 		fprintf(stderr, "parleyd: %s: %s\n", cfg.run_dir, strerror(errno));
 		return 1;
 	}

@@ -626,7 +626,7 @@ reload(void)
 		    "configuration", err);
 		return;
 	}
-	if (mkdir_p(next.data_dir, 0750) == -1) {
+	if (mkdir_p(next.data_dir, 0700) == -1) {
 		log_warn("reload_failed", "%s: data_dir %s; keeping the running "
 		    "configuration", cur->cfg_path, next.data_dir);
 		cfg_free(&next);
@@ -717,9 +717,9 @@ supervisor_main(struct parley_config *cfg)
 	/* Children read the resolved count (their share of the limits). */
 	cfg->workers = sup.s_nworkers;
 
-	if (mkdir_p(cfg->run_dir, 0750) == -1)
+	if (mkdir_p(cfg->run_dir, 0700) == -1)
 		fatal("run_dir", "%s", cfg->run_dir);
-	if (mkdir_p(cfg->data_dir, 0750) == -1)
+	if (mkdir_p(cfg->data_dir, 0700) == -1)
 		fatal("data_dir", "%s", cfg->data_dir);
 	snprintf(sup.s_pidfile, sizeof(sup.s_pidfile), "%s/%s", cfg->run_dir,
 	    PARLEY_PIDFILE);

@@ -125,10 +125,13 @@ read_small_file(const char *path, size_t max, size_t *lenp)
 
 	if ((fp = fopen(path, "rb")) == NULL)
 		return NULL;
+	/* Keys and secrets come through here: no copy in a stdio buffer. */
+	setvbuf(fp, NULL, _IONBF, 0);
 	buf = xmalloc(max + 1);
 	n = fread(buf, 1, max + 1, fp);
 	if (ferror(fp) || n > max) {
 		fclose(fp);
+		explicit_bzero(buf, max + 1);
 		free(buf);
 		errno = n > max ? EFBIG : EIO;
 		return NULL;

@@ -212,6 +212,12 @@ auth_verifier_free(struct auth_verifier *v)
 	free(v);
 }
 
+size_t
+auth_verifier_keylen(const struct auth_verifier *v)
+{
+	return v->av_keylen;
+}
+
 /*
  * Strict base64url (RFC 7515 section 2): no padding, no other alphabet,
  * unused low bits zero, so each byte string has exactly one spelling
@@ -315,6 +321,7 @@ auth_segment_json(const char *s, size_t len)
 	}
 	json_tokener_free(tok);
 done:
+	explicit_bzero(buf, n);
 	free(buf);
 	return obj;
 }
@@ -721,6 +728,7 @@ auth_verify(const struct auth_verifier *v, const char *token, int64_t now,
 	if ((raw = auth_b64url_decode(sig, len - (size_t)(sig - token),
 	    &n)) == NULL)
 		goto done;
+	explicit_bzero(raw, n);
 	free(raw);
 	if (n == 0)
 		goto done;

@@ -24,6 +24,8 @@ struct auth_verifier;
 struct auth_verifier *auth_verifier_new(const struct parley_config *cfg,
 	    char *err, size_t errlen);
 void	auth_verifier_free(struct auth_verifier *v);
+/* Bytes of the key in use (the HMAC secret's length for HS*). */
+size_t	auth_verifier_keylen(const struct auth_verifier *v);
 
 /*
  * Verify token at now (seconds since the epoch).  Returns 0 with *id

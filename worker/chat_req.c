@@ -69,6 +69,8 @@ chat_req_errcode(enum chat_err err)
 void
 chat_parsed_free(struct chat_parsed *p)
 {
+	if (p->cp_token != NULL)
+		explicit_bzero(p->cp_token, strlen(p->cp_token));
 	free(p->cp_token);
 	p->cp_token = NULL;
 	chat_req_free(&p->cp_req);
@@ -507,7 +509,11 @@ chat_parse_token(json_object *obj, struct chat_parsed *p)
 	if (len < 1 || len > CHAT_REQ_MAX_TOKEN ||
 	    chat_text_count(s, len, CHAT_TEXT_NONUL) == -1)
 		goto bad;
-	if ((p->cp_token = strdup(s)) == NULL)
+	p->cp_token = strdup(s);
+	/* json-c's copy goes with the object, unwiped: wipe it here (the
+	 * value is not read again; object keys are hashed, values not). */
+	explicit_bzero((char *)(uintptr_t)s, len);
+	if (p->cp_token == NULL)
 		return chat_fail(p, CHAT_ERR_INTERNAL, NULL, "out of memory");
 	return 0;
 bad:

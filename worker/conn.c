@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -478,6 +479,8 @@ conn_read_head(struct ws_conn *c, struct evbuffer *in)
 		return false;
 	}
 	conn_upgrade(c, buf, (size_t)end);
+	/* The head may carry a token (query string, Authorization). */
+	explicit_bzero((char *)(uintptr_t)buf, (size_t)end);
 	evbuffer_drain(in, (size_t)end);
 	return false;	/* frames are read once the broker admits it */
 }

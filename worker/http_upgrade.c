@@ -568,6 +568,16 @@ http_upgrade_head_end(const char *buf, size_t len, size_t max_head)
 	return len >= max_head ? -1 : 0;
 }
 
+/* The URL and header values may hold a token. */
+static void
+hu_parse_wipe(struct hu_parse *hp)
+{
+	explicit_bzero(hp->hp_url, hp->hp_cap + 1);
+	explicit_bzero(hp->hp_value, hp->hp_cap + 1);
+	free(hp->hp_url);
+	free(hp->hp_value);
+}
+
 int
 http_upgrade_parse(const char *head, size_t len,
     struct http_upgrade_req *req, const char **why)
@@ -604,16 +614,23 @@ http_upgrade_parse(const char *head, size_t len,
 	if (hu_validate(&hp, &p) == -1)
 		goto fail;
 
-	free(hp.hp_url);
-	free(hp.hp_value);
+	hu_parse_wipe(&hp);
 	*why = "ok";
 	return 0;
 fail:
-	free(hp.hp_url);
-	free(hp.hp_value);
+	hu_parse_wipe(&hp);
 	http_upgrade_req_free(req);
 	*why = hp.hp_why;
 	return hp.hp_status;
+}
+
+/* Query string and bearer may hold a token: wiped before they are freed. */
+static void
+hu_free_secret(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
 }
 
 void
@@ -621,10 +638,10 @@ http_upgrade_req_free(struct http_upgrade_req *req)
 {
 	if (req == NULL)
 		return;
-	free(req->hu_query);
+	hu_free_secret(req->hu_query);
 	free(req->hu_host);
 	free(req->hu_origin);
-	free(req->hu_bearer);
+	hu_free_secret(req->hu_bearer);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -680,6 +697,7 @@ http_query_param(const char *query, const char *name)
 		out[n] = '\0';
 		return out;
 bad:
+		explicit_bzero(out, (size_t)(end - v) + 1);
 		free(out);
 		return NULL;
 	}

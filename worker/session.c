@@ -623,6 +623,8 @@ session_on_open(struct ws_conn *c, const struct http_upgrade_req *req)
 	else
 		event_add(s->se_auth_timer,
 		    &(struct timeval){ w->w_cfg->auth_timeout, 0 });
+	if (query_token != NULL)
+		explicit_bzero(query_token, strlen(query_token));
 	free(query_token);
 }
 
@@ -640,6 +642,10 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 	lim.cl_max_text = (size_t)cfg->max_text;
 	lim.cl_max_bytes = (size_t)cfg->max_message_bytes;
 	chat_req_parse(text, len, &lim, &p);
+	/* An auth or refresh message holds a token: p has its own copies
+	 * of all it needs, so wipe the text now (a close frees it). */
+	if (p.cp_token != NULL)
+		explicit_bzero((char *)(uintptr_t)text, len);
 
 	/* Before auth only auth and ping are accepted (PROTOCOL.md 2);
 	 * text that is not JSON at all still gets PARSE_ERROR. */

@@ -1,5 +1,10 @@
 /* smoke_driver.c: a deterministic mutation run over every fuzz target, so
- * `make check` under ASan/UBSan replays the same inputs on every machine. */
+ * `make check` under ASan/UBSan replays the same inputs on every machine,
+ * then every file of the target's seed corpus (tests/fuzz/corpus/NAME/). */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,11 @@
 #define SMOKE_NSEEDS	32
 #define SMOKE_SEED	0x9e3779b97f4a7c15ULL
 #define SMOKE_REPORT	5	/* failing inputs named per target */
+#define SMOKE_MAXFILE	(1024 * 1024)	/* a corpus file larger: an error */
+
+#ifndef PARLEY_FUZZ_CORPUS
+#define PARLEY_FUZZ_CORPUS	"tests/fuzz/corpus"
+#endif
 
 struct seed {
 	uint8_t		s_buf[SMOKE_MAXLEN];
@@ -291,6 +301,63 @@ seeds_ipc(struct seeds *ss)
 	seed_msg(ss, &m);
 }
 
+static void
+seeds_jwt(struct seeds *ss)
+{
+	static const char *const toks[] = {
+		/* HS256 {"sub":"alice"}, and the same with a bad signature. */
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4"
+		    "cCI6MTgwMDAwMzYwMH0.c2lnbmF0dXJl",
+		"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IiLCJyb29tcyI6WyJhKiJdfQ."
+		    "AAAA",
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+		"a.b.c",
+		"..",
+	};
+
+	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++)
+		seed_add(ss, toks[i], strlen(toks[i]));
+}
+
+static void
+seeds_api_body(struct seeds *ss)
+{
+	static const char *const bodies[] = {
+		"{\"room\":\"general\",\"text\":\"hello\"}",
+		"{\"room\":\"ops\",\"event\":\"deploy.done\",\"data\":"
+		    "{\"v\":[1,2.5,null,true]},\"persist\":false}",
+		"{\"room\":\"r\",\"text\":\"\\ud83d\\ude00 \\ud800\","
+		    "\"user\":\"bot\",\"name\":\"B\\u00f6t\"}",
+		" {\"room\":\"a:b\",\"event\":\"x\"} \r\n",
+		"[1]",
+	};
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		seed_add(ss, bodies[i], strlen(bodies[i]));
+}
+
+static void
+seeds_config(struct seeds *ss)
+{
+	static const char *const confs[] = {
+		"[server]\nlisten = 127.0.0.1:0\nworkers = 2\n"
+		    "[websocket]\necho_path = /echo ; test\n"
+		    "[auth]\nalgorithm = HS256\nsecret = 0123456789abcdef"
+		    "0123456789abcdef\n",
+		"[tls]\nlisten = [::1]:8443\ncert_file = c.pem\n"
+		    "key_file = k.pem\nmin_version = TLSv1.3\n"
+		    "ciphers = ECDHE-RSA-AES128-GCM-SHA256\n",
+		"[limits]\nmax_connections = 10\nsend_rate = 5\n"
+		    "[store]\nsynchronous = normal\n"
+		    "[api]\nlisten =\n",
+		"  [auth]\n  algorithm = RS256\r\npublic_key_file = p.pem\n"
+		    "# comment\n\n",
+	};
+
+	for (size_t i = 0; i < sizeof(confs) / sizeof(confs[0]); i++)
+		seed_add(ss, confs[i], strlen(confs[i]));
+}
+
 /* Values that sit on length and sign boundaries. */
 static const uint64_t interesting[] = {
 	0, 1, 2, 4, 8, 0x7d, 0x7e, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff,
@@ -449,6 +516,112 @@ run_target(const struct target *t, size_t iters, size_t *inputs)
 	return failures;
 }
 
+/* Read one corpus file whole; NULL (and a message) if it cannot. */
+static uint8_t *
+read_file(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	uint8_t	*buf;
+	size_t	 n;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "fuzz_smoke: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(SMOKE_MAXFILE + 1)) == NULL) {
+		perror("fuzz_smoke: malloc");
+		exit(2);
+	}
+	n = fread(buf, 1, SMOKE_MAXFILE + 1, fp);
+	fclose(fp);
+	if (n > SMOKE_MAXFILE) {
+		fprintf(stderr, "fuzz_smoke: %s: larger than %d bytes\n", path,
+		    SMOKE_MAXFILE);
+		free(buf);
+		return NULL;
+	}
+	*lenp = n;
+	return buf;
+}
+
+/* Every file of dir/NAME once, as it is.  A target without a corpus,
+ * or a file that fails, is a failure. */
+static int
+run_corpus(const struct target *t, const char *dir, size_t *inputs)
+{
+	char		 path[4096];
+	struct dirent	*de;
+	DIR		*d;
+	uint8_t		*buf;
+	size_t		 len, n = 0;
+	int		 failures = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, t->t_name);
+	if ((d = opendir(path)) == NULL) {
+		fprintf(stderr, "fuzz_smoke: %s: no seed corpus: %s\n",
+		    t->t_name, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, t->t_name,
+		    de->d_name);
+		n++;
+		if ((buf = read_file(path, &len)) == NULL) {
+			failures++;
+			continue;
+		}
+		if (run_one(t, buf, len) != 0) {
+			failures++;
+			fprintf(stderr, "fuzz_smoke: %s: corpus file %s "
+			    "failed\n", t->t_name, path);
+		}
+		free(buf);
+	}
+	closedir(d);
+	if (n == 0) {
+		fprintf(stderr, "fuzz_smoke: %s: the seed corpus %s/%s is "
+		    "empty\n", t->t_name, dir, t->t_name);
+		failures++;
+	}
+	*inputs += n;
+	return failures;
+}
+
+/* -w DIR: the built-in seeds as files, DIR/NAME/seed-NN (for the corpus). */
+static int
+write_seeds(const struct target *t, const char *dir)
+{
+	struct seeds	*ss;
+	char		 path[4096];
+	FILE		*fp;
+	size_t		 i;
+
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return -1;
+	t->t_seeds(ss);
+	snprintf(path, sizeof(path), "%s/%s", dir, t->t_name);
+	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+		perror(path);
+		free(ss);
+		return -1;
+	}
+	for (i = 0; i < ss->ss_n; i++) {
+		snprintf(path, sizeof(path), "%s/%s/seed-%02zu", dir,
+		    t->t_name, i);
+		if ((fp = fopen(path, "wb")) == NULL ||
+		    fwrite(ss->ss_v[i].s_buf, 1, ss->ss_v[i].s_len, fp) !=
+		    ss->ss_v[i].s_len || fclose(fp) != 0) {
+			perror(path);
+			free(ss);
+			return -1;
+		}
+	}
+	free(ss);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -458,17 +631,35 @@ main(int argc, char *argv[])
 		{ "ipc", fuzz_ipc, seeds_ipc },
 		{ "chat_req", fuzz_chat_req, seeds_chat },
 		{ "inflate", fuzz_inflate, seeds_inflate },
+		{ "jwt", fuzz_jwt, seeds_jwt },
+		{ "api_body", fuzz_api_body, seeds_api_body },
+		{ "config", fuzz_config, seeds_config },
 	};
-	size_t	i, iters = SMOKE_ITERS, inputs = 0;
+	const size_t ntargets = sizeof(targets) / sizeof(targets[0]);
+	const char *corpus = getenv("PARLEY_FUZZ_CORPUS");
+	size_t	i, iters = SMOKE_ITERS, inputs = 0, files = 0;
 	int	failures = 0;
 
+	if (argc == 3 && strcmp(argv[1], "-w") == 0) {
+		for (i = 0; i < ntargets; i++)
+			if (write_seeds(&targets[i], argv[2]) == -1)
+				return 1;
+		return 0;
+	}
 	/* An optional count, for longer runs by hand. */
-	if (argc > 1 && (iters = strtoul(argv[1], NULL, 10)) == 0) {
-		fprintf(stderr, "usage: fuzz_smoke [inputs-per-target]\n");
+	if (argc > 2 || (argc > 1 &&
+	    (iters = strtoul(argv[1], NULL, 10)) == 0)) {
+		fprintf(stderr, "usage: fuzz_smoke [inputs-per-target]\n"
+		    "       fuzz_smoke -w dir\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+	if (corpus == NULL || *corpus == '\0')
+		corpus = PARLEY_FUZZ_CORPUS;
+	for (i = 0; i < ntargets; i++) {
 		failures += run_target(&targets[i], iters, &inputs);
-	printf("fuzz_smoke: %zu inputs, %d failures\n", inputs, failures);
+		failures += run_corpus(&targets[i], corpus, &files);
+	}
+	printf("fuzz_smoke: %zu inputs and %zu corpus files (%s), %d "
+	    "failures\n", inputs, files, corpus, failures);
 	return failures == 0 ? 0 : 1;
 }

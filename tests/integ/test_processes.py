@@ -338,8 +338,8 @@ class ConfigCheckTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.cfg = harness.default_config(self.tmp)
         for name in ("jwt.secret", "api.key"):
-            with open(os.path.join(self.tmp, name), "w") as f:
-                f.write("0123456789abcdef0123456789abcdef")
+            harness.write_private(os.path.join(self.tmp, name),
+                                  "0123456789abcdef0123456789abcdef")
         for d in ("lib", "run"):
             os.makedirs(os.path.join(self.tmp, d))
 

@@ -55,6 +55,31 @@ class WaitTimeout(AssertionError):
     pass
 
 
+# --------------------------------------------------------------------------
+# Fuzz corpus capture: with PARLEY_FUZZ_CAPTURE=DIR, what the tests send
+# (upgrade heads, frames, client JSON, tokens, API bodies, configs) is also
+# written to DIR/<fuzz target>/, one file per distinct input, for
+# tests/fuzz/grow_corpus.py to pick seeds from.
+
+_CAPTURE_DIR = os.environ.get("PARLEY_FUZZ_CAPTURE")
+_CAPTURE_MAX = 4096     # bytes; larger inputs make poor seeds
+
+
+def capture(target, data):
+    if not _CAPTURE_DIR or data is None:
+        return
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    if len(data) > _CAPTURE_MAX:
+        return
+    d = os.path.join(_CAPTURE_DIR, target)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, hashlib.sha1(data).hexdigest()[:16])
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05, msg=None):
     """Call predicate() until it returns a truthy value (returned) or the
     deadline passes (WaitTimeout, naming msg and the last exception or value).
@@ -110,6 +135,15 @@ def default_config(tmp):
     }
 
 
+def write_private(path, text, mode=0o600):
+    """Write a secret or key file the way parleyd wants it: mode 0600
+    (parleyd refuses one that group or others may read)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def merge_config(base, overrides):
     """Merge {section: {key: value}} overrides into base (in place).  A value
     of None removes the key; a section of None removes the section."""
@@ -135,7 +169,9 @@ def render_config(cfg):
                 v = "yes" if v else "no"
             out.append("%s = %s" % (k, v))
         out.append("")
-    return "\n".join(out)
+    text = "\n".join(out)
+    capture("config", text)
+    return text
 
 
 class DaemonError(RuntimeError):
@@ -232,6 +268,8 @@ class Daemon:
         self._log = None
         self._final_log = None
         self.exit_code = None
+        # False: parleyd makes data_dir and run_dir itself (their modes).
+        self.premake_dirs = True
 
     # --- life cycle -------------------------------------------------------
 
@@ -244,7 +282,7 @@ class Daemon:
         merge_config(cfg, config_overrides)
         self.config = cfg
         for d in (cfg["server"].get("data_dir"), cfg["server"].get("run_dir")):
-            if d:
+            if d and self.premake_dirs:
                 os.makedirs(d, mode=0o700, exist_ok=True)
         self._write(cfg.get("auth", {}).get("secret_file"), self.secret)
         self._write(cfg.get("api", {}).get("key_file"), self.api_key)
@@ -296,9 +334,7 @@ class Daemon:
     def _write(self, path, text, mode=0o600):
         if not path:
             return
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write_private(path, text, mode)
 
     def _wait_ready(self, timeout):
         path = os.path.join(self.run_dir, "ports.json")
@@ -575,7 +611,9 @@ class Daemon:
             payload.pop("sub", None)
         tok = jwt.encode(payload, self.secret if key is None else key,
                          algorithm=algorithm, headers=headers)
-        return tok.decode() if isinstance(tok, bytes) else tok
+        tok = tok.decode() if isinstance(tok, bytes) else tok
+        capture("jwt", tok)
+        return tok
 
     def api_request(self, method, path, body=None, key=True, timeout=5.0):
         """HTTP request to the API listener: (status, headers, body bytes)."""
@@ -589,6 +627,8 @@ class Daemon:
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
             hdrs["Content-Type"] = "application/json"
+            if path == "/api/publish":
+                capture("api_body", data)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             r = conn.getresponse()
@@ -713,6 +753,7 @@ def raw_request(port, data, timeout=DEFAULT_TIMEOUT, host="127.0.0.1"):
     if isinstance(data, str):
         data = data.encode("latin-1")
     deadline = time.monotonic() + timeout
+    capture("http_upgrade", data)
     with socket.create_connection((host, port), timeout=timeout) as s:
         try:
             s.sendall(data)
@@ -810,6 +851,7 @@ class WSClient:
             self.abort()
             raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        capture("http_upgrade", req)
         self.sock.sendall(req + extra)
         if on_sent is not None:
             on_sent()
@@ -855,6 +897,7 @@ class WSClient:
     # --- sending ------------------------------------------------------------
 
     def send_raw(self, data):
+        capture("ws_frame", data)
         self.sock.sendall(data)
 
     def send_frame(self, opcode, payload=b"", fin=True, rsv=0, mask=True,
@@ -868,6 +911,13 @@ class WSClient:
         else:
             data = build_frame(opcode, payload, fin, rsv, mask, length_form,
                                mask_key, length)
+        capture("ws_frame", data)
+        if opcode == OP_TEXT and fin and not rsv:
+            capture("chat_req", payload)
+        elif rsv & 4:
+            # fuzz_inflate: two parameter bytes (window 15, context kept),
+            # then the compressed message.
+            capture("inflate", b"\x06\x00" + payload)
         self.sock.sendall(data)
         if opcode == OP_CLOSE and fin:
             self.close_sent = True

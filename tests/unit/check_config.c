@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "preflight.h"
 
 Suite	*config_suite(void);
 
@@ -82,6 +83,7 @@ static const struct field fields[] = {
 	FE(synchronous), FI(commit_batch), FI(commit_delay_ms),
 	FS(api_listen), FS(api_key_file),
 	FS(tls_listen), FS(tls_cert_file), FS(tls_key_file),
+	FS(tls_ciphers), FS(tls_ciphersuites), FE(tls_min_version),
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -148,6 +150,15 @@ assert_same(const struct parley_config *a, const struct parley_config *b,
 	}
 }
 
+/* [tls] defaults: forward-secret AEAD suites only. */
+#define TLS_CIPHERS							\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_SUITES							\
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"		\
+	"TLS_CHACHA20_POLY1305_SHA256"
+
 /* PROTOCOL.md Appendix A (workers: ours is 0) plus our extras. */
 static const struct {
 	const char	*section, *key, *dflt, *field, *value;
@@ -201,6 +212,9 @@ static const struct {
 	{ "tls", "listen", "", "tls_listen", "" },
 	{ "tls", "cert_file", "", "tls_cert_file", "" },
 	{ "tls", "key_file", "", "tls_key_file", "" },
+	{ "tls", "ciphers", TLS_CIPHERS, "tls_ciphers", TLS_CIPHERS },
+	{ "tls", "ciphersuites", TLS_SUITES, "tls_ciphersuites", TLS_SUITES },
+	{ "tls", "min_version", "TLSv1.2", "tls_min_version", "0" },
 };
 #define NAPPA	(sizeof(appendix_a) / sizeof(appendix_a[0]))
 
@@ -338,6 +352,9 @@ static const struct {
 	{ "[auth]\nissuer = https://id.example.com/\n", "issuer",
 	    "https://id.example.com/" },
 	{ "[websocket]\necho_path = /echo\n", "echo_path", "/echo" },
+	{ "[tls]\nciphers = ECDHE-RSA-AES256-GCM-SHA384\n", "tls_ciphers",
+	    "ECDHE-RSA-AES256-GCM-SHA384" },
+	{ "[tls]\nmin_version = TLSv1.3\n", "tls_min_version", "1" },
 	{ "[websocket]\nallowed_origins = https://a.example http://b:8080\n",
 	    "allowed_origins", "https://a.example http://b:8080" },
 	/* INT */
@@ -455,6 +472,11 @@ static const struct {
 	    "[auth] default_room_policy: must be one of: open, closed" },
 	{ "[store]\nsynchronous = off\n", 2,
 	    "[store] synchronous: must be one of: normal, full" },
+	{ "[tls]\nmin_version = TLSv1.1\n", 2,
+	    "[tls] min_version: must be one of: TLSv1.2, TLSv1.3" },
+	{ "[tls]\nciphers =\n", 2, "[tls] ciphers: must not be empty" },
+	{ "[tls]\nciphersuites = ; none\n", 2,
+	    "[tls] ciphersuites: must not be empty" },
 	/* names */
 	{ "[server]\nlisten = 1.2.3.4:1\nbogus = 1\n", 3,
 	    "unknown key 'bogus' in section [server]" },
@@ -793,6 +815,91 @@ END_TEST
 
 /* ---- suite ---- */
 
+/* ---- preflight: the pure checks of common/preflight.c ---- */
+
+START_TEST(test_preflight_mode)
+{
+	static const struct {
+		unsigned	mode;
+		int		ok;
+	} modes[] = {
+		{ 0600, 1 }, { 0400, 1 }, { 0700, 1 }, { 0610, 1 }, { 0601, 1 },
+		{ 0644, 0 }, { 0640, 0 }, { 0604, 0 }, { 0620, 0 }, { 0602, 0 },
+		{ 0666, 0 }, { 0100644, 0 },
+	};
+	char	err[256], want[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(preflight_mode_ok("secret_file",
+		    "./var/jwt.secret", modes[i].mode, err, sizeof(err)),
+		    modes[i].ok ? 0 : -1);
+		if (modes[i].ok)
+			continue;
+		snprintf(want, sizeof(want), "secret_file ./var/jwt.secret has "
+		    "mode %04o; it must not be readable or writable by group "
+		    "or others (chmod 600)", modes[i].mode & 07777);
+		ck_assert_str_eq(err, want);
+	}
+}
+END_TEST
+
+START_TEST(test_preflight_secret_length)
+{
+	char	err[256];
+
+	ck_assert_int_eq(preflight_secret_ok("HS256", 32, err, sizeof(err)), 0);
+	ck_assert_int_eq(preflight_secret_ok("HS512", 64, err, sizeof(err)), 0);
+	ck_assert_int_eq(preflight_secret_ok("RS256", 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(preflight_secret_ok("HS256", 16, err, sizeof(err)),
+	    -1);
+	ck_assert_str_eq(err, "the HS256 secret is 16 bytes; it must be at "
+	    "least 32 (e.g. 32 random bytes, hex-encoded)");
+	ck_assert_int_eq(preflight_secret_ok("HS384", 31, err, sizeof(err)),
+	    -1);
+}
+END_TEST
+
+/* cfg_load_mem reads like cfg_load, errors named after the buffer. */
+START_TEST(test_load_mem)
+{
+	static const char text[] = "[tls]\nmin_version = TLSv1.3\n"
+	    "[auth]\nsecret = 0123456789abcdef0123456789abcdef ; inline\n";
+	struct parley_config	c;
+	char			err[512];
+
+	ck_assert_int_eq(cfg_load_mem("mem.conf", text, sizeof(text) - 1, &c,
+	    err, sizeof(err), NULL), 0);
+	ck_assert_int_eq(c.tls_min_version, CFG_TLS_1_3);
+	ck_assert_str_eq(c.secret, "0123456789abcdef0123456789abcdef");
+	ck_assert_str_eq(c.cfg_path, "mem.conf");
+	cfg_free(&c);
+	ck_assert_int_eq(cfg_load_mem("mem.conf", "", 0, &c, err,
+	    sizeof(err), NULL), 0);
+	cfg_free(&c);
+	ck_assert_int_eq(cfg_load_mem("mem.conf", "[x\n", 3, &c, err,
+	    sizeof(err), NULL), -1);
+	ck_assert_msg(strncmp(err, "mem.conf:1: ", 12) == 0, "%s", err);
+}
+END_TEST
+
+/* A value with '=' and ':' in it survives the reader handing libinih
+ * only the key part of a line. */
+START_TEST(test_value_kept_from_line)
+{
+	struct parley_config	c;
+	char			err[512];
+
+	ck_assert_msg(load_text("[auth]\nsecret = a=b:c;d#e ; comment\n"
+	    "issuer : https://x.example:8443/a=b\n", &c, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.secret, "a=b:c;d#e");
+	ck_assert_str_eq(c.issuer, "https://x.example:8443/a=b");
+	cfg_free(&c);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -828,6 +935,13 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_hostport, 0,
 	    sizeof(hostports) / sizeof(hostports[0]));
 	tcase_add_test(tc, test_hostport_short_buffers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("preflight");
+	tcase_add_test(tc, test_preflight_mode);
+	tcase_add_test(tc, test_preflight_secret_length);
+	tcase_add_test(tc, test_load_mem);
+	tcase_add_test(tc, test_value_kept_from_line);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shipped");

@@ -548,7 +548,15 @@ api_publish(struct broker *b, struct evhttp_request *req)
 		goto done;
 	}
 	memset(&res, 0, sizeof(res));
-	if (service_publish(b, &pr, &res) == -1) {
+	switch (service_publish(b, &pr, &res)) {
+	case 0:
+		break;
+	case PUBLISH_LIMIT:
+		api_error(req, 403, "limit_exceeded", "room",
+		    "max_rooms (%d) reached: the server creates no more rooms",
+		    b->b_cfg->max_rooms);
+		goto done;
+	default:
 		api_error(req, HTTP_SERVUNAVAIL, "unavailable", NULL,
 		    "database error");
 		goto done;

@@ -94,6 +94,7 @@ struct broker {
 	char			*b_api_key;	/* bearer key for the API */
 	struct quota		*b_quota;	/* per user and address (quota.c) */
 	struct event		*b_quota_sweep; /* forgets idle entries */
+	int64_t			 b_nrooms;	/* rooms in the database (bounds.c) */
 };
 
 /* api_fd is -1 when the HTTP API is off. */

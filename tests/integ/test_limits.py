@@ -519,5 +519,88 @@ class MaxRoomsTest(ChatTestCase):
         c.join(r2)
 
 
+def http_get(sock, path="/healthz"):
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+
+
+def http_status(sock):
+    """Read one response head on sock; its status code."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionClosed("closed before a response")
+        buf += chunk
+    return int(buf.split(b" ", 2)[1])
+
+
+class ApiConnCapTest(ChatTestCase):
+    """[api] max_connections = 2: at the cap the API stops accepting, the
+    next connection waits in the backlog and is served once one closes."""
+
+    config = {"limits": dict(NO_RATE_LIMITS), "api": {"max_connections": 2}}
+
+    def test_cap_holds_the_next_until_one_closes(self):
+        import socket
+        held = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=5)
+            self.addCleanup(s.close)
+            http_get(s)                 # accepted and kept alive
+            self.assertEqual(http_status(s), 200)
+            held.append(s)
+        self.daemon.wait_for(lambda: "api_conn_limit" in self.daemon.log_text(),
+                             msg="api_conn_limit logged")
+        third = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=5)
+        self.addCleanup(third.close)
+        http_get(third)
+        # Not served while two are open: nothing within a second (the
+        # absence of an answer can only be observed over some time).
+        third.settimeout(1.0)
+        with self.assertRaises(socket.timeout):
+            third.recv(1)
+        third.settimeout(5.0)
+        held[0].close()
+        self.assertEqual(http_status(third), 200)
+        self.daemon.wait_for(lambda: "api_accepting" in self.daemon.log_text(),
+                             msg="api_accepting logged")
+        # Held ones still work; closing them frees the places for good.
+        http_get(held[1])
+        self.assertEqual(http_status(held[1]), 200)
+        held[1].close()
+        third.close()
+        for _ in range(3):
+            st, _, _ = self.daemon.api_request("GET", "/healthz")
+            self.assertEqual(st, 200)
+
+
+class ApiIdleTimeoutTest(ChatTestCase):
+    """[api] timeout = 1: an API connection idle that long is closed."""
+
+    config = {"limits": dict(NO_RATE_LIMITS),
+              "api": {"max_connections": 2, "timeout": 1}}
+
+    def test_idle_connections_are_closed_and_free_their_place(self):
+        import socket
+        socks = []
+        for i in range(2):
+            s = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=10)
+            self.addCleanup(s.close)
+            if i == 0:                  # one after a request, one silent
+                http_get(s)
+                self.assertEqual(http_status(s), 200)
+            socks.append(s)
+        start = time.monotonic()
+        for s in socks:
+            self.assertEqual(s.recv(1), b"")     # closed by the server
+        self.assertLess(time.monotonic() - start, 8)
+        # Their places are free: the API answers.
+        st, _, _ = self.daemon.api_request("GET", "/healthz")
+        self.assertEqual(st, 200)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -165,7 +165,8 @@ svc_join(struct req_ctx *q)
 		new_room = rc == 0;
 		last_seq = 0;
 	}
-	if (rc == -1 || (m == NULL &&
+	/* A listed room (bounds_join looked) needs no membership write. */
+	if (rc == -1 || (new_member &&
 	    store_membership_add(b->b_store, user, r->cr_room) == -1))
 		goto unavailable;
 	bounds_joined(b, q->rq_cc->cc_quota, new_room, new_member);

@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "bounds.h"
 #include "broker.h"
 #include "chat.h"
 #include "config.h"
@@ -660,6 +661,14 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 		    "%s %llu\n", c->ac_name, c->ac_help, c->ac_name, c->ac_name,
 		    (unsigned long long)*(const uint64_t *)(const void *)
 		    ((const char *)&b->b_metrics + c->ac_off));
+	evbuffer_add_printf(buf,
+	    "# HELP parley_rooms Rooms in the database (max_rooms bounds it).\n"
+	    "# TYPE parley_rooms gauge\n"
+	    "parley_rooms %lld\n"
+	    "# HELP parley_api_connections Open HTTP API connections.\n"
+	    "# TYPE parley_api_connections gauge\n"
+	    "parley_api_connections %d\n",
+	    (long long)bounds_rooms(b), b->b_api_conns);
 	evbuffer_add_printf(buf,
 	    "# HELP parley_uptime_seconds Seconds since the broker started.\n"
 	    "# TYPE parley_uptime_seconds gauge\n"

@@ -501,6 +501,8 @@ class MaxRoomsTest(ChatTestCase):
         self.assertIn("max_rooms", err["message"])
         self.assertEqual(db_rooms(self.daemon, new), 0)
         self.assertEqual(db_rooms(self.daemon), 4)
+        st, _, body = self.daemon.api_request("GET", "/metrics")
+        self.assertIn("\nparley_rooms 4\n", body.decode())
         # Existing rooms still take joins and publishing.
         b.join(r3)
         b.join(r1)

@@ -176,7 +176,7 @@ main(int argc, char *argv[])
 	const char *text;
 	size_t textlen;
 	uint32_t status;
-	int ch, fd, werr;
+	int ch, fd, werr, rc = 1;
 
 	/* A daemon that closed on us is reported, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -235,7 +235,8 @@ main(int argc, char *argv[])
 		ipc_add_str(&m, argv[i]);
 	if (ipc_msg_finish(&m) == -1) {
 		fprintf(stderr, "parleyctl: command too long\n");
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	/* A daemon that refuses us (too many control clients) answers and
 	 * closes, maybe before we write: then read its answer anyway. */
@@ -244,32 +245,34 @@ main(int argc, char *argv[])
 		if (read_full(fd, hbuf, sizeof(hbuf), 0) == -1) {
 			fprintf(stderr, "parleyctl: cannot send the command to "
 			    "%s: %s\n", sock, strerror(werr));
-			return 1;
+			goto done;
 		}
 	} else if (read_full(fd, hbuf, sizeof(hbuf), CTL_TIMEOUT_MS) == -1) {
 		read_failed(sock, "answer");
-		return 1;
+		goto done;
 	}
-	ipc_msg_free(&m);
 	if (ipc_hdr_decode(hbuf, &h) == -1 || h.type != IPC_CTL_REPLY) {
 		fprintf(stderr, "parleyctl: %s answered something that is not "
 		    "a control reply\n", sock);
-		return 1;
+		goto done;
 	}
 	payload = xmalloc(h.len);
 	if (read_full(fd, payload, h.len, CTL_TIMEOUT_MS) == -1) {
 		read_failed(sock, "whole answer");
-		return 1;
+		goto done;
 	}
 	ipc_reader_init(&r, payload, h.len);
 	if (ipc_get_u32(&r, &status) == -1 ||
 	    ipc_get_str(&r, &text, &textlen, IPC_MAX_PAYLOAD) == -1 ||
 	    ipc_end(&r) == -1) {
 		fprintf(stderr, "parleyctl: malformed answer\n");
-		return 1;
+		goto done;
 	}
 	fwrite(text, 1, textlen, status == 0 ? stdout : stderr);
+	rc = status == 0 ? 0 : 1;
+done:
+	ipc_msg_free(&m);
 	free(payload);
 	close(fd);
-	return status == 0 ? 0 : 1;
+	return rc;
 }

@@ -79,12 +79,9 @@ bounds_join(struct broker *b, struct quota_user *qu, const char *user,
 }
 
 void
-bounds_joined(struct broker *b, struct quota_user *qu, bool new_room,
-    bool new_member)
+bounds_member_added(struct quota_user *qu)
 {
-	if (new_room)
-		bounds_room_created(b);
-	if (new_member && qu != NULL && qu->qu_rooms_known)
+	if (qu != NULL && qu->qu_rooms_known)
 		qu->qu_rooms++;
 }
 

@@ -15,15 +15,15 @@ int	bounds_init(struct broker *b);
 /*
  * May user join room (not yet joined on this connection)?  room_exists
  * says whether the room is in the database.  0: yes, and *new_member
- * says the membership is new (call bounds_joined() once it is stored);
- * 1: no, *limit names the limit it would pass (nothing was created);
- * -1: database error.  qu may be NULL (then the count is not cached).
+ * says the membership is new (call bounds_member_added() once it is
+ * stored, and bounds_room_created() for a room created for it); 1: no,
+ * *limit names the limit it would pass (create nothing); -1: database
+ * error.  qu may be NULL (then the count is not cached).
  */
 int	bounds_join(struct broker *b, struct quota_user *qu, const char *user,
 	    const char *room, bool room_exists, bool *new_member,
 	    const char **limit);
-void	bounds_joined(struct broker *b, struct quota_user *qu,
-	    bool new_room, bool new_member);
+void	bounds_member_added(struct quota_user *qu);
 /* A leave with forget removed a membership: one slot is free again. */
 void	bounds_forgot(struct quota_user *qu);
 

@@ -136,7 +136,7 @@ svc_join(struct req_ctx *q)
 	char epoch[STORE_ID_LEN];
 	int64_t last_seq, read_seq = 0, unread = 0;
 	struct json_object *o;
-	bool first, recovered = false, new_room = false, new_member = false;
+	bool first, recovered = false, new_member = false;
 	const char *limit;
 	int rc;
 
@@ -161,15 +161,16 @@ svc_join(struct req_ctx *q)
 		}
 	}
 	if (rc == STORE_NOTFOUND) {
-		rc = store_room_create(b->b_store, r->cr_room, epoch);
-		new_room = rc == 0;
+		if ((rc = store_room_create(b->b_store, r->cr_room, epoch)) == 0)
+			bounds_room_created(b);
 		last_seq = 0;
 	}
 	/* A listed room (bounds_join looked) needs no membership write. */
 	if (rc == -1 || (new_member &&
 	    store_membership_add(b->b_store, user, r->cr_room) == -1))
 		goto unavailable;
-	bounds_joined(b, q->rq_cc->cc_quota, new_room, new_member);
+	if (new_member)
+		bounds_member_added(q->rq_cc->cc_quota);
 	if (store_read_get(b->b_store, r->cr_room, user, &read_seq) == -1 ||
 	    store_unread(b->b_store, r->cr_room, user, read_seq, &unread) == -1)
 		goto unavailable;

@@ -576,6 +576,11 @@ class ApiConnCapTest(ChatTestCase):
         for _ in range(3):
             st, _, _ = self.daemon.api_request("GET", "/healthz")
             self.assertEqual(st, 200)
+        # The count is exact: once the others are gone, only the one asking.
+        def only_me():
+            st, _, body = self.daemon.api_request("GET", "/metrics")
+            return "\nparley_api_connections 1\n" in body.decode()
+        self.daemon.wait_for(only_me, msg="parley_api_connections back to 1")
 
 
 class ApiIdleTimeoutTest(ChatTestCase):

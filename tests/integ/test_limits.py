@@ -469,6 +469,31 @@ class MaxRoomsPerUserTest(ChatTestCase):
         limit_exceeded(r, "max_rooms_per_user")
 
 
+class ReadMarkerGrowthTest(ChatTestCase):
+    """read on a room that does not exist stores nothing."""
+
+    def test_read_of_a_made_up_room_stores_no_marker(self):
+        import sqlite3
+        c = self.chat(uniq("u"))
+        made_up = uniq("nowhere")
+        r = c.ok("read", "read", room=made_up, seq=5)
+        self.assertEqual(r["seq"], 0)
+        real = uniq("r")
+        c.join(real)
+        c.send(real, "x")
+        self.assertEqual(c.ok("read", "read", room=real, seq=1)["seq"], 1)
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+            self.daemon.data_dir, "parley.db"), uri=True, timeout=5)
+        try:
+            rows = dict(db.execute(
+                "SELECT room, read_seq FROM read_markers WHERE user = ?",
+                (c.sub,)).fetchall())
+        finally:
+            db.close()
+        self.assertEqual(rows, {real: 1})
+        self.assertEqual(db_rooms(self.daemon, made_up), 0)
+
+
 class MaxRoomsTest(ChatTestCase):
     """max_rooms = 4 rooms in the database, whoever creates them."""
 

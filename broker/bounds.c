@@ -10,8 +10,6 @@
  * rolls back leaves the room count one too high until the next start,
  * which errs on the side of the limit.
  */
-#include <string.h>
-
 #include "bounds.h"
 #include "broker.h"
 #include "config.h"

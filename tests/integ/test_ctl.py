@@ -66,12 +66,12 @@ class CtlTest(ChatTestCase):
 
 
 class CtlLimitsTest(ChatTestCase):
-    """control_max_clients = 2, control_timeout = 2: held control clients
+    """control_max_clients = 2, control_timeout = 4: held control clients
     fill the places, one more gets a clear refusal, and the held ones are
     closed after the timeout so parleyctl works again."""
 
     config = {"limits": dict(NO_RATE_LIMITS),
-              "server": {"control_max_clients": 2, "control_timeout": 2}}
+              "server": {"control_max_clients": 2, "control_timeout": 4}}
 
     def hold(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

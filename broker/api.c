@@ -4,6 +4,9 @@
  * to a handler and says which routes need the bearer key.  This file only
  * authenticates, parses and validates; service_publish() does the work.
  * Every answer is JSON, but /metrics (Prometheus text format 0.0.4).
+ * At most [api] max_connections connections: at the cap the listener
+ * stops accepting (the kernel's backlog holds the next ones) until one
+ * closes; each is closed after [api] timeout seconds idle.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -21,12 +24,15 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <event2/http.h>
 #include <json-c/json.h>
 #include <sodium.h>
 
 #include "api.h"
 #include "api_body.h"
+#include "bounds.h"
 #include "broker.h"
 #include "chat.h"
 #include "config.h"
@@ -36,7 +42,6 @@
 
 #define API_MAX_BODY		(1024 * 1024)	/* larger: evhttp answers 413 */
 #define API_MAX_HEADERS		(8 * 1024)
-#define API_TIMEOUT		10		/* seconds to read a request */
 #define API_MAX_KEY		4096		/* key file bytes */
 #define API_LOG_PATH		128		/* path bytes in a log line */
 #define API_MAX_ERRMSG		192
@@ -293,7 +298,15 @@ api_publish(struct broker *b, struct evhttp_request *req)
 		goto done;
 	}
 	memset(&res, 0, sizeof(res));
-	if (service_publish(b, &pr, &res) == -1) {
+	switch (service_publish(b, &pr, &res)) {
+	case 0:
+		break;
+	case PUBLISH_LIMIT:
+		api_error(req, 403, "limit_exceeded", "room",
+		    "max_rooms (%d) reached: the server creates no more rooms",
+		    b->b_cfg->max_rooms);
+		goto done;
+	default:
 		api_error(req, HTTP_SERVUNAVAIL, "unavailable", NULL,
 		    "database error");
 		goto done;
@@ -394,6 +407,14 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 		    (unsigned long long)*(const uint64_t *)(const void *)
 		    ((const char *)&b->b_metrics + c->ac_off));
 	evbuffer_add_printf(buf,
+	    "# HELP parley_rooms Rooms in the database (max_rooms bounds it).\n"
+	    "# TYPE parley_rooms gauge\n"
+	    "parley_rooms %lld\n"
+	    "# HELP parley_api_connections Open HTTP API connections.\n"
+	    "# TYPE parley_api_connections gauge\n"
+	    "parley_api_connections %d\n",
+	    (long long)bounds_rooms(b), b->b_api_conns);
+	evbuffer_add_printf(buf,
 	    "# HELP parley_uptime_seconds Seconds since the broker started.\n"
 	    "# TYPE parley_uptime_seconds gauge\n"
 	    "parley_uptime_seconds %lld.%03lld\n",
@@ -434,10 +455,89 @@ api_key_load(const char *path, char *err, size_t errlen)
 	return key;
 }
 
+/*
+ * Connections: counted in evhttp's bufferevent hook, uncounted in the
+ * evhttp connection's close callback.  The connection does not exist yet
+ * inside the hook, so the callback is set on the next loop pass, from the
+ * bufferevent's callback argument (evhttp's connection); a reference
+ * keeps the bufferevent valid until then, and one whose callbacks are
+ * gone was freed (closed) already.
+ */
+static void
+api_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct broker *b = arg;
+
+	b->b_api_conns--;
+	if (b->b_api_paused && b->b_api_listener != NULL &&
+	    b->b_api_conns < b->b_cfg->max_api_connections) {
+		b->b_api_paused = false;
+		evconnlistener_enable(b->b_api_listener);
+		log_info("api_accepting", "%d connections: accepting again",
+		    b->b_api_conns);
+	}
+}
+
+/* A new connection, until its close callback is set. */
+struct api_watch {
+	struct broker		*aw_broker;
+	struct bufferevent	*aw_bev;	/* referenced */
+};
+
+static void
+api_conn_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_watch *aw = arg;
+	bufferevent_data_cb readcb;
+	void *evcon = NULL;
+
+	bufferevent_getcb(aw->aw_bev, &readcb, NULL, NULL, &evcon);
+	if (readcb == NULL || evcon == NULL)
+		api_conn_closed(NULL, aw->aw_broker);
+	else
+		evhttp_connection_set_closecb(evcon, api_conn_closed,
+		    aw->aw_broker);
+	bufferevent_decref(aw->aw_bev);
+	free(aw);
+}
+
+static struct bufferevent *
+api_conn_new(struct event_base *base, void *arg)
+{
+	struct broker *b = arg;
+	struct api_watch *aw;
+	struct bufferevent *bev;
+
+	/* Out of memory: NULL, and evhttp tries a bufferevent of its own
+	 * (uncounted; it would most likely fail too). */
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;
+	aw = xcalloc(1, sizeof(*aw));
+	aw->aw_broker = b;
+	aw->aw_bev = bev;
+	if (event_base_once(base, -1, EV_TIMEOUT, api_conn_watch, aw,
+	    &(struct timeval){ 0, 0 }) == -1) {
+		free(aw);
+		bufferevent_free(bev);
+		return NULL;
+	}
+	bufferevent_incref(bev);
+	if (++b->b_api_conns >= b->b_cfg->max_api_connections &&
+	    !b->b_api_paused && b->b_api_listener != NULL) {
+		b->b_api_paused = true;
+		evconnlistener_disable(b->b_api_listener);
+		log_warnx("api_conn_limit", "%d connections (max_connections): "
+		    "not accepting until one closes", b->b_api_conns);
+	}
+	return bev;
+}
+
 int
 api_start(struct broker *b, int fd, char *err, size_t errlen)
 {
 	struct evhttp *http = NULL;
+	struct evhttp_bound_socket *bound;
 	char *key;
 
 	/* Without a key the API still serves /healthz and /metrics; every
@@ -451,14 +551,17 @@ api_start(struct broker *b, int fd, char *err, size_t errlen)
 	}
 	evhttp_set_max_body_size(http, API_MAX_BODY);
 	evhttp_set_max_headers_size(http, API_MAX_HEADERS);
-	evhttp_set_timeout(http, API_TIMEOUT);
+	evhttp_set_timeout(http, b->b_cfg->api_timeout);
 	evhttp_set_allowed_methods(http, API_METHODS);
 	evhttp_set_gencb(http, api_dispatch, b);
+	evhttp_set_bevcb(http, api_conn_new, b);
 	/* evconnlistener accepts until EAGAIN: a blocking fd would hang. */
-	if (fd_set_nonblock(fd) == -1 || evhttp_accept_socket(http, fd) == -1) {
+	if (fd_set_nonblock(fd) == -1 || (bound =
+	    evhttp_accept_socket_with_handle(http, fd)) == NULL) {
 		snprintf(err, errlen, "cannot accept on the API socket");
 		goto fail;
 	}
+	b->b_api_listener = evhttp_bound_socket_get_listener(bound);
 	b->b_api = http;
 	b->b_api_key = key;
 	log_info("api_started", "HTTP API on %s", b->b_cfg->api_listen);
@@ -478,6 +581,8 @@ fail:
 void
 api_stop(struct broker *b)
 {
+	/* Freeing the connections must not re-enable a freed listener. */
+	b->b_api_listener = NULL;
 	if (b->b_api != NULL) {
 		evhttp_free(b->b_api);	/* closes the listening socket */
 		b->b_api = NULL;

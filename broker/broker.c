@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "bounds.h"
 #include "broker.h"
 #include "config.h"
 #include "control.h"
@@ -512,6 +513,8 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	}
 	b->b_quota = xcalloc(1, sizeof(*b->b_quota));
 	quota_init(b->b_quota);
+	if (bounds_init(b) == -1)
+		fatalx("store", "cannot count the rooms");
 	if ((b->b_quota_sweep = event_new(b->b_base, -1, EV_PERSIST,
 	    broker_quota_sweep_cb, b)) == NULL)
 		fatalx("libevent", "event_new failed");

@@ -54,6 +54,7 @@ struct bworker {
 struct ctl_client {
 	struct peer		*cc_peer;
 	struct broker		*cc_broker;
+	struct event		*cc_timeout;	/* control_timeout: closed */
 	LIST_ENTRY(ctl_client)	 cc_entry;
 };
 
@@ -93,8 +94,12 @@ struct broker {
 	struct broker_metrics	 b_metrics;
 	struct evhttp		*b_api;		/* NULL when the API is off */
 	char			*b_api_key;	/* bearer key for the API */
+	struct evconnlistener	*b_api_listener; /* evhttp's, to pause */
+	int			 b_api_conns;	/* open API connections */
+	bool			 b_api_paused;	/* at max_api_connections */
 	struct quota		*b_quota;	/* per user and address (quota.c) */
 	struct event		*b_quota_sweep; /* forgets idle entries */
+	int64_t			 b_nrooms;	/* rooms in the database (bounds.c) */
 };
 
 /* api_fd is -1 when the HTTP API is off. */

@@ -1,8 +1,11 @@
 /* control.c: the admin control socket.  A client connects to the Unix
  * socket under run_dir (mode 0660), is checked by peer credentials, sends
- * one IPC_CTL_REQ and gets one IPC_CTL_REPLY. */
+ * one IPC_CTL_REQ and gets one IPC_CTL_REPLY.  At most control_max_clients
+ * at once (one more gets an error reply and is closed), each closed
+ * control_timeout seconds after it connected. */
 #include <sys/socket.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "broker.h"
+#include "config.h"
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
@@ -20,16 +24,56 @@
 
 #define CTL_MAX_ARGS		32
 #define CTL_MAX_ARG_LEN		1024
-#define CTL_MAX_CLIENTS		16
+
+static void
+ctl_client_free(struct ctl_client *cc)
+{
+	LIST_REMOVE(cc, cc_entry);
+	if (cc->cc_timeout != NULL)
+		event_free(cc->cc_timeout);
+	peer_free(cc->cc_peer);
+	free(cc);
+}
 
 static void
 ctl_client_lost(struct peer *p, void *ctx)
 {
-	struct ctl_client *cc = ctx;
+	ctl_client_free(ctx);
+}
 
-	LIST_REMOVE(cc, cc_entry);
-	peer_free(cc->cc_peer);
-	free(cc);
+/* Held past control_timeout: an idle or stuck client must not keep a
+ * place that parleyctl needs. */
+static void
+ctl_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_client *cc = arg;
+
+	log_info("ctl_timeout", "control client closed after %d s",
+	    cc->cc_broker->b_cfg->control_timeout);
+	ctl_client_free(cc);
+}
+
+/* One more than control_max_clients: an error answer, as parleyctl reads
+ * it, written straight to the new socket (it is empty, so a short reply
+ * fits), then closed. */
+static void
+ctl_refuse(struct broker *b, int fd)
+{
+	struct ipc_msg m;
+	char text[128];
+
+	snprintf(text, sizeof(text), "too many control clients (%d "
+	    "connected, control_max_clients); try again later\n",
+	    b->b_cfg->control_max_clients);
+	ipc_msg_init(&m, IPC_CTL_REPLY, 0);
+	ipc_add_u32(&m, 1);
+	ipc_add_str(&m, text);
+	if (ipc_msg_finish(&m) == 0 &&
+	    send(fd, m.im_buf, m.im_len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)m.im_len)
+		log_warn("ctl_refused", "could not send the refusal");
+	ipc_msg_free(&m);
+	close(fd);
 }
 
 static int
@@ -87,6 +131,7 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct broker *b = arg;
 	struct ctl_client *cc;
+	struct timeval tv = { 0, 0 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
@@ -98,9 +143,10 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if (ctl_nclients(b) >= CTL_MAX_CLIENTS) {
-		log_warnx("ctl_refused", "too many control clients");
-		close(fd);
+	if (ctl_nclients(b) >= (size_t)b->b_cfg->control_max_clients) {
+		log_warnx("ctl_refused", "too many control clients (%d)",
+		    b->b_cfg->control_max_clients);
+		ctl_refuse(b, fd);
 		return;
 	}
 	cc = xcalloc(1, sizeof(*cc));
@@ -111,6 +157,13 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	LIST_INSERT_HEAD(&b->b_ctl_clients, cc, cc_entry);
+	if ((cc->cc_timeout = evtimer_new(b->b_base, ctl_timeout_cb, cc)) ==
+	    NULL) {
+		ctl_client_free(cc);
+		return;
+	}
+	tv.tv_sec = b->b_cfg->control_timeout;
+	evtimer_add(cc->cc_timeout, &tv);
 }
 
 int
@@ -126,11 +179,8 @@ control_stop(struct broker *b)
 {
 	struct ctl_client *cc;
 
-	while ((cc = LIST_FIRST(&b->b_ctl_clients)) != NULL) {
-		LIST_REMOVE(cc, cc_entry);
-		peer_free(cc->cc_peer);
-		free(cc);
-	}
+	while ((cc = LIST_FIRST(&b->b_ctl_clients)) != NULL)
+		ctl_client_free(cc);
 	if (b->b_ctl != NULL)
 		evconnlistener_free(b->b_ctl);
 	b->b_ctl = NULL;

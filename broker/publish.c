@@ -6,8 +6,10 @@
 #include <json-c/json.h>
 
 #include "batch.h"
+#include "bounds.h"
 #include "broker.h"
 #include "chatstate.h"
+#include "config.h"
 #include "deliver.h"
 #include "log.h"
 #include "render.h"
@@ -36,6 +38,7 @@ service_publish(struct broker *b, const struct publish_req *p,
 	struct store_message msg;
 	struct store_ack ack;
 	struct json_object *o;
+	bool new_room;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -65,6 +68,15 @@ service_publish(struct broker *b, const struct publish_req *p,
 		b->b_metrics.bm_published++;
 		return 0;
 	}
+	/* A new room counts against max_rooms (bounds.c). */
+	if ((rc = store_room_get(b->b_store, p->pr_room, NULL, NULL)) == -1)
+		return -1;
+	new_room = rc == STORE_NOTFOUND;
+	if (new_room && bounds_new_room(b) != 0) {
+		log_info("publish_refused", "room %s: max_rooms (%d) reached",
+		    p->pr_room, b->b_cfg->max_rooms);
+		return PUBLISH_LIMIT;
+	}
 	if (batch_write(b) == -1)
 		return -1;
 	rc = p->pr_text != NULL ? store_message_append(b->b_store, &post, &ack) :
@@ -73,6 +85,8 @@ service_publish(struct broker *b, const struct publish_req *p,
 		batch_commit(b);
 		return -1;
 	}
+	if (new_room)
+		bounds_room_created(b);
 	memset(&msg, 0, sizeof(msg));
 	msg.sm_seq = ack.sa_seq;
 	memcpy(msg.sm_msg_id, ack.sa_msg_id, sizeof(msg.sm_msg_id));

@@ -40,6 +40,14 @@ quota_class_rate(const struct parley_config *cfg, enum quota_class c,
 	case QUOTA_QUERY:
 		*rate = *burst = cfg->query_rate;
 		return;
+	case QUOTA_LIST:
+		*rate = cfg->list_rate;
+		*burst = cfg->list_burst;
+		return;
+	case QUOTA_READ:
+		*rate = cfg->read_rate;
+		*burst = cfg->read_burst;
+		return;
 	default:
 		*rate = *burst = 0;
 		return;

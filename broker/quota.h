@@ -15,11 +15,13 @@ struct parley_config;
 
 /* Request classes: each row of service.c's dispatch table names one. */
 enum quota_class {
-	QUOTA_NONE,		/* read, presence, rooms: not limited */
+	QUOTA_NONE,		/* not limited: no request kind uses it */
 	QUOTA_SEND,		/* send, edit, delete, react: send_rate, send_burst */
 	QUOTA_TYPING,		/* typing_rate, burst = rate */
 	QUOTA_JOIN,		/* join, leave: join_rate, burst = rate */
 	QUOTA_QUERY,		/* history, search: query_rate, burst = rate */
+	QUOTA_LIST,		/* rooms, presence: list_rate, list_burst */
+	QUOTA_READ,		/* read: read_rate, read_burst */
 	QUOTA_NCLASSES
 };
 
@@ -34,6 +36,8 @@ struct quota_user {
 	struct rl_bucket	 qu_buckets[QUOTA_NCLASSES];
 	struct rl_window	 qu_refusals;	/* RATE_LIMIT errors, last 10 s */
 	uint64_t		 qu_idle_ms;	/* when qu_conns went to 0 */
+	int64_t			 qu_rooms;	/* memberships (bounds.c) */
+	bool			 qu_rooms_known; /* qu_rooms was counted */
 };
 
 struct quota_addr {

@@ -3,11 +3,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
 #include "batch.h"
 #include "broker.h"
+#include "config.h"
 #include "deliver.h"
 #include "quota.h"
 #include "render.h"
@@ -19,6 +21,8 @@ static const char *const quota_class_names[QUOTA_NCLASSES] = {
 	[QUOTA_TYPING] = "typing",
 	[QUOTA_JOIN] = "join and leave",
 	[QUOTA_QUERY] = "history and search",
+	[QUOTA_LIST] = "rooms and presence",
+	[QUOTA_READ] = "read",
 };
 
 void
@@ -68,6 +72,29 @@ reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
 	render_str(o, "message", msg);
 	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
 	    INT64_MAX : (int64_t)retry_after_ms);
+	json = render_finish(o, &len);
+	reply_error_json(q, json, len);
+}
+
+/* {"type":"error","id","code":"LIMIT_EXCEEDED","message","limit"}: a bound
+ * on growth (bounds.c); limit is its config key. */
+void
+reply_limit_exceeded(struct req_ctx *q, const char *limit)
+{
+	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	char msg[160], *json;
+	size_t len;
+
+	if (strcmp(limit, "max_rooms_per_user") == 0)
+		snprintf(msg, sizeof(msg), "max_rooms_per_user (%d) reached: "
+		    "leave a room with forget to join another",
+		    q->rq_b->b_cfg->max_rooms_per_user);
+	else
+		snprintf(msg, sizeof(msg), "%s (%d) reached: the server "
+		    "creates no more rooms", limit, q->rq_b->b_cfg->max_rooms);
+	render_str(o, "code", "LIMIT_EXCEEDED");
+	render_str(o, "message", msg);
+	render_str(o, "limit", limit);
 	json = render_finish(o, &len);
 	reply_error_json(q, json, len);
 }

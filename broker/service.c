@@ -40,7 +40,7 @@ static const struct req_handler req_handlers[] = {
 	    svc_history },
 	{ CHAT_REQ_TYPING,	REQ_JOINED | REQ_NOREPLY,	QUOTA_TYPING,
 	    svc_typing },
-	{ CHAT_REQ_READ,	REQ_ALLOWED | REQ_WRITES,	QUOTA_NONE,
+	{ CHAT_REQ_READ,	REQ_ALLOWED | REQ_WRITES,	QUOTA_READ,
 	    svc_read },
 	{ CHAT_REQ_EDIT,	REQ_JOINED | REQ_WRITES,	QUOTA_SEND,
 	    svc_edit },
@@ -50,9 +50,9 @@ static const struct req_handler req_handlers[] = {
 	    svc_react },
 	{ CHAT_REQ_SEARCH,	REQ_ALLOWED | REQ_READS,	QUOTA_QUERY,
 	    svc_search },
-	{ CHAT_REQ_PRESENCE,	REQ_ALLOWED,			QUOTA_NONE,
+	{ CHAT_REQ_PRESENCE,	REQ_ALLOWED,			QUOTA_LIST,
 	    svc_presence },
-	{ CHAT_REQ_ROOMS,	REQ_READS,			QUOTA_NONE,
+	{ CHAT_REQ_ROOMS,	REQ_READS,			QUOTA_LIST,
 	    svc_rooms },
 };
 

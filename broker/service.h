@@ -49,7 +49,9 @@ struct publish_result {
 	int64_t		 pu_ts;
 	uint64_t	 pu_delivered;	/* connections it was sent to */
 };
-/* 0, or -1 when the database failed (answer 503). */
+/* 0, -1 when the database failed (answer 503), or PUBLISH_LIMIT when the
+ * room is new and max_rooms rooms exist (answer 403, nothing stored). */
+#define PUBLISH_LIMIT	1
 int	service_publish(struct broker *b, const struct publish_req *p,
 	    struct publish_result *out);
 /* 0 when the database answers. */

@@ -87,6 +87,10 @@ static const char *const store_sql[ST__COUNT] = {
 	    "LEFT JOIN rooms r ON r.room = ms.room "
 	    "LEFT JOIN read_markers rm ON rm.room = ms.room "
 	    "AND rm.user = ms.user WHERE ms.user = ?1 ORDER BY ms.room",
+	[ST_MEMBER_HAS] = "SELECT 1 FROM memberships "
+	    "WHERE user = ?1 AND room = ?2",
+	[ST_MEMBER_COUNT] = "SELECT count(*) FROM memberships WHERE user = ?1",
+	[ST_ROOM_COUNT] = "SELECT count(*) FROM rooms",
 };
 
 void
@@ -678,9 +682,36 @@ membership(struct store *s, enum store_st id, const char *user,
 
 	if (op_begin(s) == -1)
 		return -1;
-	if (store_bind(s, s->st_stmts[id], "ss", user, room) == 0)
-		rc = run(s, id);
+	if (store_bind(s, s->st_stmts[id], "ss", user, room) == 0 &&
+	    (rc = run(s, id)) == 0 && sqlite3_changes(s->st_db) == 0)
+		rc = STORE_NOTFOUND;
 	return op_end(s, rc);
+}
+
+int
+store_membership_has(struct store *s, const char *user, const char *room)
+{
+	int64_t	 one;
+
+	if (store_bind(s, s->st_stmts[ST_MEMBER_HAS], "ss", user, room) == -1)
+		return -1;
+	return one_int(s, ST_MEMBER_HAS, &one);
+}
+
+int
+store_membership_count(struct store *s, const char *user, int64_t *n)
+{
+	*n = 0;
+	if (store_bind(s, s->st_stmts[ST_MEMBER_COUNT], "s", user) == -1)
+		return -1;
+	return one_int(s, ST_MEMBER_COUNT, n) == 0 ? 0 : -1;
+}
+
+int
+store_room_count(struct store *s, int64_t *n)
+{
+	*n = 0;
+	return one_int(s, ST_ROOM_COUNT, n) == 0 ? 0 : -1;
 }
 
 int

@@ -179,11 +179,19 @@ int	store_read_get(struct store *s, const char *room, const char *user,
 int	store_unread(struct store *s, const char *room, const char *user,
 	    int64_t read_seq, int64_t *unread);
 
-/* The `rooms` listing: joined rooms, kept until a forgetting leave. */
+/* The `rooms` listing: joined rooms, kept until a forgetting leave.
+ * add: STORE_NOTFOUND when it was there already; remove: when it was not. */
 int	store_membership_add(struct store *s, const char *user,
 	    const char *room);
 int	store_membership_remove(struct store *s, const char *user,
 	    const char *room);
+/* 0 when user is a member of room, else STORE_NOTFOUND (or -1). */
+int	store_membership_has(struct store *s, const char *user,
+	    const char *room);
+/* Counts for the bounds on growth (bounds.c): a user's memberships, and
+ * every room.  Each walks what it counts: call them once, not per request. */
+int	store_membership_count(struct store *s, const char *user, int64_t *n);
+int	store_room_count(struct store *s, int64_t *n);
 int	store_rooms_for_user(struct store *s, const char *user,
 	    struct store_roomlist *out);
 void	store_roomlist_free(struct store_roomlist *l);

@@ -92,10 +92,15 @@ svc_read(struct req_ctx *q)
 	const char *user = q->rq_cc->cc_id.ci_user;
 	int64_t before = 0, stored = 0;
 	struct json_object *o;
+	int rc;
 
-	if (store_read_get(b->b_store, r->cr_room, user, &before) == -1 ||
-	    store_read_set(b->b_store, r->cr_room, user, r->cr_seq,
-	    &stored) == -1) {
+	/* A room that does not exist has nothing to read: its marker would be
+	 * 0, the same as none, so nothing is stored (bounds on growth: no row
+	 * per made-up room name). */
+	if ((rc = store_room_get(b->b_store, r->cr_room, NULL, NULL)) == -1 ||
+	    (rc == 0 && (store_read_get(b->b_store, r->cr_room, user,
+	    &before) == -1 || store_read_set(b->b_store, r->cr_room, user,
+	    r->cr_seq, &stored) == -1))) {
 		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bounds.h"
 #include "broker.h"
 #include "chatstate.h"
 #include "config.h"
@@ -135,7 +136,8 @@ svc_join(struct req_ctx *q)
 	char epoch[STORE_ID_LEN];
 	int64_t last_seq, read_seq = 0, unread = 0;
 	struct json_object *o;
-	bool first, recovered = false;
+	bool first, recovered = false, new_member = false;
+	const char *limit;
 	int rc;
 
 	if (m == NULL && conn_room_count(q->rq_cc) >= MAX_ROOMS_PER_CONN) {
@@ -144,13 +146,32 @@ svc_join(struct req_ctx *q)
 		return;
 	}
 	rc = store_room_get(b->b_store, r->cr_room, epoch, &last_seq);
+	if (rc == -1)
+		goto unavailable;
+	/* Bounds on growth (bounds.c): checked before anything is created. */
+	if (m == NULL) {
+		int brc = bounds_join(b, q->rq_cc->cc_quota, user, r->cr_room,
+		    rc == 0, &new_member, &limit);
+
+		if (brc == -1)
+			goto unavailable;
+		if (brc == 1) {
+			reply_limit_exceeded(q, limit);
+			return;
+		}
+	}
 	if (rc == STORE_NOTFOUND) {
-		rc = store_room_create(b->b_store, r->cr_room, epoch);
+		if ((rc = store_room_create(b->b_store, r->cr_room, epoch)) == 0)
+			bounds_room_created(b);
 		last_seq = 0;
 	}
-	if (rc == -1 || (m == NULL &&
-	    store_membership_add(b->b_store, user, r->cr_room) == -1) ||
-	    store_read_get(b->b_store, r->cr_room, user, &read_seq) == -1 ||
+	/* A listed room (bounds_join looked) needs no membership write. */
+	if (rc == -1 || (new_member &&
+	    store_membership_add(b->b_store, user, r->cr_room) == -1))
+		goto unavailable;
+	if (new_member)
+		bounds_member_added(q->rq_cc->cc_quota);
+	if (store_read_get(b->b_store, r->cr_room, user, &read_seq) == -1 ||
 	    store_unread(b->b_store, r->cr_room, user, read_seq, &unread) == -1)
 		goto unavailable;
 
@@ -214,10 +235,17 @@ svc_leave(struct req_ctx *q)
 		/* Its worker stops re-registering it there. */
 		deliver_room_left(q->rq_b, q->rq_bc->bc_id, r->cr_room);
 	}
-	if (r->cr_forget && store_membership_remove(q->rq_b->b_store,
-	    q->rq_cc->cc_id.ci_user, r->cr_room) == -1) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
-		return;
+	if (r->cr_forget) {
+		int rc = store_membership_remove(q->rq_b->b_store,
+		    q->rq_cc->cc_id.ci_user, r->cr_room);
+
+		if (rc == -1) {
+			reply_error(q, "UNAVAILABLE", NULL,
+			    "database error; retry");
+			return;
+		}
+		if (rc == 0)
+			bounds_forgot(q->rq_cc->cc_quota);
 	}
 	o = render_new("left", r->cr_id);
 	render_str(o, "room", r->cr_room);

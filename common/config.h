@@ -21,6 +21,8 @@ struct parley_config {
 	char	*run_dir;
 	char	*log_file;		/* empty: stderr */
 	bool	 log_debug;
+	int	 control_max_clients;	/* concurrent parleyctl connections */
+	int	 control_timeout;	/* seconds to send a whole command */
 
 	/* [websocket] */
 	char	*ws_path;
@@ -57,6 +59,12 @@ struct parley_config {
 	int	 join_rate;
 	int	 query_rate;
 	int	 abuse_threshold;
+	int	 list_rate;		/* rooms, presence */
+	int	 list_burst;
+	int	 read_rate;		/* read markers */
+	int	 read_burst;
+	int	 max_rooms_per_user;	/* memberships listed by `rooms` */
+	int	 max_rooms;		/* rooms in the database */
 	int	 max_text;
 	int	 recovery_limit;
 
@@ -68,6 +76,8 @@ struct parley_config {
 	/* [api] */
 	char	*api_listen;		/* empty: off */
 	char	*api_key_file;
+	int	 max_api_connections;	/* more wait in the listen backlog */
+	int	 api_timeout;		/* seconds: idle, reading, writing */
 
 	/* [tls] */
 	char	*tls_listen;		/* empty: off */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ usage(void)
 	exit(2);
 }
 
+/* 0, or -1 with errno: ETIMEDOUT (no data in timeout_ms), EPIPE (the
+ * daemon closed the connection), or what read() said. */
 static int
 read_full(int fd, void *buf, size_t len, int timeout_ms)
 {
@@ -44,12 +47,19 @@ read_full(int fd, void *buf, size_t len, int timeout_ms)
 	while (len > 0) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t n;
+		int rc;
 
-		if (poll(&pfd, 1, timeout_ms) <= 0)
+		if ((rc = poll(&pfd, 1, timeout_ms)) == -1 && errno == EINTR)
+			continue;
+		if (rc == 0)
+			errno = ETIMEDOUT;
+		if (rc <= 0)
 			return -1;
 		n = read(fd, p, len);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = EPIPE;
 		if (n <= 0)
 			return -1;
 		p += n;
@@ -58,6 +68,7 @@ read_full(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+/* SIGPIPE is ignored (main), so a closed socket is an EPIPE here. */
 static int
 write_full(int fd, const void *buf, size_t len)
 {
@@ -74,6 +85,22 @@ write_full(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Why no answer came, on stderr. */
+static void
+read_failed(const char *sock, const char *what)
+{
+	if (errno == ETIMEDOUT)
+		fprintf(stderr, "parleyctl: no %s from %s within %d s (is the "
+		    "broker running?)\n", what, sock, CTL_TIMEOUT_MS / 1000);
+	else if (errno == EPIPE || errno == ECONNRESET)
+		fprintf(stderr, "parleyctl: %s closed the connection before "
+		    "its %s (refused or dropped; see parleyd's log)\n", sock,
+		    what);
+	else
+		fprintf(stderr, "parleyctl: reading the %s from %s: %s\n",
+		    what, sock, strerror(errno));
 }
 
 /* Sign a token locally with the configured shared secret: for development
@@ -154,8 +181,10 @@ main(int argc, char *argv[])
 	const char *text;
 	size_t textlen;
 	uint32_t status;
-	int ch, fd;
+	int ch, fd, werr, rc = 1;
 
+	/* A daemon that closed on us is reported, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "+c:s:h")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -209,32 +238,46 @@ main(int argc, char *argv[])
 	ipc_add_u32(&m, (uint32_t)argc);
 	for (int i = 0; i < argc; i++)
 		ipc_add_str(&m, argv[i]);
-	if (ipc_msg_finish(&m) == -1 || write_full(fd, m.im_buf, m.im_len) == -1) {
-		fprintf(stderr, "parleyctl: cannot send the command\n");
-		return 1;
+	if (ipc_msg_finish(&m) == -1) {
+		fprintf(stderr, "parleyctl: command too long\n");
+		rc = 2;
+		goto done;
 	}
-	ipc_msg_free(&m);
-
-	if (read_full(fd, hbuf, sizeof(hbuf), CTL_TIMEOUT_MS) == -1 ||
-	    ipc_hdr_decode(hbuf, &h) == -1 || h.type != IPC_CTL_REPLY) {
-		fprintf(stderr, "parleyctl: no answer from %s (is the broker "
-		    "running?)\n", sock);
-		return 1;
+	/* A daemon that refuses us (too many control clients) answers and
+	 * closes, maybe before we write: then read its answer anyway. */
+	if (write_full(fd, m.im_buf, m.im_len) == -1) {
+		werr = errno;
+		if (read_full(fd, hbuf, sizeof(hbuf), 0) == -1) {
+			fprintf(stderr, "parleyctl: cannot send the command to "
+			    "%s: %s\n", sock, strerror(werr));
+			goto done;
+		}
+	} else if (read_full(fd, hbuf, sizeof(hbuf), CTL_TIMEOUT_MS) == -1) {
+		read_failed(sock, "answer");
+		goto done;
+	}
+	if (ipc_hdr_decode(hbuf, &h) == -1 || h.type != IPC_CTL_REPLY) {
+		fprintf(stderr, "parleyctl: %s answered something that is not "
+		    "a control reply\n", sock);
+		goto done;
 	}
 	payload = xmalloc(h.len);
 	if (read_full(fd, payload, h.len, CTL_TIMEOUT_MS) == -1) {
-		fprintf(stderr, "parleyctl: truncated answer\n");
-		return 1;
+		read_failed(sock, "whole answer");
+		goto done;
 	}
 	ipc_reader_init(&r, payload, h.len);
 	if (ipc_get_u32(&r, &status) == -1 ||
 	    ipc_get_str(&r, &text, &textlen, IPC_MAX_PAYLOAD) == -1 ||
 	    ipc_end(&r) == -1) {
 		fprintf(stderr, "parleyctl: malformed answer\n");
-		return 1;
+		goto done;
 	}
 	fwrite(text, 1, textlen, status == 0 ? stdout : stderr);
+	rc = status == 0 ? 0 : 1;
+done:
+	ipc_msg_free(&m);
 	free(payload);
 	close(fd);
-	return status == 0 ? 0 : 1;
+	return rc;
 }

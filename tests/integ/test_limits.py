@@ -16,6 +16,7 @@ A connection over a per-address limit is refused at the upgrade (HTTP 429
 with Retry-After); one over the per-user limit is closed 4429 before its
 welcome: a client that got welcome is in."""
 
+import json
 import os
 import signal
 import threading
@@ -87,7 +88,7 @@ class RequestRateTest(ChatTestCase):
                          ("delete", {"seq": seq}),
                          ("react", {"seq": seq, "emoji": "y", "active": True})):
             rate_limited(c.request(kind, room=room, **kw))
-        # Unlimited classes still work.
+        # Other classes have their own buckets.
         for _ in range(10):
             c.ok("read", "read", room=room, seq=seq)
             c.ok("presence", "presence", room=room)
@@ -482,6 +483,282 @@ class ConnectStormTest(ChatTestCase):
         for c in welcomed:
             c.send_json({"type": "ping", "id": 1})
             self.assertEqual(c.recv_json()["type"], "pong")
+
+
+class ListReadRateTest(ChatTestCase):
+    """rooms and presence share list_rate (2/s, burst 3); read has
+    read_rate (2/s, burst 4).  Both refuse with RATE_LIMIT and do nothing."""
+
+    config = limits(list_rate=2, list_burst=3, read_rate=2, read_burst=4)
+
+    def test_rooms_and_presence_share_the_list_bucket(self):
+        room = uniq("r")
+        c = self.chat(uniq("u"))
+        c2 = self.chat(c.sub)           # the bucket is the user's
+        c.join(room)
+        c.ok("rooms", "rooms")
+        c2.ok("presence", "presence", room=room)
+        c.ok("rooms", "rooms")
+        ms = rate_limited(c2.request("presence", room=room))
+        self.assertLessEqual(ms, 500)
+        rate_limited(c.request("rooms"))
+        # Another user is not affected.
+        self.chat(uniq("v")).ok("rooms", "rooms")
+        time.sleep(ms / 1000.0)
+        r = c.ok("rooms", "rooms")
+        self.assertEqual([e["room"] for e in r["rooms"]], [room])
+
+    def test_read_limit_and_nothing_moves(self):
+        room = uniq("r")
+        c = self.chat(uniq("u"))
+        w = self.chat(uniq("w"))
+        c.join(room)
+        w.join(room)
+        w.send_many(room, ["a", "b", "c"])
+        for _ in range(4):
+            c.ok("read", "read", room=room, seq=1)
+        ms = rate_limited(c.request("read", room=room, seq=3))
+        self.assertLessEqual(ms, 500)
+        # The refused read did not move the marker.
+        r = c.ok("rooms", "rooms")
+        self.assertEqual(r["rooms"][0]["read_seq"], 1)
+        time.sleep(ms / 1000.0)
+        self.assertEqual(c.ok("read", "read", room=room, seq=3)["seq"], 3)
+
+
+def db_rooms(daemon, room=None):
+    """Rooms in the daemon's database file (all, or named room)."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+        daemon.data_dir, "parley.db"), uri=True, timeout=5)
+    try:
+        if room is None:
+            return db.execute("SELECT count(*) FROM rooms").fetchone()[0]
+        return db.execute("SELECT count(*) FROM rooms WHERE room = ?",
+                          (room,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def limit_exceeded(reply, limit):
+    assert reply.get("type") == "error", reply
+    assert reply.get("code") == "LIMIT_EXCEEDED", reply
+    assert reply.get("limit") == limit, reply
+    assert limit in reply.get("message", ""), reply
+    return reply
+
+
+class MaxRoomsPerUserTest(ChatTestCase):
+    """max_rooms_per_user = 3: memberships listed by `rooms`."""
+
+    config = limits(max_rooms_per_user=3)
+
+    def test_cap_rejoin_and_forget(self):
+        c = self.chat(uniq("u"))
+        rooms = [uniq("r") for _ in range(3)]
+        for r in rooms:
+            c.join(r)
+        extra = uniq("r")
+        limit_exceeded(c.request("join", room=extra), "max_rooms_per_user")
+        # Nothing was created: no room, no membership.
+        self.assertEqual(db_rooms(self.daemon, extra), 0)
+        self.assertEqual(sorted(e["room"] for e in c.ok("rooms", "rooms")["rooms"]),
+                         sorted(rooms))
+        # Rejoining a listed room is always fine, on another connection too.
+        c2 = self.chat(c.sub)
+        c2.join(rooms[0])
+        c.join(rooms[0])
+        # A plain leave keeps it listed, so the slot stays taken ...
+        c.ok("leave", "left", room=rooms[0])
+        limit_exceeded(c.request("join", room=extra), "max_rooms_per_user")
+        # ... a leave with forget frees it.
+        c2.ok("leave", "left", room=rooms[0], forget=True)
+        c.join(extra)
+        self.assertEqual(db_rooms(self.daemon, extra), 1)
+        limit_exceeded(c.request("join", room=rooms[0]), "max_rooms_per_user")
+        # Another user has a cap of their own, also in an existing room.
+        d = self.chat(uniq("d"))
+        for r in rooms:
+            d.join(r)
+
+    def test_count_survives_a_broker_restart(self):
+        c = self.chat(uniq("u"))
+        for _ in range(3):
+            c.join(uniq("r"))
+        self.daemon.kill_child("broker")
+        # The new broker counts the memberships again from the database.
+        def refused():
+            r = c.request("join", room=uniq("r"))
+            if r.get("code") == "UNAVAILABLE":
+                return None
+            return r
+        r = self.daemon.wait_for(refused, msg="broker back")
+        limit_exceeded(r, "max_rooms_per_user")
+
+
+class ReadMarkerGrowthTest(ChatTestCase):
+    """read on a room that does not exist stores nothing."""
+
+    def test_read_of_a_made_up_room_stores_no_marker(self):
+        import sqlite3
+        c = self.chat(uniq("u"))
+        made_up = uniq("nowhere")
+        r = c.ok("read", "read", room=made_up, seq=5)
+        self.assertEqual(r["seq"], 0)
+        real = uniq("r")
+        c.join(real)
+        c.send(real, "x")
+        self.assertEqual(c.ok("read", "read", room=real, seq=1)["seq"], 1)
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+            self.daemon.data_dir, "parley.db"), uri=True, timeout=5)
+        try:
+            rows = dict(db.execute(
+                "SELECT room, read_seq FROM read_markers WHERE user = ?",
+                (c.sub,)).fetchall())
+        finally:
+            db.close()
+        self.assertEqual(rows, {real: 1})
+        self.assertEqual(db_rooms(self.daemon, made_up), 0)
+
+
+class MaxRoomsTest(ChatTestCase):
+    """max_rooms = 4 rooms in the database, whoever creates them."""
+
+    config = limits(max_rooms=4)
+
+    def test_joins_and_publishing_stop_at_max_rooms(self):
+        a = self.chat(uniq("a"))
+        b = self.chat(uniq("b"))
+        r1, r2, r3 = uniq("r"), uniq("r"), uniq("r")
+        a.join(r1)
+        a.join(r2)
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": r3, "text": "hello"})
+        self.assertEqual(st, 200, body)
+        # The fourth: a personal room, created by publishing to it.
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": "user:" + b.sub, "text": "hi"})
+        self.assertEqual(st, 200, body)
+        b.wait("message", room="user:" + b.sub)
+        self.assertEqual(db_rooms(self.daemon), 4)
+        # Full: no new room by join ...
+        new = uniq("r")
+        limit_exceeded(b.request("join", room=new), "max_rooms")
+        # ... nor by publishing (403, JSON, nothing stored).
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": new, "text": "x"})
+        self.assertEqual(st, 403, body)
+        err = json.loads(body)
+        self.assertEqual(err["error"], "limit_exceeded")
+        self.assertIn("max_rooms", err["message"])
+        self.assertEqual(db_rooms(self.daemon, new), 0)
+        self.assertEqual(db_rooms(self.daemon), 4)
+        st, _, body = self.daemon.api_request("GET", "/metrics")
+        self.assertIn("\nparley_rooms 4\n", body.decode())
+        # Existing rooms still take joins and publishing.
+        b.join(r3)
+        b.join(r1)
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": r1, "text": "still"})
+        self.assertEqual(st, 200, body)
+        # Live-only events store nothing and are not refused.
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish",
+            {"room": new, "event": "ping", "persist": False})
+        self.assertEqual(st, 200, body)
+        # A restarted daemon counts the rooms again.
+        self.daemon.restart()
+        c = self.chat(uniq("c"))
+        limit_exceeded(c.request("join", room=new), "max_rooms")
+        c.join(r2)
+
+
+def http_get(sock, path="/healthz"):
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+
+
+def http_status(sock):
+    """Read one response head on sock; its status code."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionClosed("closed before a response")
+        buf += chunk
+    return int(buf.split(b" ", 2)[1])
+
+
+class ApiConnCapTest(ChatTestCase):
+    """[api] max_connections = 2: at the cap the API stops accepting, the
+    next connection waits in the backlog and is served once one closes."""
+
+    config = {"limits": dict(NO_RATE_LIMITS), "api": {"max_connections": 2}}
+
+    def test_cap_holds_the_next_until_one_closes(self):
+        import socket
+        held = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=5)
+            self.addCleanup(s.close)
+            http_get(s)                 # accepted and kept alive
+            self.assertEqual(http_status(s), 200)
+            held.append(s)
+        self.daemon.wait_for(lambda: "api_conn_limit" in self.daemon.log_text(),
+                             msg="api_conn_limit logged")
+        third = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=5)
+        self.addCleanup(third.close)
+        http_get(third)
+        # Not served while two are open: nothing within a second (the
+        # absence of an answer can only be observed over some time).
+        third.settimeout(1.0)
+        with self.assertRaises(socket.timeout):
+            third.recv(1)
+        third.settimeout(5.0)
+        held[0].close()
+        self.assertEqual(http_status(third), 200)
+        self.daemon.wait_for(lambda: "api_accepting" in self.daemon.log_text(),
+                             msg="api_accepting logged")
+        # Held ones still work; closing them frees the places for good.
+        http_get(held[1])
+        self.assertEqual(http_status(held[1]), 200)
+        held[1].close()
+        third.close()
+        for _ in range(3):
+            st, _, _ = self.daemon.api_request("GET", "/healthz")
+            self.assertEqual(st, 200)
+        # The count is exact: once the others are gone, only the one asking.
+        def only_me():
+            st, _, body = self.daemon.api_request("GET", "/metrics")
+            return "\nparley_api_connections 1\n" in body.decode()
+        self.daemon.wait_for(only_me, msg="parley_api_connections back to 1")
+
+
+class ApiIdleTimeoutTest(ChatTestCase):
+    """[api] timeout = 1: an API connection idle that long is closed."""
+
+    config = {"limits": dict(NO_RATE_LIMITS),
+              "api": {"max_connections": 2, "timeout": 1}}
+
+    def test_idle_connections_are_closed_and_free_their_place(self):
+        import socket
+        socks = []
+        for i in range(2):
+            s = socket.create_connection(("127.0.0.1", self.daemon.api_port),
+                                         timeout=10)
+            self.addCleanup(s.close)
+            if i == 0:                  # one after a request, one silent
+                http_get(s)
+                self.assertEqual(http_status(s), 200)
+            socks.append(s)
+        start = time.monotonic()
+        for s in socks:
+            self.assertEqual(s.recv(1), b"")     # closed by the server
+        self.assertLess(time.monotonic() - start, 8)
+        # Their places are free: the API answers.
+        st, _, _ = self.daemon.api_request("GET", "/healthz")
+        self.assertEqual(st, 200)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 NO_RATE_LIMITS = {
     "send_rate": 100000, "send_burst": 100000, "typing_rate": 100000,
     "join_rate": 100000, "query_rate": 100000, "abuse_threshold": 100000,
+    "list_rate": 100000, "list_burst": 100000, "read_rate": 100000,
+    "read_burst": 100000,
     "max_conns_per_user": 1000,
 }
 

@@ -82,6 +82,9 @@ static const struct field fields[] = {
 	FI(abuse_threshold), FI(max_text), FI(recovery_limit),
 	FE(synchronous), FI(commit_batch), FI(commit_delay_ms),
 	FS(api_listen), FS(api_key_file),
+	FI(list_rate), FI(list_burst), FI(read_rate), FI(read_burst),
+	FI(max_rooms_per_user), FI(max_rooms), FI(control_max_clients),
+	FI(control_timeout), FI(max_api_connections), FI(api_timeout),
 	FS(tls_listen), FS(tls_cert_file), FS(tls_key_file),
 	FS(tls_ciphers), FS(tls_ciphersuites), FE(tls_min_version),
 };
@@ -301,6 +304,17 @@ START_TEST(test_defaults)
 		    "defaults");
 	ck_assert_int_eq(c.default_room_policy, CFG_ROOMS_OPEN);
 	ck_assert_int_eq(c.synchronous, CFG_SYNC_FULL);
+	/* issue 7's keys, documented in etc/parley.conf and docs/ */
+	ck_assert_int_eq(c.list_rate, 2);
+	ck_assert_int_eq(c.list_burst, 5);
+	ck_assert_int_eq(c.read_rate, 10);
+	ck_assert_int_eq(c.read_burst, 20);
+	ck_assert_int_eq(c.max_rooms_per_user, 1000);
+	ck_assert_int_eq(c.max_rooms, 1000000);
+	ck_assert_int_eq(c.control_max_clients, 8);
+	ck_assert_int_eq(c.control_timeout, 10);
+	ck_assert_int_eq(c.max_api_connections, 64);
+	ck_assert_int_eq(c.api_timeout, 10);
 	cfg_free(&c);
 	cfg_free(&c);		/* a freed config is zeroed: harmless */
 }
@@ -364,6 +378,16 @@ static const struct {
 	{ "[auth]\nleeway = 0\n", "leeway", "0" },
 	{ "[store]\ncommit_delay_ms = 0\n", "commit_delay_ms", "0" },
 	{ "[limits]\nmax_text = 1000000\n", "max_text", "1000000" },
+	/* issue 7: rate classes and bounds on growth */
+	{ "[limits]\nlist_rate = 1\n", "list_rate", "1" },
+	{ "[limits]\nread_burst = 50\n", "read_burst", "50" },
+	{ "[limits]\nmax_rooms_per_user = 1\n", "max_rooms_per_user", "1" },
+	{ "[limits]\nmax_rooms = 1000000000\n", "max_rooms", "1000000000" },
+	{ "[server]\ncontrol_max_clients = 1\n", "control_max_clients",
+	    "1" },
+	{ "[server]\ncontrol_timeout = 3600\n", "control_timeout", "3600" },
+	{ "[api]\nmax_connections = 1\n", "max_api_connections", "1" },
+	{ "[api]\ntimeout = 1\n", "api_timeout", "1" },
 	/* U64 */
 	{ "[limits]\nmax_connections = 1\n", "max_connections", "1" },
 	{ "[limits]\nmax_connections = 10000000\n", "max_connections",
@@ -464,6 +488,20 @@ static const struct {
 	    "[limits] max_connections: not a number between 1 and 10000000" },
 	{ "[limits]\nmax_connections = +5\n", 2, "not a number" },
 	{ "[limits]\nmax_connections = 1e6\n", 2, "not a number" },
+	{ "[limits]\nlist_rate = 0\n", 2,
+	    "[limits] list_rate: not a number between 1 and 1000000" },
+	{ "[limits]\nmax_rooms_per_user = 0\n", 2,
+	    "[limits] max_rooms_per_user: not a number between 1 and 1000000" },
+	{ "[limits]\nmax_rooms = 0\n", 2,
+	    "[limits] max_rooms: not a number between 1 and 1000000000" },
+	{ "[server]\ncontrol_max_clients = 0\n", 2,
+	    "[server] control_max_clients: not a number between 1 and 1024" },
+	{ "[server]\ncontrol_timeout = 0\n", 2,
+	    "[server] control_timeout: not a number between 1 and 3600" },
+	{ "[api]\nmax_connections = 0\n", 2,
+	    "[api] max_connections: not a number between 1 and 100000" },
+	{ "[api]\ntimeout = 0\n", 2,
+	    "[api] timeout: not a number between 1 and 3600" },
 	{ "[websocket]\nping_interval = 0\n", 2,
 	    "[websocket] ping_interval: not a number between 1 and 86400" },
 	{ "[server]\ndebug = maybe\n", 2, "[server] debug: not a boolean" },

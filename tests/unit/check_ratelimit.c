@@ -238,6 +238,10 @@ quota_setup(void)
 	cfg.max_conns_per_ip = 3;
 	cfg.conn_rate_per_ip = 1;
 	cfg.conn_burst_per_ip = 5;
+	cfg.list_rate = 2;
+	cfg.list_burst = 3;
+	cfg.read_rate = 4;
+	cfg.read_burst = 6;
 }
 
 static void
@@ -286,6 +290,59 @@ START_TEST(test_quota_classes)
 	/* Refill. */
 	ck_assert(quota_request(u, &cfg, QUOTA_SEND, T0 + 500, &retry,
 	    &abuse));
+	quota_free(&q);
+}
+END_TEST
+
+/* rooms and presence (list), and read: each its own bucket with its own
+ * burst, refilling at its own rate; their refusals count for abuse. */
+START_TEST(test_quota_list_read_classes)
+{
+	struct quota q;
+	struct quota_user *u;
+	uint64_t retry;
+	bool abuse;
+
+	quota_init(&q);
+	ck_assert_int_eq(quota_user_open(&q, &cfg, "carol", false, T0, &u),
+	    QUOTA_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert(quota_request(u, &cfg, QUOTA_LIST, T0, &retry,
+		    &abuse));
+	ck_assert(!quota_request(u, &cfg, QUOTA_LIST, T0, &retry, &abuse));
+	ck_assert_uint_eq(retry, 500);		/* 2/s */
+	for (int i = 0; i < 6; i++)
+		ck_assert(quota_request(u, &cfg, QUOTA_READ, T0, &retry,
+		    &abuse));
+	ck_assert(!quota_request(u, &cfg, QUOTA_READ, T0, &retry, &abuse));
+	ck_assert_uint_eq(retry, 250);		/* 4/s */
+	/* Spending one class leaves the others alone. */
+	ck_assert(quota_request(u, &cfg, QUOTA_SEND, T0, &retry, &abuse));
+	/* Refill at each class's rate: 250 ms gives read one token and list
+	 * none; 500 ms gives list one. */
+	ck_assert(quota_request(u, &cfg, QUOTA_READ, T0 + 250, &retry,
+	    &abuse));
+	ck_assert(!quota_request(u, &cfg, QUOTA_LIST, T0 + 250, &retry,
+	    &abuse));
+	ck_assert_uint_eq(retry, 250);
+	ck_assert(quota_request(u, &cfg, QUOTA_LIST, T0 + 500, &retry,
+	    &abuse));
+	/* The burst caps what a long idle refills. */
+	for (int i = 0; i < 3; i++)
+		ck_assert(quota_request(u, &cfg, QUOTA_LIST, T0 + 60000,
+		    &retry, &abuse));
+	ck_assert(!quota_request(u, &cfg, QUOTA_LIST, T0 + 60000, &retry,
+	    &abuse));
+	/* Refusals of these classes count toward abuse_threshold (5): one
+	 * so far in this 10 s window, the sixth is abuse. */
+	for (int i = 0; i < 4; i++) {
+		ck_assert(!quota_request(u, &cfg, QUOTA_LIST, T0 + 60000,
+		    &retry, &abuse));
+		ck_assert(!abuse);
+	}
+	ck_assert(!quota_request(u, &cfg, QUOTA_LIST, T0 + 60000, &retry,
+	    &abuse));
+	ck_assert(abuse);
 	quota_free(&q);
 }
 END_TEST
@@ -466,6 +523,7 @@ ratelimit_suite(void)
 	tcase_add_checked_fixture(tc, quota_setup, quota_teardown);
 	tcase_add_test(tc, test_quota_classes);
 	tcase_add_test(tc, test_quota_abuse);
+	tcase_add_test(tc, test_quota_list_read_classes);
 	tcase_add_test(tc, test_quota_user_conns);
 	tcase_add_test(tc, test_quota_addr);
 	tcase_add_test(tc, test_quota_sweep);

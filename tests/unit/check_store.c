@@ -843,9 +843,18 @@ START_TEST(test_rooms_listing)
 	send_n(s, "a", 2);
 	ck_assert_int_eq(store_membership_add(s, "bob", "b"), 0);
 	ck_assert_int_eq(store_membership_add(s, "bob", "a"), 0);
-	ck_assert_int_eq(store_membership_add(s, "bob", "a"), 0);
+	ck_assert_int_eq(store_membership_add(s, "bob", "a"), STORE_NOTFOUND);
 	ck_assert_int_eq(store_membership_add(s, "bob", "c"), 0);
 	ck_assert_int_eq(store_membership_add(s, "alice", "a"), 0);
+	/* The counts of the bounds on growth (bounds.c). */
+	ck_assert_int_eq(store_membership_has(s, "bob", "a"), 0);
+	ck_assert_int_eq(store_membership_has(s, "bob", "zz"), STORE_NOTFOUND);
+	ck_assert_int_eq(store_membership_count(s, "bob", &v), 0);
+	ck_assert_int_eq(v, 3);
+	ck_assert_int_eq(store_membership_count(s, "nobody", &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(store_room_count(s, &v), 0);
+	ck_assert_int_eq(v, 2);		/* a and b; c is only a membership */
 	ck_assert_int_eq(store_read_set(s, "b", "bob", 1, &v), 0);
 
 	ck_assert_int_eq(store_rooms_for_user(s, "bob", &l), 0);
@@ -864,7 +873,10 @@ START_TEST(test_rooms_listing)
 	store_roomlist_free(&l);
 
 	ck_assert_int_eq(store_membership_remove(s, "bob", "a"), 0);
-	ck_assert_int_eq(store_membership_remove(s, "bob", "zz"), 0);
+	ck_assert_int_eq(store_membership_remove(s, "bob", "zz"),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(store_membership_count(s, "bob", &v), 0);
+	ck_assert_int_eq(v, 2);
 	ck_assert_int_eq(store_rooms_for_user(s, "bob", &l), 0);
 	ck_assert_uint_eq(l.rl_n, 2);
 	ck_assert_str_eq(l.rl_rooms[0].ri_room, "b");

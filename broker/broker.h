@@ -23,6 +23,7 @@ struct evhttp;
 struct ipc_msg;
 struct quota;
 struct quota_addr;
+struct reader;
 
 #define BROKER_MAX_WORKERS	64
 
@@ -83,6 +84,7 @@ struct broker {
 	struct evconnlistener	*b_ctl;
 	LIST_HEAD(, ctl_client)	 b_ctl_clients;
 	struct store		*b_store;
+	struct reader		*b_reader;	/* reads off the loop */
 	bool			 b_draining;
 	int			 b_flushing;	/* worker links still writing out */
 	struct event		*b_flush_deadline;

@@ -18,6 +18,8 @@ void	reply_error(struct req_ctx *q, const char *code, const char *field,
 	    const char *message);
 /* {"type":"error","id","code":"RATE_LIMIT","message","retry_after_ms"} */
 void	reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms);
+/* RATE_LIMIT with retry_after_ms: the reader pool's queue is full. */
+void	reply_busy(struct req_ctx *q, uint64_t retry_after_ms);
 /* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */
 void	reply_after_commit(struct req_ctx *q, struct json_object *o);
 /* An unsequenced event for the room, except exclude_conn (0: none) and

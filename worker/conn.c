@@ -182,7 +182,7 @@ conn_check_output(struct ws_conn *c)
 {
 	size_t queued = evbuffer_get_length(conn_output(c));
 
-	if (queued > c->wc_worker->w_cfg->max_output_bytes) {
+	if (queued > cfg_output_limit(c->wc_worker->w_cfg)) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "slow_consumer",
 		    "%zu bytes queued, over max_output_bytes", queued);
 		conn_close(c, WS_CLOSE_TRY_AGAIN, "slow consumer");

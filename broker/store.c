@@ -392,6 +392,12 @@ store_interrupted(const struct store *s)
 	return s->st_interrupted;
 }
 
+void
+store_interrupt(struct store *s)
+{
+	sqlite3_interrupt(s->st_db);
+}
+
 int
 store_snapshot_begin(struct store *s)
 {

@@ -124,6 +124,8 @@ int	store_check(struct store *s);		/* 0: the database answers */
 struct store *store_open_reader(const char *path, char *err, size_t errlen);
 void	store_set_deadline(struct store *s, uint64_t deadline_ms);
 int	store_interrupted(const struct store *s);
+/* From another thread: stop what s runs now (the pool's stop). */
+void	store_interrupt(struct store *s);
 int	store_snapshot_begin(struct store *s);
 void	store_snapshot_end(struct store *s);
 

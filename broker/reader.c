@@ -27,6 +27,7 @@ struct reader_thread {
 	struct store		*rt_store;
 	pthread_t		 rt_tid;
 	bool			 rt_started;
+	uint64_t		 rt_job_ms;	/* its job's start; 0: idle */
 };
 
 STAILQ_HEAD(reader_jobs, reader_job);
@@ -70,15 +71,16 @@ reader_thread_main(void *arg)
 		STAILQ_REMOVE_HEAD(&r->r_queue, rj_entry);
 		r->r_nqueued--;
 		r->r_nrunning++;
+		t0 = rt->rt_job_ms = now_mono_ms();
 		pthread_mutex_unlock(&r->r_mu);
 
-		t0 = now_mono_ms();
 		store_set_deadline(rt->rt_store, t0 + (uint64_t)r->r_timeout_ms);
 		job->rj_run(job, rt->rt_store);
 		store_set_deadline(rt->rt_store, 0);
 		ms = now_mono_ms() - t0;
 
 		pthread_mutex_lock(&r->r_mu);
+		rt->rt_job_ms = 0;
 		r->r_nrunning--;
 		r->r_avg_ms = (r->r_avg_ms * 7 + ms) / 8;
 		wake = STAILQ_EMPTY(&r->r_done);
@@ -186,8 +188,18 @@ reader_full(struct reader *r, uint64_t *retry_ms)
 	pthread_mutex_lock(&r->r_mu);
 	full = r->r_nqueued >= r->r_queue_max;
 	if (full) {
-		/* Time for the queue ahead to drain over the threads. */
-		uint64_t ms = r->r_avg_ms * (r->r_nqueued + r->r_nrunning) /
+		/* Time for the queue ahead to drain over the threads, a job
+		 * taking what recent ones took, or what a running one has
+		 * taken so far if that is more. */
+		uint64_t now = now_mono_ms(), each = r->r_avg_ms, ms;
+
+		for (int i = 0; i < r->r_nthreads; i++) {
+			uint64_t t = r->r_threads[i].rt_job_ms;
+
+			if (t != 0 && now - t > each)
+				each = now - t;
+		}
+		ms = each * (r->r_nqueued + r->r_nrunning) /
 		    (uint64_t)r->r_nthreads;
 
 		if (ms > (uint64_t)r->r_timeout_ms)

@@ -287,11 +287,14 @@ class ReaderQueueTest(ChatTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.room = uniq("slow")
+        cls.heavy = uniq("heavy")
         populate(cls.daemon, {cls.room: ["common word %d %s" % (i, "y" * 150)
-                                         for i in range(20000)]})
+                                         for i in range(20000)],
+                              cls.heavy: big_texts(250, "heavy")})
 
     def slow_requests(self, c, n):
-        """n pipelined expensive reads; returns their ids."""
+        """n pipelined expensive reads (each far slower than the loop
+        takes to queue the next); returns their ids."""
         ids = []
         for i in range(n):
             rid = c.next_id()
@@ -299,8 +302,9 @@ class ReaderQueueTest(ChatTestCase):
                 c.send_json({"type": "search", "id": rid, "room": self.room,
                              "q": "zzzrare common", "limit": 100})
             else:
+                # 200 messages of 4 KB read and rendered.
                 c.send_json({"type": "history", "id": rid,
-                             "room": self.room, "after": 0, "limit": 200})
+                             "room": self.heavy, "after": 0, "limit": 200})
             ids.append(rid)
         return ids
 

@@ -222,15 +222,17 @@ render_budget(const char *room, const struct store_msglist *l,
 	*cut = false;
 	if (l->ml_n == 0)
 		return json_object_new_array();
-	objs = xreallocarray(NULL, l->ml_n, sizeof(*objs));
-	for (i = 0; i < l->ml_n; i++)
-		objs[i] = render_message(NULL, room, &l->ml_msgs[i]);
+	/* Rendered one by one from the kept end, up to the first that
+	 * does not fit. */
+	objs = xcalloc(l->ml_n, sizeof(*objs));
 	for (k = 0; k < l->ml_n; k++) {
 		i = from_end ? l->ml_n - 1 - k : k;
+		objs[i] = render_message(NULL, room, &l->ml_msgs[i]);
 		json_object_to_json_string_length(objs[i],
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
 		if (k > 0 && used + len + 1 > budget) {
+			json_object_put(objs[i]);
 			*cut = true;
 			if (from_end)
 				first = i + 1;
@@ -241,12 +243,8 @@ render_budget(const char *room, const struct store_msglist *l,
 		used += len + 1;
 	}
 	a = json_object_new_array_ext((int)(last - first));
-	for (i = 0; i < l->ml_n; i++) {
-		if (i >= first && i < last)
-			json_object_array_add(a, objs[i]);
-		else
-			json_object_put(objs[i]);
-	}
+	for (i = first; i < last; i++)
+		json_object_array_add(a, objs[i]);
 	free(objs);
 	return a;
 }

@@ -278,6 +278,56 @@ class JoinWhileSendingTest(ChatTestCase):
         c.err("send", "NOT_IN_ROOM", room=room, text="x")
 
 
+class HoldOverflowTest(ChatTestCase):
+    """A join whose read is slow (recovery of 20000 messages) while its
+    room receives more than the connection may queue: what was held is
+    dropped, and the join says so instead of leaving a gap."""
+
+    config = {"limits": dict(NO_RATE_LIMITS, recovery_limit=100000),
+              "websocket": {"max_message_bytes": 8192,
+                            "max_output_bytes": 32768},
+              "store": {"query_timeout_ms": 30000}}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.room = uniq("hold")
+        populate(cls.daemon, {cls.room: ["old %d" % i
+                                         for i in range(20000)]})
+
+    def join_and_flood(self, c):
+        """join since 0, then 20 sends of 2 KB (40 KB, over the 32 KB the
+        connection may queue) pipelined behind it on the same connection;
+        returns the join's answer after checking every send's ack."""
+        jid = c.next_id()
+        c.send_json({"type": "join", "id": jid, "room": self.room,
+                     "since": 0})
+        sids = []
+        for i in range(20):
+            sids.append(c.next_id())
+            c.send_json({"type": "send", "id": sids[-1], "room": self.room,
+                         "text": "%d %s" % (i, "f" * 2000)})
+        j = c.wait(None, timeout=60, id=jid)
+        for sid in sids:
+            self.assertEqual(c.wait(None, timeout=60, id=sid)["type"], "ack")
+        return j
+
+    def test_new_member_gets_unavailable_and_is_not_joined(self):
+        c = self.chat()
+        j = self.join_and_flood(c)
+        self.assertEqual((j["type"], j.get("code")), ("error", "UNAVAILABLE"),
+                         j)
+        c.err("send", "NOT_IN_ROOM", room=self.room, text="x")
+
+    def test_old_member_is_closed_to_recover(self):
+        c = self.chat()
+        c.join(self.room, history=0)
+        j = self.join_and_flood(c)
+        self.assertEqual((j["type"], j.get("code")), ("error", "UNAVAILABLE"),
+                         j)
+        c.expect_close(1001)
+
+
 class ReaderQueueTest(ChatTestCase):
     """One reader, a queue of one: the rest is refused with RATE_LIMIT."""
 

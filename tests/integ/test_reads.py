@@ -401,6 +401,65 @@ class ReaderQueueTest(ChatTestCase):
         self.assertEqual(d.stop(), 0)
 
 
+class LoopLatencyTest(ChatTestCase):
+    """One user's expensive reads, within the default rate limits, do not
+    move another user's round trip on the broker's loop (presence) by more
+    than a generous factor.  (With the reads on the loop, each search for a
+    missing word held every other request for its whole run.)"""
+
+    config = {"limits": {"max_conns_per_user": 10}}
+    PHASE_S = 2.0
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.room = uniq("lat")
+        populate(cls.daemon, {cls.room: ["common word %d %s" % (i, "t" * 100)
+                                         for i in range(50000)]})
+
+    def p99(self, c):
+        out, end = [], time.monotonic() + self.PHASE_S
+        while time.monotonic() < end:
+            t = time.monotonic()
+            c.ok("presence", "presence", timeout=60, room=self.room)
+            out.append(time.monotonic() - t)
+        out.sort()
+        return out[int(len(out) * 0.99)], len(out)
+
+    def test_expensive_reads_leave_the_loop_alone(self):
+        healthy = self.chat()
+        before, n_before = self.p99(healthy)
+        stop = threading.Event()
+        answers = []
+
+        def attack():
+            a = self.chat()
+            while not stop.is_set():
+                for q in ("zzzrare", "common word"):
+                    r = a.request("search", timeout=60, room=self.room, q=q,
+                                  limit=100)
+                    answers.append(r.get("code") or r["type"])
+                    if r.get("code") == "RATE_LIMIT":
+                        time.sleep(r["retry_after_ms"] / 1000.0)
+                r = a.request("join", timeout=60, room=self.room, since=0,
+                              history=200)
+                answers.append(r.get("code") or r["type"])
+
+        t = threading.Thread(target=attack)
+        t.start()
+        try:
+            during, n_during = self.p99(healthy)
+        finally:
+            stop.set()
+            t.join()
+        self.assertTrue(answers)
+        self.assertLessEqual(during, max(20 * before, 0.1),
+                             "p99 %.1f ms before (%d), %.1f ms during (%d); "
+                             "attack answers %s" % (
+                                 before * 1000, n_before, during * 1000,
+                                 n_during, sorted(set(answers))))
+
+
 class DeadlineTest(ChatTestCase):
     """query_timeout_ms = 1: a read that takes longer answers TOO_EXPENSIVE
     and the connection goes on."""

@@ -69,6 +69,7 @@ struct broker_metrics {
 	uint64_t	 bm_errors;		/* error replies */
 	uint64_t	 bm_rate_limited;	/* RATE_LIMIT refusals */
 	uint64_t	 bm_kicked;		/* closed 4429 on a limit */
+	uint64_t	 bm_too_expensive;	/* reads past query_timeout_ms */
 };
 
 struct broker {

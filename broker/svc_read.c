@@ -65,6 +65,7 @@ struct read_job {
 
 	/* Results. */
 	bool			 rd_error;	/* rd_json is an error */
+	bool			 rd_too_expensive; /* past the deadline */
 	char			*rd_json;	/* a whole reply */
 	size_t			 rd_len;
 	struct json_object	*rd_msgs;	/* join: the messages */
@@ -196,7 +197,8 @@ read_fail(struct read_job *rd, struct store *s)
 {
 	rd->rd_error = true;
 	free(rd->rd_json);
-	if (store_interrupted(s))
+	rd->rd_too_expensive = store_interrupted(s);
+	if (rd->rd_too_expensive)
 		rd->rd_json = render_error(rd->rd_id, "TOO_EXPENSIVE", NULL,
 		    "the query ran past the server's deadline; make it "
 		    "cheaper (fewer or rarer words, a smaller limit)",
@@ -302,6 +304,8 @@ reply_done(struct broker *b, struct reader_job *j)
 
 	if (rd->rd_error)
 		b->b_metrics.bm_errors++;
+	if (rd->rd_too_expensive)
+		b->b_metrics.bm_too_expensive++;
 	if (rd->rd_json != NULL)
 		deliver_reply(b, rd->rd_conn, rd->rd_json, rd->rd_len, true);
 }
@@ -517,6 +521,8 @@ join_done(struct broker *b, struct reader_job *j)
 	m->rm_hold = NULL;
 	if (rd->rd_error || h->mh_overflow) {
 		b->b_metrics.bm_errors++;
+		if (rd->rd_too_expensive)
+			b->b_metrics.bm_too_expensive++;
 		if (rd->rd_error)
 			deliver_reply(b, rd->rd_conn, rd->rd_json, rd->rd_len,
 			    true);

@@ -492,6 +492,13 @@ class DeadlineTest(ChatTestCase):
                                                       "TOO_EXPENSIVE"), r)
         c.err("send", "NOT_IN_ROOM", room=self.room, text="x")
         c.flush()
+        st, _, body = self.daemon.api_request("GET", "/metrics", key=False)
+        self.assertEqual(st, 200)
+        m = dict(l.split() for l in body.decode().splitlines()
+                 if l and not l.startswith("#") and "{" not in l)
+        self.assertGreaterEqual(int(m["parley_reads_too_expensive_total"]),
+                                codes.count("TOO_EXPENSIVE") + 1)
+        self.assertEqual(int(m["parley_reads_pending"]), 0)
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	struct chat_state *cs = chat_state(b);
 	struct chat_identity id;
 	struct chat_conn *cc;
-	struct room_member *m;
+	struct room_member *pm;
 	char room[CHAT_MAX_ROOM + 1];
 	bool first;
 
@@ -140,16 +140,20 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		/* Presence and typing show the newest display name; a room
 		 * the new token no longer allows ends the connection with
 		 * 4403 (PROTOCOL.md 3: "no longer allowed"). */
-		LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
-			snprintf(m->rm_user->ru_name,
-			    sizeof(m->rm_user->ru_name), "%s",
-			    display_name(&cc->cc_id));
-			if (!room_allowed(&cc->cc_id,
-			    b->b_cfg->default_room_policy ==
-			    CFG_ROOMS_OPEN, m->rm_room->r_name)) {
-				broker_kick(b, bc, WS_CLOSE_FORBIDDEN,
-				    "no longer allowed in a joined room");
-				break;
+		{
+			struct room_member *m;
+
+			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
+				snprintf(m->rm_user->ru_name,
+				    sizeof(m->rm_user->ru_name), "%s",
+				    display_name(&cc->cc_id));
+				if (!room_allowed(&cc->cc_id,
+				    b->b_cfg->default_room_policy ==
+				    CFG_ROOMS_OPEN, m->rm_room->r_name)) {
+					broker_kick(b, bc, WS_CLOSE_FORBIDDEN,
+					    "no longer allowed in a joined room");
+					break;
+				}
 			}
 		}
 		return 0;
@@ -169,13 +173,13 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	cc->cc_authed = true;
 	snprintf(room, sizeof(room), "user:%s", id.ci_user);
 	batch_commit(b);
-	m = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
+	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
 	    display_name(&id), &first);
 	/* Offline delivery (PROTOCOL.md 7), read off the loop.  A connection
 	 * re-registered after a broker restart had its backlog;
 	 * IPC_CONN_ROOMS says how far it got. */
 	if (!(flags & IPC_AUTH_F_BACKLOG_SENT))
-		svc_read_backlog(b, bc, m);
+		svc_read_backlog(b, bc, pm);
 	return 0;
 }
 

@@ -74,7 +74,8 @@ reader_thread_main(void *arg)
 		t0 = rt->rt_job_ms = now_mono_ms();
 		pthread_mutex_unlock(&r->r_mu);
 
-		store_set_deadline(rt->rt_store, t0 + (uint64_t)r->r_timeout_ms);
+		store_set_deadline(rt->rt_store,
+		    t0 + (uint64_t)r->r_timeout_ms);
 		job->rj_run(job, rt->rt_store);
 		store_set_deadline(rt->rt_store, 0);
 		ms = now_mono_ms() - t0;

@@ -37,6 +37,7 @@
 #include "chat.h"
 #include "config.h"
 #include "log.h"
+#include "reader.h"
 #include "service.h"
 #include "util.h"
 
@@ -114,6 +115,9 @@ static const struct api_counter api_counters[] = {
 	{ "parley_conns_refused_total",
 	    "Upgrades refused with HTTP 429 on a per-address limit.",
 	    M(bm_conns_refused) },
+	{ "parley_reads_too_expensive_total",
+	    "Reads stopped at query_timeout_ms (TOO_EXPENSIVE).",
+	    M(bm_too_expensive) },
 	{ NULL, NULL, 0 }
 };
 #undef M
@@ -401,6 +405,11 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 	    "# TYPE parley_connections_total gauge\n"
 	    "parley_connections_total %llu\n",
 	    (unsigned long long)api_conn_total(b));
+	evbuffer_add_printf(buf,
+	    "# HELP parley_reads_pending Reads waiting for or running on a "
+	    "reader thread.\n"
+	    "# TYPE parley_reads_pending gauge\n"
+	    "parley_reads_pending %zu\n", reader_pending(b->b_reader));
 	for (c = api_counters; c->ac_name != NULL; c++)
 		evbuffer_add_printf(buf, "# HELP %s %s\n# TYPE %s counter\n"
 		    "%s %llu\n", c->ac_name, c->ac_help, c->ac_name, c->ac_name,

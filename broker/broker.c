@@ -21,6 +21,7 @@
 #include "log.h"
 #include "peer.h"
 #include "quota.h"
+#include "reader.h"
 #include "service.h"
 #include "store.h"
 #include "util.h"
@@ -510,6 +511,10 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		if ((b->b_store = store_open(path, cfg->synchronous, err,
 		    sizeof(err))) == NULL)
 			fatalx("store", "%s: %s", path, err);
+		if ((b->b_reader = reader_start(b, b->b_base, path,
+		    cfg->reader_threads, cfg->reader_queue,
+		    cfg->query_timeout_ms, err, sizeof(err))) == NULL)
+			fatalx("reader", "%s: %s", path, err);
 	}
 	b->b_quota = xcalloc(1, sizeof(*b->b_quota));
 	quota_init(b->b_quota);
@@ -553,6 +558,9 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		bworker_drop_conns(bw);
 		idmap_free(&bw->bw_conns);
 	}
+	/* Joins the threads before the rooms and the store go. */
+	reader_stop(b->b_reader);
+	b->b_reader = NULL;
 	service_free(b);
 	event_free(b->b_quota_sweep);
 	quota_free(b->b_quota);

@@ -23,6 +23,7 @@ struct evhttp;
 struct ipc_msg;
 struct quota;
 struct quota_addr;
+struct reader;
 
 #define BROKER_MAX_WORKERS	64
 
@@ -70,6 +71,7 @@ struct broker_metrics {
 	uint64_t	 bm_rate_limited;	/* RATE_LIMIT refusals */
 	uint64_t	 bm_kicked;		/* closed 4429 on a limit */
 	uint64_t	 bm_conns_refused;	/* upgrades refused (HTTP 429) */
+	uint64_t	 bm_too_expensive;	/* reads past query_timeout_ms */
 };
 
 struct broker {
@@ -85,6 +87,7 @@ struct broker {
 	struct evconnlistener	*b_ctl;
 	LIST_HEAD(, ctl_client)	 b_ctl_clients;
 	struct store		*b_store;
+	struct reader		*b_reader;	/* reads off the loop */
 	bool			 b_draining;
 	int			 b_flushing;	/* worker links still writing out */
 	struct event		*b_flush_deadline;

@@ -45,6 +45,24 @@ struct outbox_item {
 	STAILQ_ENTRY(outbox_item) ob_entry;
 };
 
+/* A room item that reached a member while the snapshot its join answers
+ * with was being read (svc_read.c). */
+struct hold_item {
+	int64_t			 hi_seq;	/* 0: not sequenced */
+	char			*hi_json;
+	size_t			 hi_len;
+	STAILQ_ENTRY(hold_item)	 hi_entry;
+};
+
+/* What a member holds back until its join (or personal backlog) job is
+ * done: then the items the snapshot does not cover follow the reply. */
+struct member_hold {
+	uint64_t		 mh_job;	/* the job's serial */
+	size_t			 mh_bytes;	/* bounded by cfg_output_limit */
+	bool			 mh_overflow;	/* items were dropped */
+	STAILQ_HEAD(, hold_item) mh_items;
+};
+
 /* A user's leave that waits until every worker has re-registered. */
 struct pending_leave {
 	char			 pl_user[CHAT_MAX_USER + 1];
@@ -65,6 +83,9 @@ struct chat_state {
 	int			 cs_batch_writes;
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;
+
+	/* Read jobs (svc_read.c): serials tie a job to its member_hold. */
+	uint64_t		 cs_job_serial;
 
 	/* Leaves of connections that closed while the broker was away. */
 	STAILQ_HEAD(, pending_leave) cs_leaves;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "peer.h"
 #include "room.h"
+#include "service_int.h"
 #include "util.h"
 
 /* Ids per IPC_DELIVER: keeps one message well under IPC_MAX_PAYLOAD. */
@@ -79,6 +80,11 @@ deliver_room(struct broker *b, struct room *r, int64_t seq,
 		if (bc->bc_id == exclude_conn || (exclude_user != NULL &&
 		    strcmp(m->rm_user->ru_user, exclude_user) == 0))
 			continue;
+		/* Its join is being read: after the reply, in order. */
+		if (m->rm_hold != NULL) {
+			svc_hold_add(b, m->rm_hold, seq, json, len);
+			continue;
+		}
 		v = &cs->cs_scratch[bc->bc_worker->bw_slot];
 		if (v->iv_n == v->iv_cap) {
 			v->iv_cap = v->iv_cap ? v->iv_cap * 2 : 64;
@@ -118,6 +124,18 @@ deliver_to_conn(struct broker *b, uint64_t conn_id, struct ipc_msg *m)
 		return -1;
 	}
 	return broker_to_worker(b, bc->bc_worker, m);
+}
+
+void
+deliver_room_one(struct broker *b, uint64_t conn_id, const char *room,
+    int64_t seq, const char *json, size_t len)
+{
+	struct bconn *bc = deliver_conn(b, conn_id);
+
+	if (bc == NULL)
+		return;
+	deliver_flush(b, bc->bc_worker, room, seq, &conn_id, 1, json, len);
+	b->b_metrics.bm_deliveries++;
 }
 
 void

@@ -26,6 +26,9 @@ int	deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
 size_t	deliver_room(struct broker *b, struct room *r, int64_t seq,
 	    uint64_t exclude_conn, const char *exclude_user, const char *json,
 	    size_t len);
+/* One room item to one connection (a member's held items). */
+void	deliver_room_one(struct broker *b, uint64_t conn_id, const char *room,
+	    int64_t seq, const char *json, size_t len);
 /* Tell a connection's worker it is in room with everything up to seq. */
 void	deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
 	    int64_t seq);

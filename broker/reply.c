@@ -99,6 +99,25 @@ reply_limit_exceeded(struct req_ctx *q, const char *limit)
 	reply_error_json(q, json, len);
 }
 
+/* The reader pool's queue is full (reader.c): nothing was done. */
+void
+reply_busy(struct req_ctx *q, uint64_t retry_after_ms)
+{
+	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	char msg[128], *json;
+	size_t len;
+
+	q->rq_b->b_metrics.bm_rate_limited++;
+	snprintf(msg, sizeof(msg), "the server has too many reads waiting; "
+	    "retry in %" PRIu64 " ms", retry_after_ms);
+	render_str(o, "code", "RATE_LIMIT");
+	render_str(o, "message", msg);
+	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
+	    INT64_MAX : (int64_t)retry_after_ms);
+	json = render_finish(o, &len);
+	reply_error_json(q, json, len);
+}
+
 /* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */
 void
 reply_after_commit(struct req_ctx *q, struct json_object *o)

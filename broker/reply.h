@@ -21,6 +21,8 @@ void	reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms);
 /* {"type":"error","id","code":"LIMIT_EXCEEDED","message","limit"}: limit
  * is the config key of the bound on growth it would pass (bounds.c). */
 void	reply_limit_exceeded(struct req_ctx *q, const char *limit);
+/* RATE_LIMIT with retry_after_ms: the reader pool's queue is full. */
+void	reply_busy(struct req_ctx *q, uint64_t retry_after_ms);
 /* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */
 void	reply_after_commit(struct req_ctx *q, struct json_object *o);
 /* An unsequenced event for the room, except exclude_conn (0: none) and

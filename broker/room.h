@@ -14,6 +14,7 @@
 
 struct bconn;
 struct event;
+struct member_hold;
 
 /* One user's presence in one room: how many of their connections. */
 struct room_user {
@@ -34,6 +35,8 @@ struct room_member {
 	struct room		*rm_room;
 	struct bconn		*rm_conn;
 	struct room_user	*rm_user;
+	struct member_hold	*rm_hold;	/* a join's read in flight:
+						 * the service holds its items */
 	LIST_ENTRY(room_member)	 rm_in_room;
 	LIST_ENTRY(room_member)	 rm_in_conn;
 };

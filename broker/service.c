@@ -73,14 +73,16 @@ chat_conn_get(struct bconn *bc)
 
 /*
  * Send one connection the items of room after seq since (at most
- * recovery_limit), as live frames.  Returns the last seq sent (since if
- * none) or -1; *more: items were left out.
+ * recovery_limit, and at most the reply budget of bytes), as live frames.
+ * Returns the last seq sent (since if none) or -1; *more: items were left
+ * out.  Only for a re-registration after a broker restart.
  */
 static int64_t
 deliver_since(struct broker *b, struct bconn *bc, const char *room,
     int64_t since, bool *more)
 {
 	struct store_msglist list = { 0 };
+	size_t used = 0, budget = cfg_reply_budget(b->b_cfg);
 	int64_t last = since;
 
 	*more = false;
@@ -96,36 +98,19 @@ deliver_since(struct broker *b, struct bconn *bc, const char *room,
 		size_t len;
 		char *json = render_finish(o, &len);
 
+		if (i > 0 && used + len > budget) {
+			free(json);
+			*more = true;
+			break;
+		}
+		used += len;
 		deliver_reply(b, bc->bc_id, json, len, false);
 		free(json);
 		last = m->sm_seq;
 	}
-	*more = list.ml_more;
+	*more = *more || list.ml_more;
 	store_msglist_free(&list);
 	return last;
-}
-
-/* Offline delivery: what reached the personal room since the user last
- * read it, right after welcome (PROTOCOL.md 7). */
-static void
-deliver_personal_backlog(struct broker *b, struct bconn *bc,
-    const struct chat_identity *id)
-{
-	char room[CHAT_MAX_ROOM + 1], epoch[STORE_ID_LEN];
-	int64_t read_seq = 0, last_seq = 0, sent;
-	bool more;
-
-	snprintf(room, sizeof(room), "user:%s", id->ci_user);
-	if (store_read_get(b->b_store, room, id->ci_user, &read_seq) == -1 ||
-	    store_room_get(b->b_store, room, epoch, &last_seq) == -1 ||
-	    (sent = deliver_since(b, bc, room, read_seq, &more)) == -1) {
-		log_conn(LOG_LVL_WARN, bc->bc_id, "backlog",
-		    "could not read the personal room");
-		return;
-	}
-	/* Its worker resumes from here after a broker restart. */
-	deliver_room_seq(b, bc->bc_id, room, more || sent > read_seq ? sent :
-	    (last_seq > read_seq ? last_seq : read_seq));
 }
 
 int
@@ -135,6 +120,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	struct chat_state *cs = chat_state(b);
 	struct chat_identity id;
 	struct chat_conn *cc;
+	struct room_member *pm;
 	char room[CHAT_MAX_ROOM + 1];
 	bool first;
 
@@ -197,12 +183,13 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	}
 	snprintf(room, sizeof(room), "user:%s", id.ci_user);
 	batch_commit(b);
-	room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
+	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
 	    display_name(&id), &first);
-	/* A connection re-registered after a broker restart had its backlog;
+	/* Offline delivery (PROTOCOL.md 7), read off the loop.  A connection
+	 * re-registered after a broker restart had its backlog;
 	 * IPC_CONN_ROOMS says how far it got. */
 	if (!(flags & IPC_AUTH_F_BACKLOG_SENT))
-		deliver_personal_backlog(b, bc, &cc->cc_id);
+		svc_read_backlog(b, bc, pm);
 	return 0;
 }
 

@@ -73,4 +73,28 @@ void	svc_delete(struct req_ctx *);
 void	svc_react(struct req_ctx *);
 void	svc_search(struct req_ctx *);
 
+/* svc_read.c: the reads that run on the reader pool (reader.c). */
+struct member_hold;
+/* Queue the job of q (history, search, rooms); answers RATE_LIMIT when the
+ * pool's queue is full. */
+void	svc_read_history(struct req_ctx *);
+void	svc_read_search(struct req_ctx *);
+void	svc_read_rooms(struct req_ctx *);
+/* Is the pool's queue full?  Then answers q RATE_LIMIT and says true. */
+bool	svc_read_refused(struct req_ctx *);
+/* The read of a join whose member m now holds its items (new_member: m
+ * was made for this join and goes again if it fails). */
+void	svc_read_join(struct req_ctx *, struct room_member *m,
+	    bool new_member);
+/* The personal backlog of a connection just authenticated, m its member
+ * of the personal room. */
+void	svc_read_backlog(struct broker *, struct bconn *,
+	    struct room_member *m);
+/* deliver.c: an item for a member that holds. */
+void	svc_hold_add(struct broker *, struct member_hold *, int64_t seq,
+	    const char *json, size_t len);
+void	svc_hold_free(struct member_hold *);
+/* svc_room.c: [{user, name, connections}] of r's users. */
+struct json_object *svc_members_json(struct room *r);
+
 #endif

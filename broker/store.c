@@ -17,6 +17,7 @@
 #include "util.h"
 
 #define STORE_BUSY_MS		5000
+#define STORE_PROGRESS_OPS	1000	/* VM steps between deadline checks */
 
 /* Message columns, in the order row_read() (store_query.c) expects. */
 #define MSG_COLS "m.seq, m.msg_id, m.kind, m.user, m.name, m.text, m.ts, " \
@@ -28,6 +29,7 @@ static const char *const store_sql[ST__COUNT] = {
 	[ST_RELEASE] = "RELEASE store_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* Reads a page, so a broken file or disk shows. */
@@ -108,7 +110,12 @@ store_seterr(char *err, size_t errlen, const char *fmt, ...)
 int
 store_fail(struct store *s, const char *what)
 {
-	log_warnx("store_error", "%s: %s", what, sqlite3_errmsg(s->st_db));
+	/* A reader's deadline is a limit doing its job, not a fault. */
+	if (s->st_interrupted)
+		log_info("query_deadline", "interrupted: %s", what);
+	else
+		log_warnx("store_error", "%s: %s", what,
+		    sqlite3_errmsg(s->st_db));
 	return -1;
 }
 
@@ -328,6 +335,86 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 fail:
 	store_close(s);
 	return NULL;
+}
+
+/* Interrupts the running statement once its deadline has passed. */
+static int
+store_progress(void *arg)
+{
+	struct store	*s = arg;
+
+	if (s->st_deadline_ms == 0 || now_mono_ms() <= s->st_deadline_ms)
+		return 0;
+	s->st_interrupted = 1;
+	return 1;
+}
+
+struct store *
+store_open_reader(const char *path, char *err, size_t errlen)
+{
+	struct store	*s;
+	int		 i;
+
+	s = xcalloc(1, sizeof(*s));
+	if (sqlite3_open_v2(path, &s->st_db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
+		    "out of memory" : sqlite3_errmsg(s->st_db));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->st_db, 1);
+	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
+	sqlite3_progress_handler(s->st_db, STORE_PROGRESS_OPS, store_progress,
+	    s);
+	/* The writer made the schema; the write statements are prepared
+	 * too (a read-only connection refuses them when stepped). */
+	for (i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(s->st_db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st_stmts[i], NULL) !=
+		    SQLITE_OK) {
+			store_seterr(err, errlen, "prepare \"%s\": %s",
+			    store_sql[i], sqlite3_errmsg(s->st_db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_set_deadline(struct store *s, uint64_t deadline_ms)
+{
+	s->st_deadline_ms = deadline_ms;
+	s->st_interrupted = 0;
+}
+
+int
+store_interrupted(const struct store *s)
+{
+	return s->st_interrupted;
+}
+
+void
+store_interrupt(struct store *s)
+{
+	sqlite3_interrupt(s->st_db);
+}
+
+int
+store_snapshot_begin(struct store *s)
+{
+	if (run(s, ST_BEGIN_READ) == -1)
+		return -1;
+	return 0;
+}
+
+void
+store_snapshot_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->st_db))
+		run(s, ST_COMMIT);
 }
 
 void

@@ -114,6 +114,21 @@ struct store *store_open(const char *path, enum cfg_sync sync, char *err,
 void	store_close(struct store *s);
 int	store_check(struct store *s);		/* 0: the database answers */
 
+/* A read-only connection to the same file for a reader thread (reader.c),
+ * after store_open() made the schema.  One thread uses it at a time.
+ * store_set_deadline(): a statement still running at deadline_ms
+ * (now_mono_ms() clock; 0: none) is interrupted and fails (-1), and
+ * store_interrupted() says so until the next store_set_deadline().
+ * store_snapshot_begin()/_end(): the reads between them see one
+ * committed state (a WAL read transaction). */
+struct store *store_open_reader(const char *path, char *err, size_t errlen);
+void	store_set_deadline(struct store *s, uint64_t deadline_ms);
+int	store_interrupted(const struct store *s);
+/* From another thread: stop what s runs now (the pool's stop). */
+void	store_interrupt(struct store *s);
+int	store_snapshot_begin(struct store *s);
+void	store_snapshot_end(struct store *s);
+
 int	store_begin(struct store *s);
 int	store_commit(struct store *s);
 int	store_rollback(struct store *s);	/* safe when nothing is open */

@@ -13,7 +13,7 @@
 
 enum store_st {
 	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK,
 	ST_CHECK,
 	ST_ROOM_GET, ST_ROOM_INSERT, ST_ROOM_BUMP,
 	ST_MSG_INSERT, ST_CLIENT_FIND, ST_MSG_GET,
@@ -30,6 +30,10 @@ struct store {
 	sqlite3		*st_db;
 	sqlite3_stmt	*st_stmts[ST__COUNT];
 	int		 st_batch;	/* inside store_begin() */
+	/* Readers (store_open_reader): a query past the deadline is
+	 * interrupted by the progress handler, which sets st_interrupted. */
+	uint64_t	 st_deadline_ms;	/* monotonic; 0: none */
+	int		 st_interrupted;
 };
 
 /* Formats into err (when not NULL) for store_open()'s caller. */

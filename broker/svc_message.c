@@ -63,25 +63,7 @@ svc_send(struct req_ctx *q)
 void
 svc_history(struct req_ctx *q)
 {
-	const struct chat_req *r = q->rq_req;
-	struct store_msglist list = { 0 };
-	struct json_object *o;
-
-	if (store_history(q->rq_b->b_store, r->cr_room,
-	    r->cr_has_before ? r->cr_before : 0, (size_t)r->cr_limit,
-	    &list) == -1) {
-		store_msglist_free(&list);
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
-		return;
-	}
-	o = render_new("history", r->cr_id);
-	render_str(o, "room", r->cr_room);
-	json_object_object_add(o, "messages", render_messages(r->cr_room,
-	    &list));
-	json_object_object_add(o, "has_more",
-	    json_object_new_boolean(list.ml_more));
-	store_msglist_free(&list);
-	reply_json(q, o);
+	svc_read_history(q);
 }
 
 void
@@ -238,27 +220,5 @@ svc_react(struct req_ctx *q)
 void
 svc_search(struct req_ctx *q)
 {
-	const struct chat_req *r = q->rq_req;
-	struct store_msglist list = { 0 };
-	struct json_object *o;
-	int rc;
-
-	rc = store_search(q->rq_b->b_store, r->cr_room, r->cr_q,
-	    r->cr_has_before ? r->cr_before : 0, (size_t)r->cr_limit, &list);
-	if (rc != 0) {
-		store_msglist_free(&list);
-		if (rc == STORE_BADQUERY)
-			reply_error(q, "VALIDATION_ERROR", "q",
-			    "the query has no words to search for");
-		else
-			reply_error(q, "UNAVAILABLE", NULL,
-			    "database error; retry");
-		return;
-	}
-	o = render_new("search_results", r->cr_id);
-	render_str(o, "room", r->cr_room);
-	json_object_object_add(o, "messages", render_messages(r->cr_room,
-	    &list));
-	store_msglist_free(&list);
-	reply_json(q, o);
+	svc_read_search(q);
 }

@@ -79,6 +79,9 @@ svc_member_leave(struct broker *b, struct room_member *m)
 	struct room_user *ru;
 
 	snprintf(room, sizeof(room), "%s", m->rm_room->r_name);
+	/* A join still being read: its job finds no hold and is dropped. */
+	svc_hold_free(m->rm_hold);
+	m->rm_hold = NULL;
 	if ((ru = room_leave(&cs->cs_rooms, m)) == NULL)
 		return;
 	/* It was the user's last connection in the room. */
@@ -102,8 +105,8 @@ member_json_cb(const char *user, void *val, void *arg)
 }
 
 /* [{user, name, connections}] of the users with a live connection. */
-static struct json_object *
-members_json(struct room *r)
+struct json_object *
+svc_members_json(struct room *r)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -123,6 +126,12 @@ conn_room_count(const struct chat_conn *cc)
 	return n;
 }
 
+/*
+ * The room and the membership are written here, on the loop; the member
+ * enters the room at once and holds its items while the history, the
+ * marker and the recovery are read on a reader thread (svc_read.c), which
+ * answers `joined`.
+ */
 void
 svc_join(struct req_ctx *q)
 {
@@ -132,11 +141,9 @@ svc_join(struct req_ctx *q)
 	const char *user = q->rq_cc->cc_id.ci_user;
 	struct room_member *m = room_member_find(&q->rq_cc->cc_rooms,
 	    r->cr_room);
-	struct store_msglist list = { 0 };
 	char epoch[STORE_ID_LEN];
-	int64_t last_seq, read_seq = 0, unread = 0;
-	struct json_object *o;
-	bool first, recovered = false, new_member = false;
+	int64_t last_seq;
+	bool first, made = false, new_member = false;
 	const char *limit;
 	int rc;
 
@@ -145,6 +152,8 @@ svc_join(struct req_ctx *q)
 		    "too many rooms on one connection");
 		return;
 	}
+	if (svc_read_refused(q))
+		return;
 	rc = store_room_get(b->b_store, r->cr_room, epoch, &last_seq);
 	if (rc == -1)
 		goto unavailable;
@@ -160,60 +169,27 @@ svc_join(struct req_ctx *q)
 			return;
 		}
 	}
-	if (rc == STORE_NOTFOUND) {
-		if ((rc = store_room_create(b->b_store, r->cr_room, epoch)) == 0)
-			bounds_room_created(b);
-		last_seq = 0;
-	}
+	if (rc == STORE_NOTFOUND &&
+	    (rc = store_room_create(b->b_store, r->cr_room, epoch)) == 0)
+		bounds_room_created(b);
 	/* A listed room (bounds_join looked) needs no membership write. */
 	if (rc == -1 || (new_member &&
 	    store_membership_add(b->b_store, user, r->cr_room) == -1))
 		goto unavailable;
 	if (new_member)
 		bounds_member_added(q->rq_cc->cc_quota);
-	if (store_read_get(b->b_store, r->cr_room, user, &read_seq) == -1 ||
-	    store_unread(b->b_store, r->cr_room, user, read_seq, &unread) == -1)
-		goto unavailable;
-
-	if (r->cr_has_since && (!r->cr_has_epoch ||
-	    strcmp(r->cr_epoch, epoch) == 0)) {
-		if (store_since(b->b_store, r->cr_room, r->cr_since,
-		    (size_t)b->b_cfg->recovery_limit, &list) == -1)
-			goto unavailable;
-		recovered = !list.ml_more;
-		if (!recovered)
-			store_msglist_free(&list);
-	}
-	if (!recovered && store_history(b->b_store, r->cr_room, 0,
-	    (size_t)r->cr_history, &list) == -1)
-		goto unavailable;
-
 	if (m == NULL) {
 		m = room_join(&cs->cs_rooms, r->cr_room, q->rq_bc,
 		    &q->rq_cc->cc_rooms, user, display_name(&q->rq_cc->cc_id),
 		    &first);
+		made = true;
 		if (first)
 			presence_event(b, r->cr_room, m->rm_user,
 			    q->rq_bc->bc_id, "join");
 	}
-	o = render_new("joined", r->cr_id);
-	render_str(o, "room", r->cr_room);
-	render_str(o, "epoch", epoch);
-	json_object_object_add(o, "members", members_json(m->rm_room));
-	json_object_object_add(o, "messages", render_messages(r->cr_room,
-	    &list));
-	render_int(o, "last_seq", last_seq);
-	render_int(o, "read_seq", read_seq);
-	render_int(o, "unread", unread);
-	if (r->cr_has_since)
-		json_object_object_add(o, "recovered",
-		    json_object_new_boolean(recovered));
-	reply_json(q, o);
-	deliver_room_seq(b, q->rq_bc->bc_id, r->cr_room, last_seq);
-	store_msglist_free(&list);
+	svc_read_join(q, m, made);
 	return;
 unavailable:
-	store_msglist_free(&list);
 	reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
 }
 
@@ -284,7 +260,7 @@ svc_presence(struct req_ctx *q)
 	struct json_object *o = render_new("presence", r->cr_id);
 
 	render_str(o, "room", r->cr_room);
-	json_object_object_add(o, "members", members_json(room_lookup(
+	json_object_object_add(o, "members", svc_members_json(room_lookup(
 	    &chat_state(q->rq_b)->cs_rooms, r->cr_room)));
 	reply_json(q, o);
 }
@@ -292,27 +268,5 @@ svc_presence(struct req_ctx *q)
 void
 svc_rooms(struct req_ctx *q)
 {
-	struct store_roomlist list = { 0 };
-	struct json_object *o, *a;
-
-	if (store_rooms_for_user(q->rq_b->b_store, q->rq_cc->cc_id.ci_user,
-	    &list) == -1) {
-		store_roomlist_free(&list);
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
-		return;
-	}
-	a = json_object_new_array_ext((int)list.rl_n);
-	for (size_t i = 0; i < list.rl_n; i++) {
-		struct json_object *e = json_object_new_object();
-
-		render_str(e, "room", list.rl_rooms[i].ri_room);
-		render_int(e, "last_seq", list.rl_rooms[i].ri_last_seq);
-		render_int(e, "read_seq", list.rl_rooms[i].ri_read_seq);
-		render_int(e, "unread", list.rl_rooms[i].ri_unread);
-		json_object_array_add(a, e);
-	}
-	store_roomlist_free(&list);
-	o = render_new("rooms", q->rq_req->cr_id);
-	json_object_object_add(o, "rooms", a);
-	reply_json(q, o);
+	svc_read_rooms(q);
 }

@@ -176,6 +176,10 @@ static const struct cfg_key cfg_keys[] = {
 	K_INT("store", "commit_batch", commit_batch, "256", BUILT, 1, 100000),
 	K_INT("store", "commit_delay_ms", commit_delay_ms, "2", BUILT,
 	    0, 10000),
+	K_INT("store", "reader_threads", reader_threads, "2", BUILT, 1, 64),
+	K_INT("store", "reader_queue", reader_queue, "64", BUILT, 1, 100000),
+	K_INT("store", "query_timeout_ms", query_timeout_ms, "1000", BUILT,
+	    1, 600000),
 
 	K_STR("api", "listen", api_listen, "127.0.0.1:8081", BUILT,
 	    chk_hostport_opt),
@@ -833,4 +837,20 @@ cfg_load_mem(const char *name, const void *buf, size_t len,
 	else
 		fp = fopen("/dev/null", "r");
 	return cfg_load_fp(name, fp, cfg, err, errlen, warn);
+}
+
+uint64_t
+cfg_output_limit(const struct parley_config *cfg)
+{
+	/* A message's JSON is about its request's size plus the fields the
+	 * server adds; a published event's data is held to the same. */
+	uint64_t one = 2 * cfg->max_message_bytes + 4096;
+
+	return cfg->max_output_bytes > one ? cfg->max_output_bytes : one;
+}
+
+size_t
+cfg_reply_budget(const struct parley_config *cfg)
+{
+	return (size_t)(cfg->max_output_bytes / 2);
 }

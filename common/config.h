@@ -72,6 +72,9 @@ struct parley_config {
 	enum cfg_sync synchronous;	/* FULL: an ack survives power loss */
 	int	 commit_batch;		/* most writes in one transaction */
 	int	 commit_delay_ms;	/* longest a write waits for its batch */
+	int	 reader_threads;	/* read-only connections off the loop */
+	int	 reader_queue;		/* reads waiting for one: then RATE_LIMIT */
+	int	 query_timeout_ms;	/* a read's deadline: then TOO_EXPENSIVE */
 
 	/* [api] */
 	char	*api_listen;		/* empty: off */
@@ -87,6 +90,14 @@ struct parley_config {
 	char	*tls_ciphersuites;	/* TLS 1.3 suites */
 	enum cfg_tls_version tls_min_version;
 };
+
+/* What a worker lets one connection queue: max_output_bytes, but never
+ * less than one reply that carries a single largest message (PROTOCOL.md
+ * 4: a page always holds at least one message). */
+uint64_t cfg_output_limit(const struct parley_config *cfg);
+/* The bytes of messages one reply may carry before it is cut (has_more):
+ * half of max_output_bytes. */
+size_t	cfg_reply_budget(const struct parley_config *cfg);
 
 /* Fill cfg with the built-in defaults (every string allocated). */
 void	cfg_defaults(struct parley_config *cfg);

@@ -18,7 +18,7 @@ static const struct chat_req_info chat_reqs[] = {
 	{ CHAT_REQ_SEND, "send", CHAT_F_ROOM | CHAT_F_TEXT | CHAT_F_CMID,
 	    1, 0, 0 },
 	{ CHAT_REQ_HISTORY, "history", CHAT_F_ROOM | CHAT_F_BEFORE |
-	    CHAT_F_LIMIT, 1, CHAT_MAX_HISTORY, CHAT_DEF_HISTORY },
+	    CHAT_F_LIMIT | CHAT_F_AFTER, 1, CHAT_MAX_HISTORY, CHAT_DEF_HISTORY },
 	{ CHAT_REQ_TYPING, "typing", CHAT_F_ROOM | CHAT_F_ACTIVE, 1, 0, 0 },
 	{ CHAT_REQ_READ, "read", CHAT_F_ROOM | CHAT_F_SEQ, 0, 0, 0 },
 	{ CHAT_REQ_EDIT, "edit", CHAT_F_ROOM | CHAT_F_SEQ | CHAT_F_TEXT,
@@ -241,6 +241,8 @@ chat_req_encode(struct ipc_msg *m, const struct chat_req *r)
 		ipc_add_str(m, r->cr_emoji);
 	if (f & CHAT_F_Q)
 		ipc_add_str(m, r->cr_q);
+	if (f & CHAT_F_AFTER)
+		chat_add_optint(m, r->cr_has_after, r->cr_after);
 }
 
 static int
@@ -377,6 +379,10 @@ chat_req_decode(struct ipc_reader *rd, struct chat_req *out)
 		goto fail;
 	if ((f & CHAT_F_Q) && chat_get_text(rd, NULL, &r.cr_q,
 	    CHAT_MAX_Q_BYTES, CHAT_TEXT_MSG, 1, CHAT_MAX_Q) == -1)
+		goto fail;
+	if ((f & CHAT_F_AFTER) && (chat_get_optint(rd, &r.cr_has_after,
+	    &r.cr_after, 0, INT64_MAX) == -1 ||
+	    (r.cr_has_after && r.cr_has_before)))
 		goto fail;
 	if (ipc_end(rd) == -1)
 		goto fail;

@@ -85,6 +85,7 @@ enum chat_req_kind {
 #define CHAT_F_FORGET	0x0400	/* optional, default false */
 #define CHAT_F_EMOJI	0x0800
 #define CHAT_F_Q	0x1000
+#define CHAT_F_AFTER	0x2000	/* optional, has flag */
 
 struct chat_req_info {
 	enum chat_req_kind	 cri_kind;
@@ -123,6 +124,8 @@ struct chat_req {
 	bool		 cr_forget;			/* leave */
 	char		 cr_emoji[CHAT_MAX_EMOJI + 1];
 	char		*cr_q;				/* search; owned */
+	bool		 cr_has_after;
+	int64_t		 cr_after;			/* history: >= 0, forward */
 };
 
 /* Zero r and give kind's optional fields their defaults. */

@@ -444,6 +444,13 @@ chat_parse_fields(json_object *obj, const struct chat_req_info *ri,
 	if ((f & CHAT_F_Q) &&
 	    chat_parse_text(obj, "q", CHAT_MAX_Q, &r->cr_q, p) == -1)
 		return -1;
+	if ((f & CHAT_F_AFTER) && chat_parse_int(obj, "after", 0, INT64_MAX,
+	    &r->cr_has_after, &r->cr_after, p) == -1)
+		return -1;
+	/* One direction per page. */
+	if (r->cr_has_after && r->cr_has_before)
+		return chat_fail(p, CHAT_ERR_VALIDATION, "after",
+		    "after and before cannot be used together");
 	return 0;
 }
 

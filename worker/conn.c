@@ -186,30 +186,13 @@ conn_output(struct ws_conn *c)
 	return bufferevent_get_output(c->wc_bev);
 }
 
-/*
- * The output queue limit: max_output_bytes, but never less than one
- * maximal message (as it may go out compressed) with its header, plus a
- * pong and a close frame, so a message the server itself accepted (an
- * echo) always fits.  etc/parley.conf states the rule.
- */
-size_t
-conn_output_limit(const struct parley_config *cfg)
-{
-	uint64_t one = deflate_wire_bound((uint64_t)cfg->max_message_bytes) +
-	    WS_MAX_SERVER_HEADER +
-	    2 * (WS_MAX_CONTROL_PAYLOAD + WS_MAX_SERVER_HEADER);
-
-	return cfg->max_output_bytes > one ? cfg->max_output_bytes :
-	    (size_t)one;
-}
-
 /* A slow consumer is closed rather than buffered without bound. */
 static void
 conn_check_output(struct ws_conn *c)
 {
 	size_t queued = evbuffer_get_length(conn_output(c));
 
-	if (queued > conn_output_limit(c->wc_worker->w_cfg)) {
+	if (queued > cfg_output_limit(c->wc_worker->w_cfg)) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "slow_consumer",
 		    "%zu bytes queued, over max_output_bytes", queued);
 		conn_close(c, WS_CLOSE_TRY_AGAIN, "slow consumer");

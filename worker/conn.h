@@ -86,8 +86,6 @@ void	conn_pause(struct ws_conn *c, unsigned reason, bool paused);
 void	conn_admitted(struct ws_conn *c);
 void	conn_refused(struct ws_conn *c, uint64_t retry_after_ms,
 	    const char *why);
-/* The effective output queue limit (at least one maximal message). */
-size_t	conn_output_limit(const struct parley_config *cfg);
 const char *conn_state_name(enum conn_state s);
 
 #endif

@@ -73,6 +73,9 @@ describe(const struct chat_req *r, char *buf, size_t cap)
 		app(buf, cap, " emoji=%s", r->cr_emoji);
 	if (f & CHAT_F_Q)
 		app(buf, cap, " q=%s", r->cr_q);
+	if (f & CHAT_F_AFTER)
+		app(buf, cap, " after=%s%" PRId64,
+		    r->cr_has_after ? "" : "~", r->cr_after);
 }
 
 static char *
@@ -143,11 +146,15 @@ static const struct ok_case {
 	{ "{\"type\":\"send\",\"room\":\"r\",\"text\":\"a\\\\ud800\"}",
 	  "send id= room=r text=a\\ud800 cmid=~" },
 	{ "{\"type\":\"history\",\"room\":\"r\"}",
-	  "history id= room=r before=~0 limit=~50" },
+	  "history id= room=r before=~0 limit=~50 after=~0" },
 	{ "{\"type\":\"history\",\"room\":\"r\",\"before\":10,\"limit\":200}",
-	  "history id= room=r before=10 limit=200" },
+	  "history id= room=r before=10 limit=200 after=~0" },
 	{ "{\"type\":\"history\",\"room\":\"r\",\"before\":1,\"limit\":1}",
-	  "history id= room=r before=1 limit=1" },
+	  "history id= room=r before=1 limit=1 after=~0" },
+	{ "{\"type\":\"history\",\"room\":\"r\",\"after\":0,\"limit\":200}",
+	  "history id= room=r before=~0 limit=200 after=0" },
+	{ "{\"type\":\"history\",\"room\":\"r\",\"after\":118}",
+	  "history id= room=r before=~0 limit=~50 after=118" },
 	{ "{\"type\":\"typing\",\"room\":\"r\",\"active\":true}",
 	  "typing id= room=r active=1" },
 	{ "{\"type\":\"typing\",\"room\":\"r\",\"active\":false}",
@@ -323,6 +330,13 @@ static const struct bad_case {
 	  CHAT_ERR_VALIDATION, "before", "before must be an integer >= 1" },
 	{ "{\"type\":\"history\",\"room\":\"r\",\"before\":-5}",
 	  CHAT_ERR_VALIDATION, "before", NULL },
+	{ "{\"type\":\"history\",\"room\":\"r\",\"after\":-1}",
+	  CHAT_ERR_VALIDATION, "after", "after must be an integer >= 0" },
+	{ "{\"type\":\"history\",\"room\":\"r\",\"after\":\"1\"}",
+	  CHAT_ERR_VALIDATION, "after", NULL },
+	{ "{\"type\":\"history\",\"room\":\"r\",\"after\":1,\"before\":5}",
+	  CHAT_ERR_VALIDATION, "after",
+	  "after and before cannot be used together" },
 	/* typing */
 	{ "{\"type\":\"typing\",\"room\":\"r\"}", CHAT_ERR_VALIDATION, "active",
 	  "active is required" },
@@ -907,6 +921,9 @@ static const struct corrupt_case {
 	{ "{\"type\":\"delete\",\"room\":\"r\",\"seq\":1}", 'q' },	/* seq 0 */
 	{ "{\"type\":\"read\",\"room\":\"r\",\"seq\":1}", 'Q' },	/* seq -1 */
 	{ "{\"type\":\"history\",\"room\":\"r\"}", 'l' },		/* 201 */
+	{ "{\"type\":\"history\",\"room\":\"r\"}", 'a' },		/* after -1 */
+	{ "{\"type\":\"history\",\"room\":\"r\",\"before\":5}", 'A' },
+								/* and after */
 	{ "{\"type\":\"search\",\"room\":\"r\",\"q\":\"x\"}", 'l' },	/* 101 */
 	{ "{\"type\":\"search\",\"room\":\"r\",\"q\":\"x\"}", 'b' },	/* 0 */
 	{ "{\"type\":\"search\",\"room\":\"r\",\"q\":\"x\"}", 'z' },	/* q "" */
@@ -947,6 +964,8 @@ START_TEST(test_decode_refuses)
 	case 'l': r->cr_has_limit = true; r->cr_limit = r->cr_kind ==
 	    CHAT_REQ_SEARCH ? 101 : 201; break;
 	case 'b': r->cr_has_before = true; r->cr_before = 0; break;
+	case 'a': r->cr_has_after = true; r->cr_after = -1; break;
+	case 'A': r->cr_has_after = true; r->cr_after = 1; break;
 	case 'z': r->cr_q[0] = '\0'; break;
 	case 'e': r->cr_emoji[0] = '\0'; break;
 	case 'n': r->cr_emoji[0] = '\n'; break;

@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define STORE_BUSY_MS		5000
+/* The highest seq the unread counts' Fenwick trees hold (0004). */
+#define STORE_FENWICK_MAX	((int64_t)1 << 40)
 
 /* Message columns, in the order row_read() (store_query.c) expects. */
 #define MSG_COLS "m.seq, m.msg_id, m.kind, m.user, m.name, m.text, m.ts, " \
@@ -37,9 +39,12 @@ static const char *const store_sql[ST__COUNT] = {
 	    "created_ts) VALUES (?1, ?2, 0, ?3) ON CONFLICT (room) DO NOTHING",
 	[ST_ROOM_BUMP] = "UPDATE rooms SET last_seq = last_seq + 1 "
 	    "WHERE room = ?1 RETURNING last_seq",
+	/* user_n: the user's rows in the room, this one included (0004). */
 	[ST_MSG_INSERT] = "INSERT INTO messages (room, seq, msg_id, user, "
-	    "name, text, ts, client_msg_id, kind, event, data) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    "name, text, ts, client_msg_id, kind, event, data, user_n) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?4 ORDER BY seq DESC LIMIT 1), 0) + 1)",
 	[ST_CLIENT_FIND] = "SELECT seq, msg_id, ts FROM messages "
 	    "WHERE room = ?1 AND user = ?2 AND client_msg_id = ?3",
 	[ST_MSG_GET] = "SELECT " MSG_COLS " FROM messages m "
@@ -48,10 +53,17 @@ static const char *const store_sql[ST__COUNT] = {
 	    "WHERE m.room = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3",
 	[ST_SINCE] = "SELECT " MSG_COLS " FROM messages m "
 	    "WHERE m.room = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
-	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts "
-	    "JOIN messages m ON m.id = messages_fts.rowid "
-	    "WHERE messages_fts MATCH ?2 AND m.room = ?1 AND m.seq < ?3 "
-	    "AND m.deleted = 0 ORDER BY m.seq DESC LIMIT ?4",
+	/* The index drives (0003): ?2 names the room, and rowid order is seq
+	 * order within it; seq < ?3 becomes rowid < the id at seq ?3 (or
+	 * the next one), so the index skips what is after before.  The
+	 * checks on m are the invariants, restated. */
+	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts f "
+	    "CROSS JOIN messages m ON m.id = f.rowid "
+	    "WHERE f.messages_fts MATCH ?2 AND f.rowid < coalesce((SELECT id "
+	    "FROM messages WHERE room = ?1 AND seq >= ?3 ORDER BY seq "
+	    "LIMIT 1), 9223372036854775807) "
+	    "AND m.room = ?1 AND m.seq < ?3 AND m.deleted = 0 "
+	    "ORDER BY f.rowid DESC LIMIT ?4",
 	[ST_REACTIONS] = "SELECT emoji, count(*) FROM reactions "
 	    "WHERE room = ?1 AND seq = ?2 GROUP BY emoji ORDER BY emoji",
 	[ST_EDIT] = "UPDATE messages SET text = ?3, edited_ts = ?4 "
@@ -76,8 +88,26 @@ static const char *const store_sql[ST__COUNT] = {
 	    "RETURNING read_seq",
 	[ST_READ_GET] = "SELECT read_seq FROM read_markers "
 	    "WHERE room = ?1 AND user = ?2",
-	[ST_UNREAD] = "SELECT count(*) FROM messages WHERE room = ?1 "
-	    "AND seq > ?2 AND user <> ?3 AND deleted = 0",
+	/* What an unread count needs besides the Fenwick prefixes, as in
+	 * sql/0004_unread_counts.sql: last_seq, own_after, and per tree
+	 * (every author, then the user) the highest deleted seq and the
+	 * total.  Scalar subqueries only: no temporary tables. */
+	[ST_UNREAD] = "SELECT coalesce((SELECT last_seq FROM rooms "
+	    "WHERE room = ?1), 0), "
+	    "coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?3 ORDER BY seq DESC LIMIT 1), 0) "
+	    "- coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?3 AND seq <= ?2 ORDER BY seq DESC LIMIT 1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = '' AND node = -1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = '' AND node = 0), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = ?3 AND node = -1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = ?3 AND node = 0), 0)",
+	[ST_DELETED_NODE] = "SELECT n FROM unread_deleted "
+	    "WHERE room = ?1 AND user = ?2 AND node = ?3",
 	[ST_MEMBER_ADD] = "INSERT INTO memberships (user, room) "
 	    "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[ST_MEMBER_DEL] = "DELETE FROM memberships "
@@ -338,6 +368,7 @@ store_close(struct store *s)
 		    "rolled back");
 		sqlite3_exec(s->st_db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	store_tokenizer_free(s);
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st_stmts[i]);
 	if (sqlite3_close(s->st_db) != SQLITE_OK)
@@ -657,15 +688,74 @@ store_read_get(struct store *s, const char *room, const char *user,
 	return rc == -1 ? -1 : 0;
 }
 
+/* Deleted seqs in [1, r] of one Fenwick tree (user "": every author). */
+static int
+deleted_prefix(struct store *s, const char *room, const char *user,
+    int64_t r, int64_t *sum)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_DELETED_NODE];
+	int64_t		 i;
+	int		 rc;
+
+	*sum = 0;
+	for (i = r; i > 0; i -= i & -i) {
+		if (store_bind(s, st, "ssI", room, user, i) == -1)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*sum += sqlite3_column_int64(st, 0);
+		store_done(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, "unread deleted");
+	}
+	return 0;
+}
+
+/* unread = (L - R) - own_after - (deleted_after - own_deleted_after);
+ * see sql/0004_unread_counts.sql. */
 int
 store_unread(struct store *s, const char *room, const char *user,
     int64_t read_seq, int64_t *unread)
 {
+	sqlite3_stmt	*st = s->st_stmts[ST_UNREAD];
+	int64_t		 last, own_after, max_all, tot_all, max_own, tot_own;
+	int64_t		 del_after = 0, own_del_after = 0, pre;
+	int		 rc;
+
 	*unread = 0;
-	if (store_bind(s, s->st_stmts[ST_UNREAD], "sIs", room, read_seq,
-	    user) == -1)
+	if (read_seq < 0)
+		read_seq = 0;
+	if (read_seq > STORE_FENWICK_MAX)
+		read_seq = STORE_FENWICK_MAX;
+	if (store_bind(s, st, "sIs", room, read_seq, user) == -1)
 		return -1;
-	return one_int(s, ST_UNREAD, unread) == 0 ? 0 : -1;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		store_done(st);
+		return store_fail(s, "unread");
+	}
+	last = sqlite3_column_int64(st, 0);
+	own_after = sqlite3_column_int64(st, 1);
+	max_all = sqlite3_column_int64(st, 2);
+	tot_all = sqlite3_column_int64(st, 3);
+	max_own = sqlite3_column_int64(st, 4);
+	tot_own = sqlite3_column_int64(st, 5);
+	store_done(st);
+	if (read_seq >= last)
+		return 0;
+	if (read_seq < max_all) {
+		if (deleted_prefix(s, room, "", read_seq, &pre) == -1)
+			return -1;
+		del_after = tot_all - pre;
+	}
+	if (read_seq < max_own) {
+		if (deleted_prefix(s, room, user, read_seq, &pre) == -1)
+			return -1;
+		own_del_after = tot_own - pre;
+	}
+	*unread = last - read_seq - own_after - (del_after - own_del_after);
+	if (*unread < 0)
+		*unread = 0;
+	return 0;
 }
 
 /* Memberships and the rooms listing. */

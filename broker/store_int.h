@@ -20,7 +20,7 @@ enum store_st {
 	ST_HISTORY, ST_SINCE, ST_SEARCH, ST_REACTIONS,
 	ST_EDIT, ST_DELETE, ST_REACT_CLEAR,
 	ST_LIVE, ST_REACT_ADD, ST_REACT_DEL, ST_REACT_COUNT,
-	ST_READ_SET, ST_READ_GET, ST_UNREAD,
+	ST_READ_SET, ST_READ_GET, ST_UNREAD, ST_DELETED_NODE,
 	ST_MEMBER_ADD, ST_MEMBER_DEL, ST_ROOMS_FOR,
 	ST__COUNT
 };
@@ -29,7 +29,13 @@ struct store {
 	sqlite3		*st_db;
 	sqlite3_stmt	*st_stmts[ST__COUNT];
 	int		 st_batch;	/* inside store_begin() */
+	/* The index's tokenizer, for search queries; made on first use. */
+	fts5_tokenizer	 st_tokapi;
+	Fts5Tokenizer	*st_tok;
 };
+
+/* store_query.c: frees st_tok. */
+void	store_tokenizer_free(struct store *s);
 
 /* Formats into err (when not NULL) for store_open()'s caller. */
 void	store_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* svc_message.c: the chat service's message requests: send, history,
  * read markers, edit, delete, react and search. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -236,8 +237,23 @@ svc_search(struct req_ctx *q)
 	const struct chat_req *r = q->rq_req;
 	struct store_msglist list = { 0 };
 	struct json_object *o;
+	size_t nterms;
+	int max = q->rq_b->b_cfg->max_search_terms;
+	char why[96];
 	int rc;
 
+	/* Each term is one more index list to walk: the cap bounds the cost.
+	 * Counting is cheap (a tokenizer pass over at most CHAT_MAX_Q). */
+	if (store_search_terms(q->rq_b->b_store, r->cr_q, &nterms) == -1) {
+		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		return;
+	}
+	if (nterms > (size_t)max) {
+		snprintf(why, sizeof(why), "the query has %zu words; at most %d "
+		    "are allowed", nterms, max);
+		reply_error(q, "VALIDATION_ERROR", "q", why);
+		return;
+	}
 	rc = store_search(q->rq_b->b_store, r->cr_room, r->cr_q,
 	    r->cr_has_before ? r->cr_before : 0, (size_t)r->cr_limit, &list);
 	if (rc != 0) {
@@ -245,6 +261,9 @@ svc_search(struct req_ctx *q)
 		if (rc == STORE_BADQUERY)
 			reply_error(q, "VALIDATION_ERROR", "q",
 			    "the query has no words to search for");
+		else if (rc == STORE_TOOMANY)
+			reply_error(q, "VALIDATION_ERROR", "q",
+			    "the query has too many words");
 		else
 			reply_error(q, "UNAVAILABLE", NULL,
 			    "database error; retry");

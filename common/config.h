@@ -58,6 +58,7 @@ struct parley_config {
 	int	 abuse_threshold;
 	int	 max_text;
 	int	 recovery_limit;
+	int	 max_search_terms;	/* words in one search query */
 
 	/* [store] */
 	enum cfg_sync synchronous;	/* FULL: an ack survives power loss */

@@ -7,8 +7,8 @@ import json
 import time
 import unittest
 
-from chatlib import (ChatTestCase, ISO_MS, parse_iso_ms, retry_unavailable,
-                     uniq)
+from chatlib import (NO_RATE_LIMITS, ChatTestCase, ISO_MS, parse_iso_ms,
+                     retry_unavailable, uniq)
 
 
 class MessagesTest(ChatTestCase):
@@ -382,6 +382,32 @@ class MessagesTest(ChatTestCase):
         else:
             self.assertEqual((r["code"], r.get("field")), ("VALIDATION_ERROR", "limit"), r)
 
+    def test_search_term_cap(self):
+        """At most max_search_terms (8) words; words are what the index
+        holds, so punctuation splits them; FTS5 syntax is plain text."""
+        room, a, b = self.pair()
+        s1 = a.send(room, "w1 w2 w3 w4 w5 w6 w7 w8 w9 e-mail OR")["seq"]
+        a.send(room, "w1 alone")
+        r = b.ok("search", "search_results", room=room,
+                 q="w1 w2 w3 w4 w5 w6 w7 w8")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s1])
+        e = b.err("search", "VALIDATION_ERROR", room=room, field="q",
+                  q="w1 w2 w3 w4 w5 w6 w7 w8 w9")
+        self.assertIn("9 words", e["message"])
+        self.assertIn("at most 8", e["message"])
+        b.err("search", "VALIDATION_ERROR", room=room, field="q",
+              q="w1.w2.w3.w4.w5.w6.w7.w8.w9")
+        r = b.ok("search", "search_results", room=room, q="mail.e")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s1])
+        # operators, prefix stars and column filters mean nothing
+        r = b.ok("search", "search_results", room=room, q="w1 OR nothing")
+        self.assertEqual(r["messages"], [])
+        r = b.ok("search", "search_results", room=room, q="w*")
+        self.assertEqual(r["messages"], [])
+        r = b.ok("search", "search_results", room=room, q="text:alone")
+        self.assertEqual(r["messages"], [], "a column filter is two words")
+        b.err("search", "VALIDATION_ERROR", room=room, field="q", q="* ( ) :")
+
     def test_history_limit_cap(self):
         room, a, b = self.pair()
         a.send_many(room, ["c%d" % i for i in range(210)])
@@ -446,6 +472,21 @@ class MessagesTest(ChatTestCase):
         a2 = self.chat(a.sub)
         self.assertEqual(sorted(x["room"] for x in a2.ok("rooms", "rooms")["rooms"]),
                          sorted([r1, r2]))
+
+
+class SearchTermsConfigTest(ChatTestCase):
+    config = {"limits": dict(NO_RATE_LIMITS, max_search_terms=3)}
+
+    def test_configured_term_cap(self):
+        room = uniq("room")
+        a = self.chat(uniq("alice"))
+        a.join(room)
+        s = a.send(room, "one two three four")["seq"]
+        r = a.ok("search", "search_results", room=room, q="one two three")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s])
+        e = a.err("search", "VALIDATION_ERROR", room=room, field="q",
+                  q="one two three four")
+        self.assertIn("at most 3", e["message"])
 
 
 class TypingTest(ChatTestCase):

@@ -53,8 +53,8 @@ static const char *const store_sql[ST__COUNT] = {
 	    "WHERE m.room = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3",
 	[ST_SINCE] = "SELECT " MSG_COLS " FROM messages m "
 	    "WHERE m.room = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
-	/* The index drives (0003): ?2 names the room, and rowid order is seq
-	 * order within it; seq < ?3 becomes rowid < the id at seq ?3 (or
+	/* The index drives (0003): ?2's tokens are the room's, and rowid
+	 * order is seq order within it; seq < ?3 becomes rowid < the id at seq ?3 (or
 	 * the next one), so the index skips what is after before.  The
 	 * checks on m are the invariants, restated. */
 	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts f "
@@ -339,6 +339,11 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	    store_db_exec(s->st_db, "PRAGMA foreign_keys = ON", err,
 	    errlen) == -1)
 		goto fail;
+	if (store_fts_register(s->st_db) == -1) {
+		store_seterr(err, errlen, "%s: cannot register the full-text "
+		    "tokenizer: %s", path, sqlite3_errmsg(s->st_db));
+		goto fail;
+	}
 	if (store_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < ST__COUNT; i++) {

@@ -197,6 +197,12 @@ int	store_rooms_for_user(struct store *s, const char *user,
 	    struct store_roomlist *out);
 void	store_roomlist_free(struct store_roomlist *l);
 
+/* Registers the full-text tokenizer of messages_fts ("parley_room",
+ * store_fts.c) on a connection: store_open() does; any other connection
+ * that reads or writes messages_fts must too.  0 or -1. */
+struct sqlite3;
+int	store_fts_register(struct sqlite3 *db);
+
 /* The number of search terms in q (0: nothing to search for), for the
  * caller's configured cap; -1 on error. */
 int	store_search_terms(struct store *s, const char *q, size_t *nterms);

@@ -199,8 +199,9 @@ store_since(struct store *s, const char *room, int64_t since, size_t max,
  * makes of the user's input, each quoted alone: no FTS5 syntax (operators,
  * prefix stars, NEAR, column filters, phrases) can come from the user. */
 
-/* The tokenizer of messages_fts (sql/0003_search_by_room.sql): keep the
- * two in step. */
+/* The word tokenizer of messages_fts: "parley_room remove_diacritics 2"
+ * (sql/0003_search_by_room.sql) wraps unicode61 with these arguments; keep
+ * the two in step. */
 static const char *const fts_tok_args[] = { "remove_diacritics", "2" };
 
 static int
@@ -250,6 +251,7 @@ struct fts_q {
 	size_t	 fq_cap;
 	size_t	 fq_n;		/* tokens seen */
 	bool	 fq_build;	/* else only count */
+	const char *fq_key;	/* the room key, lower(hex(room)) */
 };
 
 static void
@@ -277,6 +279,8 @@ fq_token(void *ctx, int flags, const char *tok, int ntok, int start, int end)
 	if (++fq->fq_n > STORE_SEARCH_MAX_TERMS || !fq->fq_build)
 		return SQLITE_OK;
 	fq_put(fq, fq->fq_n == 1 ? "\"" : " \"", fq->fq_n == 1 ? 1 : 2);
+	fq_put(fq, fq->fq_key, strlen(fq->fq_key));
+	fq_put(fq, "_", 1);
 	for (i = 0; i < ntok; i++) {
 		if (tok[i] == '"')
 			fq_put(fq, "\"", 1);	/* never, with unicode61 */
@@ -321,29 +325,27 @@ store_fts_query(struct store *s, const char *room, const char *q,
 	static const char hex[] = "0123456789abcdef";
 	struct fts_q	 fq = { .fq_build = true };
 	const unsigned char *r = (const unsigned char *)room;
-	char		 h[2];
+	char		*key, *k;
+	int		 rc;
 
 	*out = NULL;
 	*nterms = 0;
-	/* The room's one token (room_key is hex(room)), then the terms. */
-	fq_put(&fq, "room_key : \"", 12);
+	/* Every term as the index holds it: "<lower(hex(room))>_<token>". */
+	k = key = xmalloc(strlen(room) * 2 + 1);
 	for (; *r != '\0'; r++) {
-		h[0] = hex[*r >> 4];
-		h[1] = hex[*r & 0xf];
-		fq_put(&fq, h, 2);
+		*k++ = hex[*r >> 4];
+		*k++ = hex[*r & 0xf];
 	}
-	fq_put(&fq, "\" AND text : (", 14);
-	fq.fq_n = 0;
-	if (fts_tokenize(s, q, &fq) == -1) {
+	*k = '\0';
+	fq.fq_key = key;
+	fq_put(&fq, "", 0);
+	rc = fts_tokenize(s, q, &fq);
+	free(key);
+	if (rc == -1 || fq.fq_n == 0) {
 		free(fq.fq_buf);
-		return -1;
+		return rc == -1 ? -1 : STORE_BADQUERY;
 	}
 	*nterms = fq.fq_n;
-	if (fq.fq_n == 0) {
-		free(fq.fq_buf);
-		return STORE_BADQUERY;
-	}
-	fq_put(&fq, ")", 1);
 	*out = fq.fq_buf;
 	return 0;
 }

@@ -3,6 +3,7 @@
  * database, through the store API the broker uses (libparley.a).
  *
  *   search_bench [-d DB] [-n MESSAGES] [-r ROOMS] [-b BIG%] [-i ITER]
+ *                [-B OLDITER]
  *
  * Fills DB (default: a temp file, removed at exit) unless it already holds
  * the messages, through store_message_append() in batches of 10,000:
@@ -17,7 +18,10 @@
  *
  * Then each case runs ITER (200) times, interleaved, and prints p50, p99
  * and max in ms, one "RESULT case=... p50_ms=... p99_ms=... max_ms=..."
- * line per case.
+ * line per case.  With -B, the search of schema 0001/0002 also runs
+ * OLDITER times per word, for comparison: its index (text only, table
+ * bench_old_fts, built in DB once) and its statement (the room's rows
+ * walked newest first, the match tested per row).
  */
 #include <math.h>
 #include <stdint.h>
@@ -26,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "log.h"
 #include "store.h"
@@ -164,6 +170,68 @@ read_half(struct store *s, int rooms)
 	}
 }
 
+static int	cmp_double(const void *, const void *);
+static double	pct(const double *, int, double);
+
+/* The search of schema 0001/0002, restricted to the text column. */
+static void
+old_search(const char *db, const char *room, const char *word, int iter)
+{
+	sqlite3		*c = NULL;
+	sqlite3_stmt	*st = NULL;
+	char		 q[128];
+	double		*ms, t0;
+	int		 i, n = 0;
+
+	if ((ms = calloc((size_t)iter, sizeof(double))) == NULL)
+		die("calloc");
+	if (sqlite3_open(db, &c) != SQLITE_OK)
+		die("open");
+	sqlite3_busy_timeout(c, 5000);
+	if (sqlite3_exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS bench_old_fts "
+	    "USING fts5(text, content = 'messages', content_rowid = 'id', "
+	    "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(c));
+	/* Built once: an empty index has no rows in its _idx table. */
+	if (sqlite3_prepare_v2(c, "SELECT count(*) FROM bench_old_fts_idx",
+	    -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+		die(sqlite3_errmsg(c));
+	if (sqlite3_column_int64(st, 0) == 0) {
+		fprintf(stderr, "search_bench: building the 0001 index\n");
+		if (sqlite3_exec(c, "INSERT INTO bench_old_fts (bench_old_fts) "
+		    "VALUES ('rebuild')", NULL, NULL, NULL) != SQLITE_OK)
+			die(sqlite3_errmsg(c));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(c, "SELECT m.seq FROM bench_old_fts "
+	    "JOIN messages m ON m.id = bench_old_fts.rowid "
+	    "WHERE bench_old_fts MATCH ?2 AND m.room = ?1 AND m.seq < ?3 "
+	    "AND m.deleted = 0 ORDER BY m.seq DESC LIMIT ?4", -1, &st,
+	    NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(c));
+	snprintf(q, sizeof(q), "\"%s\"", word);
+	for (i = 0; i < iter; i++) {
+		t0 = now_ms();
+		sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, INT64_MAX);
+		sqlite3_bind_int64(st, 4, 21);
+		for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+			;
+		sqlite3_reset(st);
+		ms[i] = now_ms() - t0;
+	}
+	qsort(ms, (size_t)iter, sizeof(double), cmp_double);
+	printf("| old_query_%s_%s | %d | %.3f | %.3f | %.3f |\n", word, room,
+	    n > 20 ? 20 : n, pct(ms, iter, 0.5), pct(ms, iter, 0.99),
+	    ms[iter - 1]);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	free(ms);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -222,24 +290,28 @@ main(int argc, char **argv)
 			    "/tmp/search_bench.XXXXXX", q8[256];
 	const char	*db = NULL;
 	long		 n = 1000000;
-	int		 rooms = 1000, bigpct = 30, iter = 200, ch, i, it;
+	int		 rooms = 1000, bigpct = 30, iter = 200, olditer = 0;
+	int		 ch, i, it;
 	int64_t		 last = 0, mid;
 	size_t		 nc = 0;
 
-	while ((ch = getopt(argc, argv, "d:n:r:b:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:r:b:i:B:")) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; break;
 		case 'n': n = atol(optarg); break;
 		case 'r': rooms = atoi(optarg); break;
 		case 'b': bigpct = atoi(optarg); break;
 		case 'i': iter = atoi(optarg); break;
+		case 'B': olditer = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: search_bench [-d DB] "
-			    "[-n MESSAGES] [-r ROOMS] [-b BIG%%] [-i ITER]\n");
+			    "[-n MESSAGES] [-r ROOMS] [-b BIG%%] [-i ITER] "
+			    "[-B OLDITER]\n");
 			return 2;
 		}
 	}
-	if (n < 1000 || rooms < 2 || bigpct < 1 || bigpct > 99 || iter < 1)
+	if (n < 1000 || rooms < 2 || bigpct < 1 || bigpct > 99 || iter < 1 ||
+	    olditer < 0)
 		die("bad arguments");
 	log_init("search_bench", -1, 0);
 	if (db == NULL) {
@@ -298,6 +370,11 @@ main(int argc, char **argv)
 		    pct(cases[i].bc_ms, iter, 0.99),
 		    cases[i].bc_ms[iter - 1]);
 		free(cases[i].bc_ms);
+	}
+	if (olditer > 0) {
+		old_search(db, "big", "rareword", olditer);
+		old_search(db, "big", "the", olditer);
+		old_search(db, "big", "elsewhere", olditer);
 	}
 	store_close(s);
 	if (path[0] != '\0') {

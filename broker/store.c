@@ -30,6 +30,7 @@ static const char *const store_sql[ST__COUNT] = {
 	[ST_RELEASE] = "RELEASE store_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN DEFERRED",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* Reads a page, so a broken file or disk shows. */
@@ -263,6 +264,29 @@ op_end(struct store *s, int rc)
 		run(s, ST_RELEASE);
 	if (!s->st_batch && !sqlite3_get_autocommit(s->st_db))
 		run(s, ST_ROLLBACK);
+	return -1;
+}
+
+int
+store_read_begin(struct store *s, int *began)
+{
+	*began = 0;
+	if (!sqlite3_get_autocommit(s->st_db))
+		return 0;	/* inside a batch or a read already */
+	if (run(s, ST_BEGIN_READ) == -1)
+		return -1;
+	*began = 1;
+	return 0;
+}
+
+int
+store_read_end(struct store *s, int began, int rc)
+{
+	if (!began || sqlite3_get_autocommit(s->st_db))
+		return rc;
+	if (run(s, ST_COMMIT) == 0)
+		return rc;
+	run(s, ST_ROLLBACK);
 	return -1;
 }
 
@@ -716,25 +740,39 @@ deleted_prefix(struct store *s, const char *room, const char *user,
 	return 0;
 }
 
+static int	unread_count(struct store *, const char *, const char *,
+		    int64_t, int64_t *);
+
 /* unread = (L - R) - own_after - (deleted_after - own_deleted_after);
  * see sql/0004_unread_counts.sql. */
 int
 store_unread(struct store *s, const char *room, const char *user,
     int64_t read_seq, int64_t *unread)
 {
-	sqlite3_stmt	*st = s->st_stmts[ST_UNREAD];
-	int64_t		 last, own_after, max_all, tot_all, max_own, tot_own;
-	int64_t		 del_after = 0, own_del_after = 0, pre;
-	int		 rc;
+	int		 began, rc;
 
 	*unread = 0;
 	if (read_seq < 0)
 		read_seq = 0;
 	if (read_seq > STORE_FENWICK_MAX)
 		read_seq = STORE_FENWICK_MAX;
+	if (store_read_begin(s, &began) == -1)
+		return -1;
+	rc = unread_count(s, room, user, read_seq, unread);
+	return store_read_end(s, began, rc);
+}
+
+static int
+unread_count(struct store *s, const char *room, const char *user,
+    int64_t read_seq, int64_t *unread)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_UNREAD];
+	int64_t		 last, own_after, max_all, tot_all, max_own, tot_own;
+	int64_t		 del_after = 0, own_del_after = 0, pre;
+
 	if (store_bind(s, st, "sIs", room, read_seq, user) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		store_done(st);
 		return store_fail(s, "unread");
 	}
@@ -801,16 +839,31 @@ store_roomlist_free(struct store_roomlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static int	rooms_for_user(struct store *, const char *,
+		    struct store_roomlist *);
+
 int
 store_rooms_for_user(struct store *s, const char *user,
     struct store_roomlist *out)
+{
+	int		 began, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (store_read_begin(s, &began) == -1)
+		return -1;
+	rc = rooms_for_user(s, user, out);
+	return store_read_end(s, began, rc);
+}
+
+/* store_rooms_for_user() in one read snapshot. */
+static int
+rooms_for_user(struct store *s, const char *user, struct store_roomlist *out)
 {
 	sqlite3_stmt	*st = s->st_stmts[ST_ROOMS_FOR];
 	struct store_roominfo *ri;
 	size_t		 cap = 0, i;
 	int		 rc;
 
-	memset(out, 0, sizeof(*out));
 	if (store_bind(s, st, "s", user) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -13,7 +13,7 @@
 
 enum store_st {
 	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK,
 	ST_CHECK,
 	ST_ROOM_GET, ST_ROOM_INSERT, ST_ROOM_BUMP,
 	ST_MSG_INSERT, ST_CLIENT_FIND, ST_MSG_GET,
@@ -33,6 +33,13 @@ struct store {
 	fts5_tokenizer	 st_tokapi;
 	Fts5Tokenizer	*st_tok;
 };
+
+/* A read of several statements in one snapshot.  Outside a transaction
+ * each statement would take and drop SQLite's read lock (system calls
+ * each); this takes it once.  *began: whether store_read_end() commits.
+ * store_read_end() returns rc, or -1 if rc was 0 and the commit failed. */
+int	store_read_begin(struct store *s, int *began);
+int	store_read_end(struct store *s, int began, int rc);
 
 /* store_query.c: frees st_tok. */
 void	store_tokenizer_free(struct store *s);

@@ -356,7 +356,7 @@ store_search(struct store *s, const char *room, const char *q,
 {
 	char	*fts = NULL;
 	size_t	 n;
-	int	 rc;
+	int	 began, rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = store_fts_query(s, room, q, &fts, &n)) != 0)
@@ -366,10 +366,12 @@ store_search(struct store *s, const char *room, const char *q,
 		goto out;
 	}
 	rc = -1;
-	if (store_bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts,
-	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == -1)
+	if (store_read_begin(s, &began) == -1)
 		goto out;
-	rc = list_read(s, ST_SEARCH, room, limit, out);
+	if (store_bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts,
+	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == 0)
+		rc = list_read(s, ST_SEARCH, room, limit, out);
+	rc = store_read_end(s, began, rc);
 out:
 	free(fts);
 	return rc;

@@ -79,6 +79,7 @@ static const struct field fields[] = {
 	FI(conn_rate_per_ip), FI(conn_burst_per_ip), FI(send_rate),
 	FI(send_burst), FI(typing_rate), FI(join_rate), FI(query_rate),
 	FI(abuse_threshold), FI(max_text), FI(recovery_limit),
+	FI(max_search_terms),
 	FE(synchronous), FI(commit_batch), FI(commit_delay_ms),
 	FS(api_listen), FS(api_key_file),
 	FS(tls_listen), FS(tls_cert_file), FS(tls_key_file),
@@ -287,6 +288,7 @@ START_TEST(test_defaults)
 		    "defaults");
 	ck_assert_int_eq(c.default_room_policy, CFG_ROOMS_OPEN);
 	ck_assert_int_eq(c.synchronous, CFG_SYNC_FULL);
+	ck_assert_int_eq(c.max_search_terms, 8);	/* not in Appendix A */
 	cfg_free(&c);
 	cfg_free(&c);		/* a freed config is zeroed: harmless */
 }
@@ -397,6 +399,8 @@ static const struct {
 	/* layout */
 	{ "[server]\r\nworkers = 6\r\n", "workers", "6" },
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "workers", "9" },
+	{ "[limits]\nmax_search_terms = 32\n", "max_search_terms", "32" },
+	{ "[limits]\nmax_search_terms = 1\n", "max_search_terms", "1" },
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "listen",
 	    "1.2.3.4:5" },
 	{ "\xEF\xBB\xBF[server]\nworkers = 4\n", "workers", "4" },
@@ -446,6 +450,9 @@ static const struct {
 	{ "[limits]\nmax_connections = 0\n", 2,
 	    "[limits] max_connections: not a number between 1 and 10000000" },
 	{ "[limits]\nmax_connections = +5\n", 2, "not a number" },
+	{ "[limits]\nmax_search_terms = 33\n", 2,
+	    "[limits] max_search_terms: not a number between 1 and 32" },
+	{ "[limits]\nmax_search_terms = 0\n", 2, "between 1 and 32" },
 	{ "[limits]\nmax_connections = 1e6\n", 2, "not a number" },
 	{ "[websocket]\nping_interval = 0\n", 2,
 	    "[websocket] ping_interval: not a number between 1 and 86400" },

@@ -55,9 +55,9 @@ static const char *const store_sql[ST__COUNT] = {
 	[ST_SINCE] = "SELECT " MSG_COLS " FROM messages m "
 	    "WHERE m.room = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
 	/* The index drives (0003): ?2's tokens are the room's, and rowid
-	 * order is seq order within it; seq < ?3 becomes rowid < the id at seq ?3 (or
-	 * the next one), so the index skips what is after before.  The
-	 * checks on m are the invariants, restated. */
+	 * order is seq order within it, so seq < ?3 becomes rowid < the id
+	 * at seq ?3 (or the next one) and the index skips what is after
+	 * before.  The checks on m restate the invariants. */
 	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts f "
 	    "CROSS JOIN messages m ON m.id = f.rowid "
 	    "WHERE f.messages_fts MATCH ?2 AND f.rowid < coalesce((SELECT id "

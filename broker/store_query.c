@@ -338,7 +338,6 @@ store_fts_query(struct store *s, const char *room, const char *q,
 	}
 	*k = '\0';
 	fq.fq_key = key;
-	fq_put(&fq, "", 0);
 	rc = fts_tokenize(s, q, &fq);
 	free(key);
 	if (rc == -1 || fq.fq_n == 0) {

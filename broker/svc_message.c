@@ -249,8 +249,8 @@ svc_search(struct req_ctx *q)
 		return;
 	}
 	if (nterms > (size_t)max) {
-		snprintf(why, sizeof(why), "the query has %zu words; at most %d "
-		    "are allowed", nterms, max);
+		snprintf(why, sizeof(why), "the query has %zu words; "
+		    "at most %d are allowed", nterms, max);
 		reply_error(q, "VALIDATION_ERROR", "q", why);
 		return;
 	}

@@ -121,7 +121,8 @@ fill(struct store *s, long n, int rooms, int bigpct)
 			strcat(text, " the");
 		if (!big && xrand() % 3 == 0)
 			strcat(text, " elsewhere");
-		if (big && rare < 20 && xrand() % (uint64_t)(n / 100 + 1) == 0) {
+		if (big && rare < 20 &&
+		    xrand() % (uint64_t)(n / 100 + 1) == 0) {
 			strcat(text, " rareword");
 			rare++;
 		}

@@ -162,8 +162,8 @@ unread_matches_count(struct tdb *t, struct store *s, const char *room)
 			got = -1;
 			if (store_unread(s, room, users[u], r, &got) != 0 ||
 			    got != want)
-				ck_abort_msg("unread %s %s read_seq %lld: %lld, "
-				    "counted %lld", room, users[u],
+				ck_abort_msg("unread %s %s read_seq %lld: "
+				    "%lld, counted %lld", room, users[u],
 				    (long long)r, (long long)got,
 				    (long long)want);
 		}

@@ -456,6 +456,29 @@ class MessagesTest(ChatTestCase):
         b.ok("read", "read", room=room, seq=ack["seq"])
         self.assertEqual(self.rooms_entry(b, room)["unread"], 0)
 
+    def test_unread_after_deletes(self):
+        """Deleted messages never count, whoever deleted them and whether
+        they were before or after the marker; own deleted ones neither."""
+        room, a, b = self.pair()
+        acks = a.send_many(room, ["d%d" % i for i in range(1, 9)])
+        s = [x["seq"] for x in acks]
+        mine = b.send(room, "bob's own")["seq"]
+        b.ok("read", "read", room=room, seq=s[3])
+        self.assertEqual(self.rooms_entry(b, room)["unread"], 4)
+        self.assertEqual(self.rooms_entry(a, room)["unread"], 1)
+        a.ok("delete", "deleted", room=room, seq=s[5])     # after b's marker
+        a.ok("delete", "deleted", room=room, seq=s[1])     # before it
+        a.err("delete", "NOT_FOUND", room=room, seq=s[5])  # gone already
+        b.ok("delete", "deleted", room=room, seq=mine)
+        e = self.rooms_entry(b, room)
+        self.assertEqual((e["last_seq"], e["read_seq"], e["unread"]),
+                         (mine, s[3], 3))
+        self.assertEqual(self.rooms_entry(a, room)["unread"], 0)
+        a.ok("delete", "deleted", room=room, seq=s[7])
+        self.assertEqual(self.rooms_entry(b, room)["unread"], 2)
+        j = self.chat(b.sub).join(room)
+        self.assertEqual(j["unread"], 2)
+
     def test_rooms_listing(self):
         a = self.chat()
         r1, r2 = uniq("room"), uniq("room")

@@ -512,6 +512,65 @@ class SearchTermsConfigTest(ChatTestCase):
         self.assertIn("at most 3", e["message"])
 
 
+class SearchCostTest(ChatTestCase):
+    """Searching a big room as fast as one can, with the most expensive
+    query allowed, must not slow another user's requests down: the index
+    picks the room's rows, so no search walks the room (issue 7)."""
+
+    ROOM_MESSAGES = 10000
+    # only to fill the room faster; searching is what is measured
+    config = {"limits": dict(NO_RATE_LIMITS),
+              "store": {"synchronous": "normal"}}
+
+    def probe(self, c, room, attack=None):
+        """p99 of 100 history round trips; with attack(), run before
+        each one, so every probe queues behind the attacker's work."""
+        lat = []
+        for _ in range(100):
+            if attack is not None:
+                attack()
+            t0 = time.monotonic()
+            c.ok("history", "history", room=room, limit=1)
+            lat.append(time.monotonic() - t0)
+        lat.sort()
+        return lat[98]
+
+    def test_search_flood_does_not_stall_others(self):
+        big = uniq("big")
+        a = self.chat(uniq("filler"))
+        a.join(big)
+        words = ["w%d" % i for i in range(1, 9)]
+        for base in range(0, self.ROOM_MESSAGES, 200):
+            # the eight words are common but never all in one message
+            a.send_many(big, [" ".join(words[j] for j in range(8)
+                                       if j != (base + i) % 8)
+                              for i in range(200)])
+        h = self.chat(uniq("healthy"))
+        small = uniq("small")
+        h.join(small)
+        h.send(small, "hello")
+        m = self.chat(uniq("searcher"))
+        base_p99 = self.probe(h, small)
+        sent = []
+
+        def attack():
+            # two searches in flight ahead of each probe: all eight
+            # words (which never meet), and a word the room lacks
+            for q in (" ".join(words), "absentword " + " ".join(words[:7])):
+                rid = m.next_id()
+                m.send_json({"type": "search", "id": rid, "room": big, "q": q})
+                sent.append(rid)
+
+        during_p99 = self.probe(h, small, attack)
+        for rid in sent:
+            r = m.wait(None, 30.0, id=rid)
+            self.assertEqual((r["type"], r["messages"]), ("search_results", []), r)
+        # generous: ten times the quiet p99, which is floored at 5 ms
+        self.assertLess(during_p99, 10 * max(base_p99, 0.005),
+                        "healthy p99 %.1f ms during the searches, %.1f ms before"
+                        % (during_p99 * 1e3, base_p99 * 1e3))
+
+
 class TypingTest(ChatTestCase):
 
     def pair(self):

@@ -3,7 +3,7 @@
  * database, through the store API the broker uses (libparley.a).
  *
  *   search_bench [-d DB] [-n MESSAGES] [-r ROOMS] [-b BIG%] [-i ITER]
- *                [-B OLDITER]
+ *                [-B OLDITER] [-D DENSE]
  *
  * Fills DB (default: a temp file, removed at exit) unless it already holds
  * the messages, through store_message_append() in batches of 10,000:
@@ -18,7 +18,10 @@
  *
  * Then each case runs ITER (200) times, interleaved, and prints p50, p99
  * and max in ms, one "RESULT case=... p50_ms=... p99_ms=... max_ms=..."
- * line per case.  With -B, the search of schema 0001/0002 also runs
+ * line per case.  With -D, room "dense" gets DENSE crafted messages (once):
+ * message i holds seven of w1..w8, all but w(i mod 8), the worst case of
+ * an AND of words (each list long, the intersection empty), searched for
+ * all eight.  With -B, the search of schema 0001/0002 also runs
  * OLDITER times per word, for comparison: its index (text only, table
  * bench_old_fts, built in DB once) and its statement (the room's rows
  * walked newest first, the match tested per row).
@@ -153,6 +156,36 @@ fill(struct store *s, long n, int rooms, int bigpct)
 	}
 	fprintf(stderr, "search_bench: filled %ld messages in %.0f s (%ld "
 	    "with rareword)\n", n, (now_ms() - t0) / 1e3, rare);
+}
+
+/* Room "dense": n messages, each with seven of the eight words. */
+static void
+fill_dense(struct store *s, long n)
+{
+	struct store_post p = { .sp_room = "dense", .sp_user = "u0",
+	    .sp_name = "", .sp_ts = 1 };
+	struct store_ack a;
+	char		 text[64], w[8];
+	long		 i;
+	int		 j;
+
+	for (i = 0; i < n; i++) {
+		if (i % BATCH == 0 && store_begin(s) == -1)
+			die("begin");
+		text[0] = '\0';
+		for (j = 1; j <= 8; j++) {
+			if (j == 1 + (int)(i % 8))
+				continue;
+			snprintf(w, sizeof(w), "w%d ", j);
+			strcat(text, w);
+		}
+		p.sp_text = text;
+		if (store_message_append(s, &p, &a) == -1)
+			die("append");
+		if (((i + 1) % BATCH == 0 || i + 1 == n) &&
+		    store_commit(s) == -1)
+			die("commit");
+	}
 }
 
 /* "reader" has read every room up to its middle. */
@@ -292,11 +325,12 @@ main(int argc, char **argv)
 	const char	*db = NULL;
 	long		 n = 1000000;
 	int		 rooms = 1000, bigpct = 30, iter = 200, olditer = 0;
+	long		 dense = 0;
 	int		 ch, i, it;
 	int64_t		 last = 0, mid;
 	size_t		 nc = 0;
 
-	while ((ch = getopt(argc, argv, "d:n:r:b:i:B:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:r:b:i:B:D:")) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; break;
 		case 'n': n = atol(optarg); break;
@@ -304,15 +338,16 @@ main(int argc, char **argv)
 		case 'b': bigpct = atoi(optarg); break;
 		case 'i': iter = atoi(optarg); break;
 		case 'B': olditer = atoi(optarg); break;
+		case 'D': dense = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: search_bench [-d DB] "
 			    "[-n MESSAGES] [-r ROOMS] [-b BIG%%] [-i ITER] "
-			    "[-B OLDITER]\n");
+			    "[-B OLDITER] [-D DENSE]\n");
 			return 2;
 		}
 	}
 	if (n < 1000 || rooms < 2 || bigpct < 1 || bigpct > 99 || iter < 1 ||
-	    olditer < 0)
+	    olditer < 0 || dense < 0)
 		die("bad arguments");
 	log_init("search_bench", -1, 0);
 	if (db == NULL) {
@@ -331,6 +366,9 @@ main(int argc, char **argv)
 		die("no room big");
 	mid = last / 2;
 	read_half(s, rooms);
+	if (dense > 0 && store_room_get(s, "dense", NULL, NULL) ==
+	    STORE_NOTFOUND)
+		fill_dense(s, dense);
 	/* Eight common-ish words, rarely all in one message. */
 	snprintf(q8, sizeof(q8), "w1 w2 w3 w4 w5 w6 w7 w8");
 
@@ -349,6 +387,8 @@ main(int argc, char **argv)
 	CASE("absent_word_big_room", "big", "nosuchword", 0, 0);
 	CASE("common_word_small_room", "room-7", "the", 0, 0);
 	CASE("max_terms_8_small_room", "room-7", q8, 0, 0);
+	if (dense > 0)
+		CASE("crafted_8_terms_dense_room", "dense", q8, 0, 0);
 	CASE("unread_big_room_read_seq_0", "big", NULL, 0, 1);
 	CASE("unread_big_room_read_seq_mid", "big", NULL, mid, 1);
 	CASE("rooms_listing_reader", NULL, NULL, 0, 2);

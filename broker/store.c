@@ -18,6 +18,8 @@
 
 #define STORE_BUSY_MS		5000
 #define STORE_PROGRESS_OPS	1000	/* VM steps between deadline checks */
+/* The highest seq the unread counts' Fenwick trees hold (0004). */
+#define STORE_FENWICK_MAX	((int64_t)1 << 40)
 
 /* Message columns, in the order row_read() (store_query.c) expects. */
 #define MSG_COLS "m.seq, m.msg_id, m.kind, m.user, m.name, m.text, m.ts, " \
@@ -29,7 +31,7 @@ static const char *const store_sql[ST__COUNT] = {
 	[ST_RELEASE] = "RELEASE store_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_BEGIN_READ] = "BEGIN",
+	[ST_BEGIN_READ] = "BEGIN DEFERRED",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* Reads a page, so a broken file or disk shows. */
@@ -39,9 +41,12 @@ static const char *const store_sql[ST__COUNT] = {
 	    "created_ts) VALUES (?1, ?2, 0, ?3) ON CONFLICT (room) DO NOTHING",
 	[ST_ROOM_BUMP] = "UPDATE rooms SET last_seq = last_seq + 1 "
 	    "WHERE room = ?1 RETURNING last_seq",
+	/* user_n: the user's rows in the room, this one included (0004). */
 	[ST_MSG_INSERT] = "INSERT INTO messages (room, seq, msg_id, user, "
-	    "name, text, ts, client_msg_id, kind, event, data) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    "name, text, ts, client_msg_id, kind, event, data, user_n) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?4 ORDER BY seq DESC LIMIT 1), 0) + 1)",
 	[ST_CLIENT_FIND] = "SELECT seq, msg_id, ts FROM messages "
 	    "WHERE room = ?1 AND user = ?2 AND client_msg_id = ?3",
 	[ST_MSG_GET] = "SELECT " MSG_COLS " FROM messages m "
@@ -50,10 +55,17 @@ static const char *const store_sql[ST__COUNT] = {
 	    "WHERE m.room = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3",
 	[ST_SINCE] = "SELECT " MSG_COLS " FROM messages m "
 	    "WHERE m.room = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
-	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts "
-	    "JOIN messages m ON m.id = messages_fts.rowid "
-	    "WHERE messages_fts MATCH ?2 AND m.room = ?1 AND m.seq < ?3 "
-	    "AND m.deleted = 0 ORDER BY m.seq DESC LIMIT ?4",
+	/* The index drives (0003): ?2's tokens are the room's, and rowid
+	 * order is seq order within it, so seq < ?3 becomes rowid < the id
+	 * at seq ?3 (or the next one) and the index skips what is after
+	 * before.  The checks on m restate the invariants. */
+	[ST_SEARCH] = "SELECT " MSG_COLS " FROM messages_fts f "
+	    "CROSS JOIN messages m ON m.id = f.rowid "
+	    "WHERE f.messages_fts MATCH ?2 AND f.rowid < coalesce((SELECT id "
+	    "FROM messages WHERE room = ?1 AND seq >= ?3 ORDER BY seq "
+	    "LIMIT 1), 9223372036854775807) "
+	    "AND m.room = ?1 AND m.seq < ?3 AND m.deleted = 0 "
+	    "ORDER BY f.rowid DESC LIMIT ?4",
 	[ST_REACTIONS] = "SELECT emoji, count(*) FROM reactions "
 	    "WHERE room = ?1 AND seq = ?2 GROUP BY emoji ORDER BY emoji",
 	[ST_EDIT] = "UPDATE messages SET text = ?3, edited_ts = ?4 "
@@ -78,8 +90,26 @@ static const char *const store_sql[ST__COUNT] = {
 	    "RETURNING read_seq",
 	[ST_READ_GET] = "SELECT read_seq FROM read_markers "
 	    "WHERE room = ?1 AND user = ?2",
-	[ST_UNREAD] = "SELECT count(*) FROM messages WHERE room = ?1 "
-	    "AND seq > ?2 AND user <> ?3 AND deleted = 0",
+	/* What an unread count needs besides the Fenwick prefixes, as in
+	 * sql/0004_unread_counts.sql: last_seq, own_after, and per tree
+	 * (every author, then the user) the highest deleted seq and the
+	 * total.  Scalar subqueries only: no temporary tables. */
+	[ST_UNREAD] = "SELECT coalesce((SELECT last_seq FROM rooms "
+	    "WHERE room = ?1), 0), "
+	    "coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?3 ORDER BY seq DESC LIMIT 1), 0) "
+	    "- coalesce((SELECT user_n FROM messages WHERE room = ?1 "
+	    "AND user = ?3 AND seq <= ?2 ORDER BY seq DESC LIMIT 1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = '' AND node = -1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = '' AND node = 0), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = ?3 AND node = -1), 0), "
+	    "coalesce((SELECT n FROM unread_deleted WHERE room = ?1 "
+	    "AND user = ?3 AND node = 0), 0)",
+	[ST_DELETED_NODE] = "SELECT n FROM unread_deleted "
+	    "WHERE room = ?1 AND user = ?2 AND node = ?3",
 	[ST_MEMBER_ADD] = "INSERT INTO memberships (user, room) "
 	    "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[ST_MEMBER_DEL] = "DELETE FROM memberships "
@@ -247,6 +277,29 @@ op_end(struct store *s, int rc)
 	return -1;
 }
 
+int
+store_read_begin(struct store *s, int *began)
+{
+	*began = 0;
+	if (!sqlite3_get_autocommit(s->st_db))
+		return 0;	/* inside a batch or a read already */
+	if (run(s, ST_BEGIN_READ) == -1)
+		return -1;
+	*began = 1;
+	return 0;
+}
+
+int
+store_read_end(struct store *s, int began, int rc)
+{
+	if (!began || sqlite3_get_autocommit(s->st_db))
+		return rc;
+	if (run(s, ST_COMMIT) == 0)
+		return rc;
+	run(s, ST_ROLLBACK);
+	return -1;
+}
+
 /* Runs one statement of a fresh connection, outside the table. */
 int
 store_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -320,6 +373,11 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	    store_db_exec(s->st_db, "PRAGMA foreign_keys = ON", err,
 	    errlen) == -1)
 		goto fail;
+	if (store_fts_register(s->st_db) == -1) {
+		store_seterr(err, errlen, "%s: cannot register the full-text "
+		    "tokenizer: %s", path, sqlite3_errmsg(s->st_db));
+		goto fail;
+	}
 	if (store_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < ST__COUNT; i++) {
@@ -366,6 +424,12 @@ store_open_reader(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
 	sqlite3_progress_handler(s->st_db, STORE_PROGRESS_OPS, store_progress,
 	    s);
+	/* Search queries are tokenized by the index's own tokenizer. */
+	if (store_fts_register(s->st_db) == -1) {
+		store_seterr(err, errlen, "%s: cannot register the search "
+		    "tokenizer", path);
+		goto fail;
+	}
 	/* The writer made the schema; the write statements are prepared
 	 * too (a read-only connection refuses them when stepped). */
 	for (i = 0; i < ST__COUNT; i++) {
@@ -429,6 +493,7 @@ store_close(struct store *s)
 		    "rolled back");
 		sqlite3_exec(s->st_db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	store_tokenizer_free(s);
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st_stmts[i]);
 	if (sqlite3_close(s->st_db) != SQLITE_OK)
@@ -748,15 +813,88 @@ store_read_get(struct store *s, const char *room, const char *user,
 	return rc == -1 ? -1 : 0;
 }
 
+/* Deleted seqs in [1, r] of one Fenwick tree (user "": every author). */
+static int
+deleted_prefix(struct store *s, const char *room, const char *user,
+    int64_t r, int64_t *sum)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_DELETED_NODE];
+	int64_t		 i;
+	int		 rc;
+
+	*sum = 0;
+	for (i = r; i > 0; i -= i & -i) {
+		if (store_bind(s, st, "ssI", room, user, i) == -1)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*sum += sqlite3_column_int64(st, 0);
+		store_done(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, "unread deleted");
+	}
+	return 0;
+}
+
+static int	unread_count(struct store *, const char *, const char *,
+		    int64_t, int64_t *);
+
+/* unread = (L - R) - own_after - (deleted_after - own_deleted_after);
+ * see sql/0004_unread_counts.sql. */
 int
 store_unread(struct store *s, const char *room, const char *user,
     int64_t read_seq, int64_t *unread)
 {
+	int		 began, rc;
+
 	*unread = 0;
-	if (store_bind(s, s->st_stmts[ST_UNREAD], "sIs", room, read_seq,
-	    user) == -1)
+	if (read_seq < 0)
+		read_seq = 0;
+	if (read_seq > STORE_FENWICK_MAX)
+		read_seq = STORE_FENWICK_MAX;
+	if (store_read_begin(s, &began) == -1)
 		return -1;
-	return one_int(s, ST_UNREAD, unread) == 0 ? 0 : -1;
+	rc = unread_count(s, room, user, read_seq, unread);
+	return store_read_end(s, began, rc);
+}
+
+static int
+unread_count(struct store *s, const char *room, const char *user,
+    int64_t read_seq, int64_t *unread)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_UNREAD];
+	int64_t		 last, own_after, max_all, tot_all, max_own, tot_own;
+	int64_t		 del_after = 0, own_del_after = 0, pre;
+
+	if (store_bind(s, st, "sIs", room, read_seq, user) == -1)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_done(st);
+		return store_fail(s, "unread");
+	}
+	last = sqlite3_column_int64(st, 0);
+	own_after = sqlite3_column_int64(st, 1);
+	max_all = sqlite3_column_int64(st, 2);
+	tot_all = sqlite3_column_int64(st, 3);
+	max_own = sqlite3_column_int64(st, 4);
+	tot_own = sqlite3_column_int64(st, 5);
+	store_done(st);
+	if (read_seq >= last)
+		return 0;
+	if (read_seq < max_all) {
+		if (deleted_prefix(s, room, "", read_seq, &pre) == -1)
+			return -1;
+		del_after = tot_all - pre;
+	}
+	if (read_seq < max_own) {
+		if (deleted_prefix(s, room, user, read_seq, &pre) == -1)
+			return -1;
+		own_del_after = tot_own - pre;
+	}
+	*unread = last - read_seq - own_after - (del_after - own_del_after);
+	if (*unread < 0)
+		*unread = 0;
+	return 0;
 }
 
 /* Memberships and the rooms listing. */
@@ -824,16 +962,31 @@ store_roomlist_free(struct store_roomlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static int	rooms_for_user(struct store *, const char *,
+		    struct store_roomlist *);
+
 int
 store_rooms_for_user(struct store *s, const char *user,
     struct store_roomlist *out)
+{
+	int		 began, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (store_read_begin(s, &began) == -1)
+		return -1;
+	rc = rooms_for_user(s, user, out);
+	return store_read_end(s, began, rc);
+}
+
+/* store_rooms_for_user() in one read snapshot. */
+static int
+rooms_for_user(struct store *s, const char *user, struct store_roomlist *out)
 {
 	sqlite3_stmt	*st = s->st_stmts[ST_ROOMS_FOR];
 	struct store_roominfo *ri;
 	size_t		 cap = 0, i;
 	int		 rc;
 
-	memset(out, 0, sizeof(*out));
 	if (store_bind(s, st, "s", user) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -26,6 +26,10 @@
 
 #define STORE_NOTFOUND		1
 #define STORE_BADQUERY		2	/* store_search: nothing to search for */
+#define STORE_TOOMANY		3	/* store_search: too many terms */
+/* The most terms store_search() takes; the configured cap (config
+ * max_search_terms) is checked by the caller with store_search_terms(). */
+#define STORE_SEARCH_MAX_TERMS	32
 #define STORE_ID_LEN		33	/* 16 random bytes in hex, plus NUL */
 
 struct store;
@@ -166,9 +170,13 @@ int	store_message_delete(struct store *s, const char *room, int64_t seq);
  * history: seq < before (0: newest), the newest limit, oldest first.
  * since: seq > since, oldest first, at most max; ml_more when more exist,
  *   so exactly max missed still counts as recovered.
- * search: non-deleted messages matching every whitespace-separated word of
- *   q (FTS5 syntax in q is taken literally), seq < before (0: none),
- *   newest first; STORE_BADQUERY when q has no words. */
+ * search: non-deleted messages of the room holding every term of q, seq <
+ *   before (0: none), newest first.  The terms are the tokens the index
+ *   makes of q (runs of letters and digits, case and diacritics folded), so
+ *   FTS5 syntax in q means nothing; STORE_BADQUERY when q has none,
+ *   STORE_TOOMANY when it has more than STORE_SEARCH_MAX_TERMS.  The full-
+ *   text index picks the room's matching rows newest first: the cost grows
+ *   with the index lists of the terms in that room, not with the room. */
 int	store_history(struct store *s, const char *room, int64_t before,
 	    size_t limit, struct store_msglist *out);
 int	store_since(struct store *s, const char *room, int64_t since,
@@ -190,7 +198,8 @@ int	store_read_set(struct store *s, const char *room, const char *user,
 int	store_read_get(struct store *s, const char *room, const char *user,
 	    int64_t *read_seq);
 /* Rows after read_seq that are not the user's own and not deleted; events
- * count (they are what a personal room delivers). */
+ * count (they are what a personal room delivers).  A few index lookups,
+ * however many rows are unread (see sql/0004_unread_counts.sql). */
 int	store_unread(struct store *s, const char *room, const char *user,
 	    int64_t read_seq, int64_t *unread);
 
@@ -211,8 +220,19 @@ int	store_rooms_for_user(struct store *s, const char *user,
 	    struct store_roomlist *out);
 void	store_roomlist_free(struct store_roomlist *l);
 
-/* Turns user input into an FTS5 query of quoted words: 0, or -1 if q has no
- * words or out is too small.  Exposed for tests and input checks. */
-int	store_fts_query(const char *q, char *out, size_t outlen);
+/* Registers the full-text tokenizer of messages_fts ("parley_room",
+ * store_fts.c) on a connection: store_open() does; any other connection
+ * that reads or writes messages_fts must too.  0 or -1. */
+struct sqlite3;
+int	store_fts_register(struct sqlite3 *db);
+
+/* The number of search terms in q (0: nothing to search for), for the
+ * caller's configured cap; -1 on error. */
+int	store_search_terms(struct store *s, const char *q, size_t *nterms);
+/* The FTS5 query store_search() runs for room and q, in *out (free it):
+ * 0, STORE_BADQUERY (no terms, *out NULL) or -1.  *nterms: q's terms.
+ * Exposed for tests. */
+int	store_fts_query(struct store *s, const char *room, const char *q,
+	    char **out, size_t *nterms);
 
 #endif

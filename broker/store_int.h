@@ -20,7 +20,7 @@ enum store_st {
 	ST_HISTORY, ST_SINCE, ST_SEARCH, ST_REACTIONS,
 	ST_EDIT, ST_DELETE, ST_REACT_CLEAR,
 	ST_LIVE, ST_REACT_ADD, ST_REACT_DEL, ST_REACT_COUNT,
-	ST_READ_SET, ST_READ_GET, ST_UNREAD,
+	ST_READ_SET, ST_READ_GET, ST_UNREAD, ST_DELETED_NODE,
 	ST_MEMBER_ADD, ST_MEMBER_DEL, ST_ROOMS_FOR,
 	ST_MEMBER_HAS, ST_MEMBER_COUNT, ST_ROOM_COUNT,
 	ST__COUNT
@@ -34,7 +34,20 @@ struct store {
 	 * interrupted by the progress handler, which sets st_interrupted. */
 	uint64_t	 st_deadline_ms;	/* monotonic; 0: none */
 	int		 st_interrupted;
+	/* The index's tokenizer, for search queries; made on first use. */
+	fts5_tokenizer	 st_tokapi;
+	Fts5Tokenizer	*st_tok;
 };
+
+/* A read of several statements in one snapshot.  Outside a transaction
+ * each statement would take and drop SQLite's read lock (system calls
+ * each); this takes it once.  *began: whether store_read_end() commits.
+ * store_read_end() returns rc, or -1 if rc was 0 and the commit failed. */
+int	store_read_begin(struct store *s, int *began);
+int	store_read_end(struct store *s, int began, int rc);
+
+/* store_query.c: frees st_tok. */
+void	store_tokenizer_free(struct store *s);
 
 /* Formats into err (when not NULL) for store_open()'s caller. */
 void	store_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -1,11 +1,13 @@
 /* store_query.c: reading messages back: one message, history pages,
  * items since a seq, and full-text search. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -193,47 +195,157 @@ store_since(struct store *s, const char *room, int64_t since, size_t max,
 	return list_read(s, ST_SINCE, room, max, out);
 }
 
+/* Search.  The query is built from the tokens the index's own tokenizer
+ * makes of the user's input, each quoted alone: no FTS5 syntax (operators,
+ * prefix stars, NEAR, column filters, phrases) can come from the user. */
+
+/* The word tokenizer of messages_fts: "parley_room remove_diacritics 2"
+ * (sql/0003_search_by_room.sql) wraps unicode61 with these arguments; keep
+ * the two in step. */
+static const char *const fts_tok_args[] = { "remove_diacritics", "2" };
+
 static int
-fts_space(char c)
+fts_tokenizer(struct store *s)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    c == '\v' || c == '\f';
+	sqlite3_stmt	*st = NULL;
+	fts5_api	*api = NULL;
+	void		*ud = NULL;
+
+	if (s->st_tok != NULL)
+		return 0;
+	if (sqlite3_prepare_v2(s->st_db, "SELECT fts5(?1)", -1, &st,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr",
+	    NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return store_fail(s, "fts5 api");
+	}
+	sqlite3_finalize(st);
+	if (api == NULL || api->iVersion < 2 ||
+	    api->xFindTokenizer(api, "unicode61", &ud, &s->st_tokapi) !=
+	    SQLITE_OK ||
+	    s->st_tokapi.xCreate(ud, (const char **)fts_tok_args,
+	    (int)(sizeof(fts_tok_args) / sizeof(fts_tok_args[0])),
+	    &s->st_tok) != SQLITE_OK) {
+		s->st_tok = NULL;
+		log_warnx("store_error", "fts5: no unicode61 tokenizer");
+		return -1;
+	}
+	return 0;
 }
 
-/* Each word becomes an FTS5 string ("" inside doubles), so no operator,
- * bracket, column filter or prefix star in user input means anything. */
-int
-store_fts_query(const char *q, char *out, size_t outlen)
+void
+store_tokenizer_free(struct store *s)
 {
-	size_t	 o = 0;
-	int	 words = 0;
+	if (s->st_tok != NULL)
+		s->st_tokapi.xDelete(s->st_tok);
+	s->st_tok = NULL;
+}
 
-/* Keeps one byte for the NUL. */
-#define FTS_PUT(c) do {					\
-	if (o + 1 >= outlen)				\
-		return -1;				\
-	out[o++] = (c);					\
-} while (0)
+/* The query being built; bounded by the input, which the worker bounds
+ * (CHAT_MAX_Q). */
+struct fts_q {
+	char	*fq_buf;
+	size_t	 fq_len;
+	size_t	 fq_cap;
+	size_t	 fq_n;		/* tokens seen */
+	bool	 fq_build;	/* else only count */
+	const char *fq_key;	/* the room key, lower(hex(room)) */
+};
 
-	while (*q != '\0') {
-		if (fts_space(*q)) {
-			q++;
-			continue;
-		}
-		if (words++ > 0)
-			FTS_PUT(' ');
-		FTS_PUT('"');
-		for (; *q != '\0' && !fts_space(*q); q++) {
-			if (*q == '"')
-				FTS_PUT('"');
-			FTS_PUT(*q);
-		}
-		FTS_PUT('"');
+static void
+fq_put(struct fts_q *fq, const char *p, size_t n)
+{
+	if (fq->fq_len + n + 1 > fq->fq_cap) {
+		fq->fq_cap = (fq->fq_len + n + 1) * 2;
+		fq->fq_buf = xreallocarray(fq->fq_buf, fq->fq_cap, 1);
 	}
-#undef FTS_PUT
-	if (words == 0)
+	memcpy(fq->fq_buf + fq->fq_len, p, n);
+	fq->fq_len += n;
+	fq->fq_buf[fq->fq_len] = '\0';
+}
+
+static int
+fq_token(void *ctx, int flags, const char *tok, int ntok, int start, int end)
+{
+	struct fts_q	*fq = ctx;
+	int		 i;
+
+	(void)start;
+	(void)end;
+	if ((flags & FTS5_TOKEN_COLOCATED) != 0 || ntok <= 0)
+		return SQLITE_OK;
+	if (++fq->fq_n > STORE_SEARCH_MAX_TERMS || !fq->fq_build)
+		return SQLITE_OK;
+	fq_put(fq, fq->fq_n == 1 ? "\"" : " \"", fq->fq_n == 1 ? 1 : 2);
+	fq_put(fq, fq->fq_key, strlen(fq->fq_key));
+	fq_put(fq, "_", 1);
+	for (i = 0; i < ntok; i++) {
+		if (tok[i] == '"')
+			fq_put(fq, "\"", 1);	/* never, with unicode61 */
+		fq_put(fq, &tok[i], 1);
+	}
+	fq_put(fq, "\"", 1);
+	return SQLITE_OK;
+}
+
+static int
+fts_tokenize(struct store *s, const char *q, struct fts_q *fq)
+{
+	size_t	 len = strlen(q);
+
+	if (fts_tokenizer(s) == -1)
 		return -1;
-	out[o] = '\0';
+	if (len > INT32_MAX ||
+	    s->st_tokapi.xTokenize(s->st_tok, fq, FTS5_TOKENIZE_QUERY, q,
+	    (int)len, fq_token) != SQLITE_OK) {
+		log_warnx("store_error", "fts5: tokenizing a query failed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_search_terms(struct store *s, const char *q, size_t *nterms)
+{
+	struct fts_q	 fq = { .fq_build = false };
+
+	*nterms = 0;
+	if (fts_tokenize(s, q, &fq) == -1)
+		return -1;
+	*nterms = fq.fq_n;
+	return 0;
+}
+
+int
+store_fts_query(struct store *s, const char *room, const char *q,
+    char **out, size_t *nterms)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct fts_q	 fq = { .fq_build = true };
+	const unsigned char *r = (const unsigned char *)room;
+	char		*key, *k;
+	int		 rc;
+
+	*out = NULL;
+	*nterms = 0;
+	/* Every term as the index holds it: "<lower(hex(room))>_<token>". */
+	k = key = xmalloc(strlen(room) * 2 + 1);
+	for (; *r != '\0'; r++) {
+		*k++ = hex[*r >> 4];
+		*k++ = hex[*r & 0xf];
+	}
+	*k = '\0';
+	fq.fq_key = key;
+	rc = fts_tokenize(s, q, &fq);
+	free(key);
+	if (rc == -1 || fq.fq_n == 0) {
+		free(fq.fq_buf);
+		return rc == -1 ? -1 : STORE_BADQUERY;
+	}
+	*nterms = fq.fq_n;
+	*out = fq.fq_buf;
 	return 0;
 }
 
@@ -241,22 +353,25 @@ int
 store_search(struct store *s, const char *room, const char *q,
     int64_t before, size_t limit, struct store_msglist *out)
 {
-	char	*fts;
-	size_t	 len = strlen(q) * 3 + 4;	/* worst case: `" a`... */
-	int	 rc = -1;
+	char	*fts = NULL;
+	size_t	 n;
+	int	 began, rc;
 
 	memset(out, 0, sizeof(*out));
-	fts = xmalloc(len);
-	if (store_fts_query(q, fts, len) == -1) {
-		rc = STORE_BADQUERY;
-		goto fail;
+	if ((rc = store_fts_query(s, room, q, &fts, &n)) != 0)
+		return rc;
+	if (n > STORE_SEARCH_MAX_TERMS) {
+		rc = STORE_TOOMANY;
+		goto out;
 	}
+	rc = -1;
+	if (store_read_begin(s, &began) == -1)
+		goto out;
 	if (store_bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts,
-	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == -1)
-		goto fail;
-	rc = list_read(s, ST_SEARCH, room, limit, out);
-fail:
+	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == 0)
+		rc = list_read(s, ST_SEARCH, room, limit, out);
+	rc = store_read_end(s, began, rc);
+out:
 	free(fts);
 	return rc;
 }
-

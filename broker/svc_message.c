@@ -1,6 +1,7 @@
 /* svc_message.c: the chat service's message requests: send, history,
  * read markers, edit, delete, react and search. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -220,5 +221,28 @@ svc_react(struct req_ctx *q)
 void
 svc_search(struct req_ctx *q)
 {
+	const struct chat_req *r = q->rq_req;
+	size_t nterms;
+	int max = q->rq_b->b_cfg->max_search_terms;
+	char why[96];
+
+	/* Each term is one more index list to walk: the cap bounds the cost.
+	 * Counting is cheap (a tokenizer pass over at most CHAT_MAX_Q), so
+	 * it is done here; the search itself runs on a reader. */
+	if (store_search_terms(q->rq_b->b_store, r->cr_q, &nterms) == -1) {
+		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		return;
+	}
+	if (nterms == 0) {
+		reply_error(q, "VALIDATION_ERROR", "q",
+		    "the query has no words to search for");
+		return;
+	}
+	if (nterms > (size_t)max) {
+		snprintf(why, sizeof(why), "the query has %zu words; "
+		    "at most %d are allowed", nterms, max);
+		reply_error(q, "VALIDATION_ERROR", "q", why);
+		return;
+	}
 	svc_read_search(q);
 }

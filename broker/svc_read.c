@@ -371,10 +371,12 @@ search_run(struct reader_job *j, struct store *s)
 
 	rc = store_search(s, rd->rd_room, rd->rd_q, rd->rd_before,
 	    rd->rd_limit, &l);
-	if (rc == STORE_BADQUERY) {
+	if (rc == STORE_BADQUERY || rc == STORE_TOOMANY) {
 		rd->rd_error = true;
 		rd->rd_json = render_error(rd->rd_id, "VALIDATION_ERROR", "q",
-		    "the query has no words to search for", &rd->rd_len);
+		    rc == STORE_BADQUERY ?
+		    "the query has no words to search for" :
+		    "the query has too many words", &rd->rd_len);
 		goto out;
 	}
 	if (rc != 0) {

@@ -171,6 +171,9 @@ static const struct cfg_key cfg_keys[] = {
 	    BUILT, 1, 1000000),
 	K_INT("limits", "max_rooms", max_rooms, "1000000", BUILT,
 	    1, 1000000000),
+	/* At most STORE_SEARCH_MAX_TERMS (broker/store.h). */
+	K_INT("limits", "max_search_terms", max_search_terms, "8", BUILT,
+	    1, 32),
 
 	K_ENUM("store", "synchronous", synchronous, "full", BUILT, sync_modes),
 	K_INT("store", "commit_batch", commit_batch, "256", BUILT, 1, 100000),

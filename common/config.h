@@ -67,6 +67,7 @@ struct parley_config {
 	int	 max_rooms;		/* rooms in the database */
 	int	 max_text;
 	int	 recovery_limit;
+	int	 max_search_terms;	/* words in one search query */
 
 	/* [store] */
 	enum cfg_sync synchronous;	/* FULL: an ack survives power loss */

@@ -2,7 +2,10 @@
 # run_bench.sh: start parleyd (and a Python peer), run tests/bench/wsbench
 # against them interleaved (A, B, A, B ...), and print medians with min/max.
 #
-#   tests/bench/run_bench.sh [all|echo|fanout|memory]
+#   tests/bench/run_bench.sh [all|echo|fanout|memory|search]
+#
+# "search" runs only tests/bench/search_bench (store_search and the unread
+# counts on a 1M-message database; no daemon); SEARCH_ARGS are passed to it.
 #
 # Everything runs on 127.0.0.1 in a temp dir that is removed at exit.  Only
 # processes this script started are stopped, by pid.  Knobs (environment):
@@ -17,9 +20,19 @@
 set -u
 
 what=${1:-all}
-case $what in all|echo|fanout|memory) ;; *)
-	echo "usage: $0 [all|echo|fanout|memory]" >&2; exit 2 ;;
+case $what in all|echo|fanout|memory|search) ;; *)
+	echo "usage: $0 [all|echo|fanout|memory|search]" >&2; exit 2 ;;
 esac
+
+if [ "$what" = search ]; then
+	here=$(cd "$(dirname "$0")" && pwd)
+	SEARCH_BENCH=${SEARCH_BENCH:-$here/search_bench}
+	[ -x "$SEARCH_BENCH" ] || { echo "run_bench: $SEARCH_BENCH not built (make bench BENCH_ARGS=search)" >&2; exit 2; }
+	echo "run_bench: $(nproc) CPUs, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" >&2
+	echo "+ search_bench ${SEARCH_ARGS:-}" >&2
+	# shellcheck disable=SC2086
+	exec "$SEARCH_BENCH" ${SEARCH_ARGS:-}
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

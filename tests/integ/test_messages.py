@@ -7,8 +7,8 @@ import json
 import time
 import unittest
 
-from chatlib import (ChatTestCase, ISO_MS, parse_iso_ms, retry_unavailable,
-                     uniq)
+from chatlib import (NO_RATE_LIMITS, ChatTestCase, ISO_MS, parse_iso_ms,
+                     retry_unavailable, uniq)
 
 
 class MessagesTest(ChatTestCase):
@@ -382,6 +382,32 @@ class MessagesTest(ChatTestCase):
         else:
             self.assertEqual((r["code"], r.get("field")), ("VALIDATION_ERROR", "limit"), r)
 
+    def test_search_term_cap(self):
+        """At most max_search_terms (8) words; words are what the index
+        holds, so punctuation splits them; FTS5 syntax is plain text."""
+        room, a, b = self.pair()
+        s1 = a.send(room, "w1 w2 w3 w4 w5 w6 w7 w8 w9 e-mail OR")["seq"]
+        a.send(room, "w1 alone")
+        r = b.ok("search", "search_results", room=room,
+                 q="w1 w2 w3 w4 w5 w6 w7 w8")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s1])
+        e = b.err("search", "VALIDATION_ERROR", room=room, field="q",
+                  q="w1 w2 w3 w4 w5 w6 w7 w8 w9")
+        self.assertIn("9 words", e["message"])
+        self.assertIn("at most 8", e["message"])
+        b.err("search", "VALIDATION_ERROR", room=room, field="q",
+              q="w1.w2.w3.w4.w5.w6.w7.w8.w9")
+        r = b.ok("search", "search_results", room=room, q="mail.e")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s1])
+        # operators, prefix stars and column filters mean nothing
+        r = b.ok("search", "search_results", room=room, q="w1 OR nothing")
+        self.assertEqual(r["messages"], [])
+        r = b.ok("search", "search_results", room=room, q="w*")
+        self.assertEqual(r["messages"], [])
+        r = b.ok("search", "search_results", room=room, q="text:alone")
+        self.assertEqual(r["messages"], [], "a column filter is two words")
+        b.err("search", "VALIDATION_ERROR", room=room, field="q", q="* ( ) :")
+
     def test_history_limit_cap(self):
         room, a, b = self.pair()
         a.send_many(room, ["c%d" % i for i in range(210)])
@@ -430,6 +456,29 @@ class MessagesTest(ChatTestCase):
         b.ok("read", "read", room=room, seq=ack["seq"])
         self.assertEqual(self.rooms_entry(b, room)["unread"], 0)
 
+    def test_unread_after_deletes(self):
+        """Deleted messages never count, whoever deleted them and whether
+        they were before or after the marker; own deleted ones neither."""
+        room, a, b = self.pair()
+        acks = a.send_many(room, ["d%d" % i for i in range(1, 9)])
+        s = [x["seq"] for x in acks]
+        mine = b.send(room, "bob's own")["seq"]
+        b.ok("read", "read", room=room, seq=s[3])
+        self.assertEqual(self.rooms_entry(b, room)["unread"], 4)
+        self.assertEqual(self.rooms_entry(a, room)["unread"], 1)
+        a.ok("delete", "deleted", room=room, seq=s[5])     # after b's marker
+        a.ok("delete", "deleted", room=room, seq=s[1])     # before it
+        a.err("delete", "NOT_FOUND", room=room, seq=s[5])  # gone already
+        b.ok("delete", "deleted", room=room, seq=mine)
+        e = self.rooms_entry(b, room)
+        self.assertEqual((e["last_seq"], e["read_seq"], e["unread"]),
+                         (mine, s[3], 3))
+        self.assertEqual(self.rooms_entry(a, room)["unread"], 0)
+        a.ok("delete", "deleted", room=room, seq=s[7])
+        self.assertEqual(self.rooms_entry(b, room)["unread"], 2)
+        j = self.chat(b.sub).join(room)
+        self.assertEqual(j["unread"], 2)
+
     def test_rooms_listing(self):
         a = self.chat()
         r1, r2 = uniq("room"), uniq("room")
@@ -446,6 +495,80 @@ class MessagesTest(ChatTestCase):
         a2 = self.chat(a.sub)
         self.assertEqual(sorted(x["room"] for x in a2.ok("rooms", "rooms")["rooms"]),
                          sorted([r1, r2]))
+
+
+class SearchTermsConfigTest(ChatTestCase):
+    config = {"limits": dict(NO_RATE_LIMITS, max_search_terms=3)}
+
+    def test_configured_term_cap(self):
+        room = uniq("room")
+        a = self.chat(uniq("alice"))
+        a.join(room)
+        s = a.send(room, "one two three four")["seq"]
+        r = a.ok("search", "search_results", room=room, q="one two three")
+        self.assertEqual([m["seq"] for m in r["messages"]], [s])
+        e = a.err("search", "VALIDATION_ERROR", room=room, field="q",
+                  q="one two three four")
+        self.assertIn("at most 3", e["message"])
+
+
+class SearchCostTest(ChatTestCase):
+    """Searching a big room as fast as one can must not slow another
+    user's requests down: the index picks the room's rows, so a search for
+    a word the room lacks, or has once, does not walk the room (issue 7;
+    the search of schema 0001 did, one full-text match per message)."""
+
+    ROOM_MESSAGES = 10000
+    # only to fill the room faster; searching is what is measured
+    config = {"limits": dict(NO_RATE_LIMITS),
+              "store": {"synchronous": "normal"}}
+
+    def probe(self, c, room, attack=None):
+        """p99 of 100 history round trips; with attack(), run before
+        each one, so every probe queues behind the attacker's work."""
+        lat = []
+        for _ in range(100):
+            if attack is not None:
+                attack()
+            t0 = time.monotonic()
+            c.ok("history", "history", room=room, limit=1)
+            lat.append(time.monotonic() - t0)
+        lat.sort()
+        return lat[98]
+
+    def test_search_flood_does_not_stall_others(self):
+        big = uniq("big")
+        a = self.chat(uniq("filler"))
+        a.join(big)
+        a.send(big, "the needle is here")
+        for base in range(1, self.ROOM_MESSAGES, 200):
+            a.send_many(big, ["filler %d w%d and w%d" % (base + i, i % 7, i % 5)
+                              for i in range(200)])
+        h = self.chat(uniq("healthy"))
+        small = uniq("small")
+        h.join(small)
+        h.send(small, "hello")
+        m = self.chat(uniq("searcher"))
+        base_p99 = self.probe(h, small)
+        sent = []
+
+        def attack():
+            # two searches in flight ahead of each probe: a word the room
+            # lacks, and one its oldest message has
+            for q in ("absentword", "needle"):
+                rid = m.next_id()
+                m.send_json({"type": "search", "id": rid, "room": big, "q": q})
+                sent.append((rid, q))
+
+        during_p99 = self.probe(h, small, attack)
+        for rid, q in sent:
+            r = m.wait(None, 30.0, id=rid)
+            self.assertEqual(r["type"], "search_results", r)
+            self.assertEqual(len(r["messages"]), 1 if q == "needle" else 0, r)
+        # generous: ten times the quiet p99, which is floored at 5 ms
+        self.assertLess(during_p99, 10 * max(base_p99, 0.005),
+                        "healthy p99 %.1f ms during the searches, %.1f ms before"
+                        % (during_p99 * 1e3, base_p99 * 1e3))
 
 
 class TypingTest(ChatTestCase):

@@ -17,10 +17,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import re
 import secrets
 import signal
 import socket
+import subprocess
 import time
 
 import harness
@@ -39,6 +41,25 @@ NO_RATE_LIMITS = {
 }
 
 _counter = itertools.count(1)
+
+PARLEY_FILL = os.environ.get("PARLEY_FILL", "tests/tools/parley_fill")
+
+
+def fill_rooms(daemon, rooms, user="filler"):
+    """Give rooms a big history fast: stop daemon, append {room: [text, ...]}
+    to its database through the broker's own store code (tests/tools/
+    parley_fill: every index and counter kept as the broker keeps it), then
+    start it again.  Texts must not hold a newline."""
+    daemon.stop()
+    db = os.path.join(daemon.data_dir, "parley.db")
+    for room, texts in rooms.items():
+        data = "".join(t + "\n" for t in texts).encode()
+        r = subprocess.run([PARLEY_FILL, db, room, user], input=data,
+                           capture_output=True, timeout=300)
+        if r.returncode != 0:
+            raise AssertionError("parley_fill %s: %s" % (
+                room, r.stderr.decode("utf-8", "replace")))
+    daemon.restart()
 
 
 def uniq(prefix="x"):

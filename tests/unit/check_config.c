@@ -80,6 +80,7 @@ static const struct field fields[] = {
 	FI(conn_rate_per_ip), FI(conn_burst_per_ip), FI(send_rate),
 	FI(send_burst), FI(typing_rate), FI(join_rate), FI(query_rate),
 	FI(abuse_threshold), FI(max_text), FI(recovery_limit),
+	FI(max_search_terms),
 	FE(synchronous), FI(commit_batch), FI(commit_delay_ms),
 	FS(api_listen), FS(api_key_file),
 	FI(list_rate), FI(list_burst), FI(read_rate), FI(read_burst),
@@ -315,6 +316,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.control_timeout, 10);
 	ck_assert_int_eq(c.max_api_connections, 64);
 	ck_assert_int_eq(c.api_timeout, 10);
+	ck_assert_int_eq(c.max_search_terms, 8);	/* not in Appendix A */
 	cfg_free(&c);
 	cfg_free(&c);		/* a freed config is zeroed: harmless */
 }
@@ -438,6 +440,8 @@ static const struct {
 	/* layout */
 	{ "[server]\r\nworkers = 6\r\n", "workers", "6" },
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "workers", "9" },
+	{ "[limits]\nmax_search_terms = 32\n", "max_search_terms", "32" },
+	{ "[limits]\nmax_search_terms = 1\n", "max_search_terms", "1" },
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "listen",
 	    "1.2.3.4:5" },
 	{ "\xEF\xBB\xBF[server]\nworkers = 4\n", "workers", "4" },
@@ -487,6 +491,9 @@ static const struct {
 	{ "[limits]\nmax_connections = 0\n", 2,
 	    "[limits] max_connections: not a number between 1 and 10000000" },
 	{ "[limits]\nmax_connections = +5\n", 2, "not a number" },
+	{ "[limits]\nmax_search_terms = 33\n", 2,
+	    "[limits] max_search_terms: not a number between 1 and 32" },
+	{ "[limits]\nmax_search_terms = 0\n", 2, "between 1 and 32" },
 	{ "[limits]\nmax_connections = 1e6\n", 2, "not a number" },
 	{ "[limits]\nlist_rate = 0\n", 2,
 	    "[limits] list_rate: not a number between 1 and 1000000" },

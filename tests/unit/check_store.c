@@ -58,6 +58,8 @@ raw_open(struct tdb *t)
 	sqlite3	*db = NULL;
 
 	ck_assert_int_eq(sqlite3_open(t->td_path, &db), SQLITE_OK);
+	/* messages_fts needs its tokenizer on every connection. */
+	ck_assert_int_eq(store_fts_register(db), 0);
 	return db;
 }
 
@@ -131,6 +133,45 @@ last_seq(struct store *s, const char *room)
 	return v;
 }
 
+/* The definition of unread, counted row by row on a second connection,
+ * against store_unread() for every user and read_seq of the room. */
+static void
+unread_matches_count(struct tdb *t, struct store *s, const char *room)
+{
+	static const char *const users[] = { "ann", "bob", "cy", "dee" };
+	sqlite3		*db = raw_open(t);
+	sqlite3_stmt	*st;
+	int64_t		 last, r, want, got;
+	size_t		 u;
+
+	last = -1;
+	ck_assert_int_eq(store_room_get(s, room, NULL, &last), 0);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages "
+	    "WHERE room = ?1 AND seq > ?2 AND user <> ?3 AND deleted = 0", -1,
+	    &st, NULL), SQLITE_OK);
+	for (u = 0; u < sizeof(users) / sizeof(users[0]); u++) {
+		for (r = 0; r <= last + 1; r++) {
+			/* Plain ifs: a Check assertion costs a write. */
+			sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, r);
+			sqlite3_bind_text(st, 3, users[u], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_ROW)
+				ck_abort_msg("count: %s", sqlite3_errmsg(db));
+			want = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			got = -1;
+			if (store_unread(s, room, users[u], r, &got) != 0 ||
+			    got != want)
+				ck_abort_msg("unread %s %s read_seq %lld: "
+				    "%lld, counted %lld", room, users[u],
+				    (long long)r, (long long)got,
+				    (long long)want);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /* Migrations. */
 
 START_TEST(test_migrate_empty)
@@ -147,7 +188,10 @@ START_TEST(test_migrate_empty)
 	    (int64_t)store_nmigrations);
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name IN ('rooms', 'messages', 'reactions', 'read_markers', "
-	    "'memberships', 'messages_fts', 'messages_unread')"), 7);
+	    "'memberships', 'messages_fts', 'messages_fts_src', "
+	    "'messages_user', 'unread_deleted')"), 9);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'messages_unread'"), 0);
 	sqlite3_close(db);
 	store_close(s);
 	/* Opening again applies nothing and keeps the version. */
@@ -179,10 +223,21 @@ START_TEST(test_migrate_upgrade)
 		raw_exec(db, sql);
 		raw_exec(db, "COMMIT");
 	}
-	if (from >= 1)
+	if (from >= 1) {
 		raw_exec(db, "INSERT INTO rooms VALUES ('old', 'e', 1, 0);"
 		    "INSERT INTO messages (room, seq, msg_id, user, text, ts) "
 		    "VALUES ('old', 1, 'abc', 'bob', 'ancient words', 5)");
+		/* A history for the unread counts to take over: 'busy' has
+		 * seqs 1..40 by three users, some deleted. */
+		raw_exec(db, "INSERT INTO rooms VALUES ('busy', 'e', 40, 0);"
+		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		    "FROM n WHERE i < 40) "
+		    "INSERT INTO messages (room, seq, msg_id, user, text, ts, "
+		    "deleted) SELECT 'busy', i, 'b' || i, "
+		    "CASE i % 3 WHEN 0 THEN 'ann' WHEN 1 THEN 'bob' "
+		    "ELSE 'cy' END, CASE WHEN i % 7 = 0 THEN NULL "
+		    "ELSE 'busy words ' || i END, 5, i % 7 = 0 FROM n");
+	}
 	sqlite3_close(db);
 
 	s = open_ok(&t);
@@ -190,7 +245,7 @@ START_TEST(test_migrate_upgrade)
 	ck_assert_int_eq(raw_int(db, "PRAGMA user_version"),
 	    (int64_t)store_nmigrations);
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
-	    "WHERE name = 'messages_unread'"), 1);
+	    "WHERE name = 'messages_user'"), 1);
 	sqlite3_close(db);
 	if (from >= 1) {
 		ck_assert_int_eq(store_search(s, "old", "ancient", 0, 10, &l),
@@ -198,8 +253,20 @@ START_TEST(test_migrate_upgrade)
 		ck_assert_uint_eq(l.ml_n, 1);
 		ck_assert_str_eq(l.ml_msgs[0].sm_msg_id, "abc");
 		store_msglist_free(&l);
+		ck_assert_int_eq(store_search(s, "busy", "words", 0, 100, &l),
+		    0);
+		ck_assert_uint_eq(l.ml_n, 40 - 5);
+		ck_assert_int_eq(l.ml_msgs[0].sm_seq, 40);
+		store_msglist_free(&l);
 		a = send_as(s, "old", "bob", "new words", NULL);
 		ck_assert_int_eq(a.sa_seq, 2);
+		/* Migrated counts, then counts kept after more writes. */
+		unread_matches_count(&t, s, "busy");
+		send_as(s, "busy", "bob", "after", NULL);
+		send_as(s, "busy", "ann", "after", NULL);
+		ck_assert_int_eq(store_message_delete(s, "busy", 41), 0);
+		ck_assert_int_eq(store_message_delete(s, "busy", 2), 0);
+		unread_matches_count(&t, s, "busy");
 	}
 	store_close(s);
 	tdb_done(&t);
@@ -456,6 +523,16 @@ assert_seqs(const struct store_msglist *l, int64_t first, size_t n)
 		ck_assert_int_eq(l->ml_msgs[i].sm_seq, first + (int64_t)i);
 }
 
+static void
+assert_desc(const struct store_msglist *l, const int64_t *seqs, size_t n)
+{
+	size_t	 i;
+
+	ck_assert_uint_eq(l->ml_n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(l->ml_msgs[i].sm_seq, seqs[i]);
+}
+
 START_TEST(test_history_paging)
 {
 	struct tdb	 t;
@@ -663,15 +740,19 @@ END_TEST
 START_TEST(test_search_injection)
 {
 	static const char *const qs[] = {
-		"foo AND (", "\"", "\"\"\"", "*", "foo*", "NEAR(a b", "text:foo",
-		"-foo", "^foo", "a OR b", ")", "{text}: x", "foo\" OR \"bar",
-		"NOT", "+", "'; DROP TABLE messages; --",
+		"foo AND (", "foo*", "NEAR(a b", "text:foo", "-foo", "^foo",
+		"a OR b", "{text}: x", "foo\" OR \"bar", "NOT", "room_key : 72",
+		"'; DROP TABLE messages; --",
+	};
+	/* Nothing but separators: no term at all. */
+	static const char *const empty[] = {
+		"", " \t\n", "\"", "\"\"\"", "*", ")", "+", "- : ( ) ^ *",
 	};
 	struct tdb	 t;
 	struct store	*s;
 	struct store_msglist l;
-	char		 out[64];
-	size_t		 i;
+	char		*out;
+	size_t		 i, n;
 
 	tdb_init(&t);
 	s = open_ok(&t);
@@ -682,24 +763,162 @@ START_TEST(test_search_injection)
 		    "query %s", qs[i]);
 		store_msglist_free(&l);
 	}
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		ck_assert_msg(store_search(s, "r", empty[i], 0, 10, &l) ==
+		    STORE_BADQUERY, "query %s", empty[i]);
+		ck_assert_uint_eq(l.ml_n, 0);
+		store_msglist_free(&l);
+		ck_assert_int_eq(store_search_terms(s, empty[i], &n), 0);
+		ck_assert_uint_eq(n, 0);
+	}
 	/* Operators are plain words: "a OR b" needs both a and b. */
 	ck_assert_uint_eq(search_n(s, "r", "foo AND ("), 1);
 	ck_assert_uint_eq(search_n(s, "r", "b OR foo"), 0);
 	ck_assert_uint_eq(search_n(s, "r", "  \tfoo\n "), 1);
-	ck_assert_int_eq(store_search(s, "r", "", 0, 10, &l), STORE_BADQUERY);
-	store_msglist_free(&l);
-	ck_assert_int_eq(store_search(s, "r", " \t\n", 0, 10, &l),
-	    STORE_BADQUERY);
-	store_msglist_free(&l);
+	ck_assert_uint_eq(search_n(s, "r", "foo*"), 1);
+	ck_assert_uint_eq(search_n(s, "r", "fo*"), 0);
+	/* The room's key is no word of the room. */
+	ck_assert_uint_eq(search_n(s, "r", "72"), 0);
 
-	ck_assert_int_eq(store_fts_query("a \"b\"  c*", out, sizeof(out)), 0);
-	ck_assert_str_eq(out, "\"a\" \"\"\"b\"\"\" \"c*\"");
-	ck_assert_int_eq(store_fts_query("abc", out, 6), 0);
-	ck_assert_str_eq(out, "\"abc\"");
-	ck_assert_int_eq(store_fts_query("abc", out, 5), -1);
-	ck_assert_int_eq(store_fts_query("", out, sizeof(out)), -1);
+	/* Each token alone, folded, under the room's key (hex of "r:1"). */
+	ck_assert_int_eq(store_fts_query(s, "r:1", "a \"B\"  c* Ünï-code",
+	    &out, &n), 0);
+	ck_assert_str_eq(out, "\"723a31_a\" \"723a31_b\" \"723a31_c\" "
+	    "\"723a31_uni\" \"723a31_code\"");
+	ck_assert_uint_eq(n, 5);
+	free(out);
+	ck_assert_int_eq(store_fts_query(s, "r", "*", &out, &n),
+	    STORE_BADQUERY);
+	ck_assert_ptr_null(out);
 	store_close(s);
 	fts_integrity(&t);
+	tdb_done(&t);
+}
+END_TEST
+
+/* The index selects the rows: room scoping, paging, deletion, order. */
+START_TEST(test_search_scoped)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	char		 text[64];
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	/* Rooms whose names share a prefix, their rows interleaved. */
+	for (i = 1; i <= 30; i++) {
+		snprintf(text, sizeof(text), "alpha %s n%d",
+		    i % 2 ? "odd" : "even", i);
+		send_as(s, "a", "u", text, NULL);
+		send_as(s, "a:b", "u", text, NULL);
+		send_as(s, "ab", "u", "alpha elsewhere", NULL);
+	}
+	ck_assert_int_eq(store_message_delete(s, "a", 29), 0);
+	ck_assert_int_eq(store_message_delete(s, "a", 10), 0);
+	store_message_edit(s, "a", 30, "beta now", 1);
+
+	/* Newest first, deleted and edited-away rows gone. */
+	ck_assert_int_eq(store_search(s, "a", "alpha", 0, 5, &l), 0);
+	assert_desc(&l, (const int64_t[]){ 28, 27, 26, 25, 24 }, 5);
+	ck_assert(l.ml_more);
+	store_msglist_free(&l);
+	/* Paging by before: seq < before, exactly. */
+	ck_assert_int_eq(store_search(s, "a", "alpha", 24, 5, &l), 0);
+	assert_desc(&l, (const int64_t[]){ 23, 22, 21, 20, 19 }, 5);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_search(s, "a", "alpha", 12, 5, &l), 0);
+	assert_desc(&l, (const int64_t[]){ 11, 9, 8, 7, 6 }, 5);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_search(s, "a", "alpha", 3, 5, &l), 0);
+	assert_desc(&l, (const int64_t[]){ 2, 1 }, 2);
+	ck_assert(!l.ml_more);
+	store_msglist_free(&l);
+	ck_assert_int_eq(store_search(s, "a", "alpha", 1, 5, &l), 0);
+	ck_assert_uint_eq(l.ml_n, 0);
+	store_msglist_free(&l);
+	/* A before past the end is no bound. */
+	ck_assert_int_eq(store_search(s, "a", "alpha odd", 1000, 3, &l), 0);
+	assert_desc(&l, (const int64_t[]){ 27, 25, 23 }, 3);
+	store_msglist_free(&l);
+	/* Every term, in this room only. */
+	ck_assert_uint_eq(search_n(s, "a", "alpha even"), 13);
+	ck_assert_uint_eq(search_n(s, "a:b", "alpha even"), 15);
+	ck_assert_uint_eq(search_n(s, "a", "elsewhere"), 0);
+	ck_assert_uint_eq(search_n(s, "ab", "elsewhere"), 30);
+	ck_assert_uint_eq(search_n(s, "a", "beta"), 1);
+	ck_assert_uint_eq(search_n(s, "none", "alpha"), 0);
+	ck_assert_uint_eq(search_n(s, "a", "n7 odd alpha"), 1);
+	ck_assert_uint_eq(search_n(s, "a", "n7 even"), 0);
+	store_close(s);
+	fts_integrity(&t);
+	tdb_done(&t);
+}
+END_TEST
+
+START_TEST(test_search_terms)
+{
+	struct tdb	 t;
+	struct store	*s;
+	struct store_msglist l;
+	char		 q[512];
+	size_t		 i, n;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_as(s, "r", "u", "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 "
+	    "w15 w16 w17 w18 w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 "
+	    "w30 w31 w32 w33", NULL);
+	/* Punctuation splits terms: they are what the index holds. */
+	ck_assert_int_eq(store_search_terms(s, "foo.bar baz e-mail", &n), 0);
+	ck_assert_uint_eq(n, 5);
+	q[0] = '\0';
+	for (i = 1; i <= STORE_SEARCH_MAX_TERMS; i++)
+		snprintf(q + strlen(q), sizeof(q) - strlen(q), "w%zu.", i);
+	ck_assert_int_eq(store_search_terms(s, q, &n), 0);
+	ck_assert_uint_eq(n, STORE_SEARCH_MAX_TERMS);
+	ck_assert_uint_eq(search_n(s, "r", q), 1);
+	strcat(q, "w33");
+	ck_assert_int_eq(store_search_terms(s, q, &n), 0);
+	ck_assert_uint_eq(n, STORE_SEARCH_MAX_TERMS + 1);
+	ck_assert_int_eq(store_search(s, "r", q, 0, 10, &l), STORE_TOOMANY);
+	ck_assert_uint_eq(l.ml_n, 0);
+	store_msglist_free(&l);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* The plan: the full-text index is the outer loop, messages by rowid. */
+START_TEST(test_search_plan)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 plan[512] = "";
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	send_n(s, "r", 3);
+	db = raw_open(&t);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN "
+	    "SELECT m.seq FROM messages_fts f CROSS JOIN messages m "
+	    "ON m.id = f.rowid WHERE f.messages_fts MATCH ?2 "
+	    "AND f.rowid < coalesce((SELECT id FROM messages WHERE room = ?1 "
+	    "AND seq >= ?3 ORDER BY seq LIMIT 1), 9223372036854775807) "
+	    "AND m.room = ?1 AND m.seq < ?3 AND m.deleted = 0 "
+	    "ORDER BY f.rowid DESC LIMIT ?4", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(plan + strlen(plan), sizeof(plan) - strlen(plan),
+		    "%s|", (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_msg(strstr(plan, "SCAN f VIRTUAL TABLE") != NULL &&
+	    strstr(plan, "SEARCH m USING INTEGER PRIMARY KEY") != NULL &&
+	    strstr(plan, "TEMP B-TREE") == NULL, "plan: %s", plan);
+	store_close(s);
 	tdb_done(&t);
 }
 END_TEST
@@ -788,10 +1007,7 @@ START_TEST(test_unread)
 {
 	struct tdb	 t;
 	struct store	*s;
-	sqlite3		*db;
-	sqlite3_stmt	*st;
 	int64_t		 n = -1;
-	int		 covering = 0;
 
 	tdb_init(&t);
 	s = open_ok(&t);
@@ -812,18 +1028,52 @@ START_TEST(test_unread)
 	ck_assert_int_eq(store_unread(s, "none", "alice", 0, &n), 0);
 	ck_assert_int_eq(n, 0);
 
-	/* 0002's index answers the count without touching the table. */
-	db = raw_open(&t);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN "
-	    "SELECT count(*) FROM messages WHERE room = ?1 AND seq > ?2 "
-	    "AND user <> ?3 AND deleted = 0", -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (strstr((const char *)sqlite3_column_text(st, 3),
-		    "COVERING INDEX messages_unread") != NULL)
-			covering = 1;
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	ck_assert(covering);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Counts kept by the store against counting, over many writes: sends by
+ * several users (events too), deletions in any order, read_seq anywhere. */
+START_TEST(test_unread_exact)
+{
+	static const char *const users[] = { "ann", "bob", "cy", "dee" };
+	struct tdb	 t;
+	struct store	*s;
+	struct store_post ev = {
+		.sp_room = "r", .sp_user = "dee", .sp_event = "e",
+		.sp_data = "{}", .sp_ts = 1,
+	};
+	struct store_ack a;
+	unsigned int	 x = 12345;
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_begin(s), 0);
+	for (i = 0; i < 300; i++) {
+		x = x * 1103515245 + 12345;
+		if (i % 37 == 5)
+			ck_assert_int_eq(store_event_append(s, &ev, &a), 0);
+		else
+			send_as(s, "r", users[(x >> 16) % 3], "w", NULL);
+		send_as(s, "other", users[(x >> 8) % 4], "w", NULL);
+	}
+	for (i = 0; i < 90; i++) {
+		x = x * 1103515245 + 12345;
+		/* Some twice: deleting again changes nothing. */
+		ck_assert_int_eq(store_message_delete(s, "r",
+		    1 + (int64_t)((x >> 16) % 300)), 0);
+	}
+	ck_assert_int_eq(store_commit(s), 0);
+	unread_matches_count(&t, s, "r");
+	unread_matches_count(&t, s, "other");
+	/* A rolled-back deletion leaves the counts alone. */
+	ck_assert_int_eq(store_begin(s), 0);
+	for (i = 1; i <= 300; i++)
+		ck_assert_int_eq(store_message_delete(s, "r", i), 0);
+	ck_assert_int_eq(store_rollback(s), 0);
+	unread_matches_count(&t, s, "r");
 	store_close(s);
 	tdb_done(&t);
 }
@@ -1031,12 +1281,16 @@ store_suite(void)
 	tcase_add_test(tc, test_edit_delete);
 	tcase_add_test(tc, test_search);
 	tcase_add_test(tc, test_search_injection);
+	tcase_add_test(tc, test_search_scoped);
+	tcase_add_test(tc, test_search_terms);
+	tcase_add_test(tc, test_search_plan);
 	tcase_add_test(tc, test_reactions);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("read");
 	tcase_add_test(tc, test_read_markers);
 	tcase_add_test(tc, test_unread);
+	tcase_add_test(tc, test_unread_exact);
 	tcase_add_test(tc, test_rooms_listing);
 	suite_add_tcase(su, tc);
 

@@ -13,12 +13,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "check_main.h"
 #include "auth.h"
 #include "chat.h"
 #include "config.h"
 #include "util.h"
-
-Suite	*auth_suite(void);
 
 #define AUTH_TEST_NOW	INT64_C(1800000000)	/* auth_tokens.py: NOW */
 #define AUTH_TEST_LEEWAY 30			/* auth_tokens.py: LEEWAY */
@@ -919,7 +918,7 @@ END_TEST
 /* ---- suite ---- */
 
 Suite *
-auth_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("auth");
 	TCase	*tc;
@@ -948,16 +947,4 @@ auth_suite(void)
 	tcase_add_test(tc, t_cfg_secret);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(auth_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,11 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "chat.h"
 #include "chat_req.h"
 #include "ipc.h"
-
-Suite	*chat_req_suite(void);
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define DESC_SIZE	(256 * 1024)
@@ -1253,7 +1252,7 @@ START_TEST(test_identity_refused)
 END_TEST
 
 Suite *
-chat_req_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("chat_req");
 	TCase	*tc;
@@ -1298,16 +1297,4 @@ chat_req_suite(void)
 	tcase_add_test(tc, test_identity_refused);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(chat_req_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -5,10 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "config.h"
 #include "preflight.h"
-
-Suite	*config_suite(void);
 
 /* ---- helpers ---- */
 
@@ -946,7 +945,7 @@ START_TEST(test_value_kept_from_line)
 END_TEST
 
 Suite *
-config_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("config");
 	TCase	*tc;
@@ -994,16 +993,4 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_shipped_lists_every_key, 0, NAPPA);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

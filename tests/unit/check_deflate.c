@@ -9,10 +9,9 @@
 #include <event2/buffer.h>
 #include <zlib.h>
 
+#include "check_main.h"
 #include "deflate.h"
 #include "http_upgrade.h"
-
-Suite	*deflate_suite(void);
 
 /* Negotiation. */
 
@@ -597,7 +596,7 @@ START_TEST(test_server_to_server)
 END_TEST
 
 Suite *
-deflate_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("deflate");
 	TCase	*tc;
@@ -631,16 +630,4 @@ deflate_suite(void)
 	tcase_add_loop_test(tc, test_recv_corrupt, 0, NCORRUPT);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(deflate_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

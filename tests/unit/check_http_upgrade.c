@@ -8,9 +8,8 @@
 
 #include <event2/buffer.h>
 
+#include "check_main.h"
 #include "http_upgrade.h"
-
-Suite	*http_upgrade_suite(void);
 
 #define RL	"GET /ws HTTP/1.1\r\n"
 #define H_HOST	"Host: example.com\r\n"
@@ -616,7 +615,7 @@ END_TEST
 #define NITEMS(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *
-http_upgrade_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("http_upgrade");
 	TCase	*tc;
@@ -658,16 +657,4 @@ http_upgrade_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(http_upgrade_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

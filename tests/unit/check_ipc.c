@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "ipc.h"
 
 #define T(x)	x, #x
@@ -775,8 +776,8 @@ START_TEST(test_sp_unfinished)
 }
 END_TEST
 
-static Suite *
-ipc_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite	*s = suite_create("ipc");
 	TCase	*tc;
@@ -804,16 +805,4 @@ ipc_suite(void)
 	tcase_add_test(tc, test_sp_unfinished);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(ipc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "config.h"
 #include "quota.h"
 #include "ratelimit.h"
-
-Suite	*ratelimit_suite(void);
 
 #define T0	1000000		/* a fake "now" well away from zero */
 
@@ -497,7 +496,7 @@ START_TEST(test_quota_sweep)
 END_TEST
 
 Suite *
-ratelimit_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("ratelimit");
 	TCase	*tc;
@@ -529,16 +528,4 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_quota_sweep);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(ratelimit_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,10 +7,9 @@
 
 #include <sqlite3.h>
 
+#include "check_main.h"
 #include "log.h"
 #include "store.h"
-
-Suite	*store_suite(void);
 
 /* A fresh directory and database path for one test (Check forks each). */
 struct tdb {
@@ -1250,11 +1249,12 @@ START_TEST(test_batch_partial_failure)
 END_TEST
 
 Suite *
-store_suite(void)
+unit_suite(void)
 {
 	Suite	*su = suite_create("store");
 	TCase	*tc;
 
+	log_init("test", -1, 0);
 	tc = tcase_create("migrate");
 	tcase_add_test(tc, test_migrate_empty);
 	tcase_add_loop_test(tc, test_migrate_upgrade, 0,
@@ -1300,18 +1300,4 @@ store_suite(void)
 	tcase_add_test(tc, test_batch_partial_failure);
 	suite_add_tcase(su, tc);
 	return su;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfail;
-
-	log_init("test", -1, 0);
-	sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "utf8.h"
-
-Suite	*utf8_suite(void);
 
 struct u8_case {
 	const char	*name;
@@ -308,7 +307,7 @@ START_TEST(test_all_code_points)
 END_TEST
 
 Suite *
-utf8_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("utf8");
 	TCase	*tc;
@@ -326,16 +325,4 @@ utf8_suite(void)
 	tcase_add_test(tc, test_all_code_points);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(utf8_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

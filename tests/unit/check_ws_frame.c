@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "ws_frame.h"
-
-Suite	*ws_frame_suite(void);
 
 /* One client frame, built (and masked) by the test itself. */
 struct fr {
@@ -814,7 +813,7 @@ START_TEST(test_close_round_trip)
 END_TEST
 
 Suite *
-ws_frame_suite(void)
+unit_suite(void)
 {
 	Suite	*s = suite_create("ws_frame");
 	TCase	*tc;
@@ -841,16 +840,4 @@ ws_frame_suite(void)
 	tcase_add_test(tc, test_close_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(ws_frame_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

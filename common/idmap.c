@@ -85,6 +85,11 @@ idmap_put(struct idmap *m, uint64_t key, void *val)
 static size_t
 idmap_find(const struct idmap *m, uint64_t key)
 {
+	/* The markers are never keys: a lookup of 0 would "find" an empty
+	 * slot (and a delete turn it into a tombstone), one of UINT64_MAX a
+	 * tombstone. */
+	if (key == 0 || key == IDMAP_TOMB)
+		return SIZE_MAX;
 	for (size_t i = idmap_slot(key, m->im_cap);;
 	    i = (i + 1) & (m->im_cap - 1)) {
 		if (m->im_keys[i] == key)

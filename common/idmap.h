@@ -15,7 +15,8 @@ struct idmap {
 
 void	 idmap_init(struct idmap *m);
 void	 idmap_free(struct idmap *m);
-/* Keys must not be 0 or UINT64_MAX.  Replaces an existing value. */
+/* Keys must not be 0 or UINT64_MAX (get and del of those find nothing).
+ * Replaces an existing value. */
 void	 idmap_put(struct idmap *m, uint64_t key, void *val);
 void	*idmap_get(const struct idmap *m, uint64_t key);
 void	*idmap_del(struct idmap *m, uint64_t key);	/* returns the value */

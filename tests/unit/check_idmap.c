@@ -296,6 +296,9 @@ unit_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("table");
+	/* Hundreds of thousands of operations: room for a sanitizer build
+	 * on a busy machine (Check's default is 4 s). */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_growth);
 	tcase_add_test(tc, test_tombstones_churn);
 	tcase_add_test(tc, test_tombstones_reuse);

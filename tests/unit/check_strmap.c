@@ -317,6 +317,7 @@ unit_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("table");
+	tcase_set_timeout(tc, 60);	/* many keys; sanitizer builds */
 	tcase_add_test(tc, test_growth);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_many_keys);

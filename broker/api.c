@@ -342,7 +342,7 @@ api_conn_total(const struct broker *b)
 {
 	uint64_t n = 0;
 
-	for (int i = 0; i <= BROKER_MAX_WORKERS; i++)
+	for (int i = 0; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL)
 			n += broker_conn_count(&b->b_workers[i]);
 	return n;
@@ -392,7 +392,7 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 	evbuffer_add_printf(buf,
 	    "# HELP parley_connections Live client connections per worker.\n"
 	    "# TYPE parley_connections gauge\n");
-	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 0; i <= CFG_MAX_WORKERS; i++) {
 		const struct bworker *bw = &b->b_workers[i];
 
 		if (bw->bw_peer != NULL)

@@ -25,7 +25,7 @@
 #include "service.h"
 #include "store.h"
 #include "util.h"
-#include "ws_frame.h"
+#include "ws_close.h"
 
 /* The broker's whole state. */
 static struct broker broker;
@@ -68,14 +68,14 @@ broker_worker_pressure(struct peer *p, bool congested, void *ctx)
 	/* Leaving: the links stay paused whatever their queues do. */
 	if (b->b_draining)
 		return;
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL &&
 		    b->b_workers[i].bw_peer->p_congested)
 			any = true;
 	if (any == b->b_workers_paused)
 		return;
 	b->b_workers_paused = any;
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL)
 			peer_pause(b->b_workers[i].bw_peer, any);
 }
@@ -346,7 +346,7 @@ broker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 
 	if (ipc_get_u32(r, &slot) == -1 || ipc_get_u32(r, &pid) == -1 ||
 	    ipc_get_i64(r, &start) == -1 || ipc_end(r) == -1 || *fdp == -1 ||
-	    slot < 1 || slot > BROKER_MAX_WORKERS)
+	    slot < 1 || slot > CFG_MAX_WORKERS)
 		return -1;
 	bw = &b->b_workers[slot];
 	if (bw->bw_peer != NULL)
@@ -422,7 +422,7 @@ broker_begin_exit(struct broker *b, const char *why)
 	log_info("draining", "%s: flushing and exiting", why);
 	service_flush(b);
 	b->b_flushing = 1;
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		struct bworker *bw = &b->b_workers[i];
 
 		if (bw->bw_peer == NULL)
@@ -488,7 +488,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	b->b_start_ms = now_wall_ms();
 	b->b_sup_pid = getppid();
 	LIST_INIT(&b->b_ctl_clients);
-	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 0; i <= CFG_MAX_WORKERS; i++) {
 		snprintf(b->b_workers[i].bw_name,
 		    sizeof(b->b_workers[i].bw_name), "worker %d", i);
 		idmap_init(&b->b_workers[i].bw_conns);
@@ -549,7 +549,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	service_flush(b);
 	api_stop(b);
 	control_stop(b);
-	for (int i = 0; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 0; i <= CFG_MAX_WORKERS; i++) {
 		struct bworker *bw = &b->b_workers[i];
 
 		if (bw->bw_peer != NULL)

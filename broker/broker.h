@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "idmap.h"
 
 struct parley_config;
@@ -25,7 +26,6 @@ struct quota;
 struct quota_addr;
 struct reader;
 
-#define BROKER_MAX_WORKERS	64
 
 /* One live client connection, as a worker registered it. */
 struct bconn {
@@ -82,7 +82,7 @@ struct broker {
 	pid_t			 b_sup_pid;
 	int64_t			 b_sup_start_ms;
 	struct chan		*b_sup;
-	struct bworker		 b_workers[BROKER_MAX_WORKERS + 1];
+	struct bworker		 b_workers[CFG_MAX_WORKERS + 1];
 	bool			 b_workers_paused; /* a worker's queue is full */
 	struct evconnlistener	*b_ctl;
 	LIST_HEAD(, ctl_client)	 b_ctl_clients;

@@ -75,7 +75,7 @@ struct pending_leave {
 struct chat_state {
 	struct broker		*cs_broker;
 	struct room_table	 cs_rooms;
-	struct id_vec		 cs_scratch[BROKER_MAX_WORKERS + 1];
+	struct id_vec		 cs_scratch[CFG_MAX_WORKERS + 1];
 
 	/* Group commit (batch.c). */
 	bool			 cs_batch_open;

@@ -10,7 +10,7 @@
 #include "control.h"
 #include "room.h"
 #include "util.h"
-#include "ws_frame.h"
+#include "ws_close.h"
 
 struct ctl_cmd {
 	const char	*cc_name;
@@ -35,7 +35,7 @@ ctl_cmd_status(struct broker *b, int argc, char **argv, struct evbuffer *out)
 	    (int)b->b_sup_pid, uptime_s(b->b_sup_start_ms));
 	evbuffer_add_printf(out, "broker pid=%d uptime=%ld\n", (int)b->b_pid,
 	    uptime_s(b->b_start_ms));
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		const struct bworker *bw = &b->b_workers[i];
 
 		if (bw->bw_peer == NULL)
@@ -66,7 +66,7 @@ ctl_cmd_kick(struct broker *b, int argc, char **argv, struct evbuffer *out)
 		    "of UTF-8 text\n", CTL_MAX_REASON);
 		return 1;
 	}
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		struct idmap *m = &b->b_workers[i].bw_conns;
 
 		for (size_t j = 0; j < m->im_cap; j++) {

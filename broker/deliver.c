@@ -21,7 +21,7 @@ deliver_conn(struct broker *b, uint64_t conn_id)
 {
 	unsigned slot = (unsigned)(conn_id >> 56);
 
-	if (slot < 1 || slot > BROKER_MAX_WORKERS)
+	if (slot < 1 || slot > CFG_MAX_WORKERS)
 		return NULL;
 	return idmap_get(&b->b_workers[slot].bw_conns, conn_id);
 }
@@ -99,7 +99,7 @@ deliver_room(struct broker *b, struct room *r, int64_t seq,
 			v->iv_n = 0;
 		}
 	}
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++) {
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		struct id_vec *v = &cs->cs_scratch[i];
 
 		if (v->iv_n == 0)

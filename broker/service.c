@@ -27,7 +27,7 @@
 #include "service_int.h"
 #include "store.h"
 #include "util.h"
-#include "ws_frame.h"
+#include "ws_close.h"
 
 static const struct req_handler req_handlers[] = {
 	{ CHAT_REQ_JOIN,	REQ_ALLOWED | REQ_READS,	QUOTA_JOIN,
@@ -201,7 +201,7 @@ service_on_rooms(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 	uint32_t n;
 
 	if (cc == NULL || !cc->cc_authed || ipc_get_u32(r, &n) == -1 ||
-	    n > MAX_ROOMS_PER_CONN)
+	    n > CHAT_MAX_ROOMS_PER_CONN)
 		return -1;
 	/* What it is sent next must come after what it missed. */
 	batch_commit(b);
@@ -352,7 +352,7 @@ service_on_gone(struct broker *b, struct ipc_reader *r)
 
 	if (ipc_get_strbuf(r, user, sizeof(user)) == -1 ||
 	    ipc_get_strbuf(r, name, sizeof(name)) == -1 ||
-	    ipc_get_u32(r, &n) == -1 || n > MAX_ROOMS_PER_CONN)
+	    ipc_get_u32(r, &n) == -1 || n > CHAT_MAX_ROOMS_PER_CONN)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		struct pending_leave *pl;
@@ -383,7 +383,7 @@ service_resynced(struct broker *b)
 	struct chat_state *cs = chat_state(b);
 	struct pending_leave *pl;
 
-	for (int i = 1; i <= BROKER_MAX_WORKERS; i++)
+	for (int i = 1; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL &&
 		    !b->b_workers[i].bw_synced)
 			return;
@@ -444,7 +444,7 @@ service_free(struct broker *b)
 			free(pl);
 		}
 	}
-	for (int i = 0; i <= BROKER_MAX_WORKERS; i++)
+	for (int i = 0; i <= CFG_MAX_WORKERS; i++)
 		free(cs->cs_scratch[i].iv_ids);
 	free(cs);
 	b->b_chat = NULL;

@@ -8,8 +8,6 @@
 #include "chatstate.h"
 #include "quota.h"
 
-#define MAX_ROOMS_PER_CONN	1000
-
 /* What a request kind needs before its handler runs. */
 #define REQ_JOINED	0x01	/* joined on this connection: NOT_IN_ROOM */
 #define REQ_ALLOWED	0x02	/* the room ACL allows it: FORBIDDEN */

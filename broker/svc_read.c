@@ -36,7 +36,7 @@
 #include "service_int.h"
 #include "store.h"
 #include "util.h"
-#include "ws_frame.h"
+#include "ws_close.h"
 
 #define READ_JOIN_BUSY_MS	100	/* a second join of the same room */
 

@@ -147,7 +147,7 @@ svc_join(struct req_ctx *q)
 	const char *limit;
 	int rc;
 
-	if (m == NULL && conn_room_count(q->rq_cc) >= MAX_ROOMS_PER_CONN) {
+	if (m == NULL && conn_room_count(q->rq_cc) >= CHAT_MAX_ROOMS_PER_CONN) {
 		reply_error(q, "VALIDATION_ERROR", "room",
 		    "too many rooms on one connection");
 		return;

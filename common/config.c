@@ -105,7 +105,7 @@ static const struct cfg_enum sync_modes[] = {
 /* Every key of PROTOCOL.md Appendix A, with its default, and our extras. */
 static const struct cfg_key cfg_keys[] = {
 	K_STR("server", "listen", listen, "127.0.0.1:8080", BUILT, chk_hostport),
-	K_INT("server", "workers", workers, "0", BUILT, 0, 64),
+	K_INT("server", "workers", workers, "0", BUILT, 0, CFG_MAX_WORKERS),
 	K_STR("server", "data_dir", data_dir, "./var/lib", BUILT, chk_nonempty),
 	K_STR("server", "run_dir", run_dir, "./var/run", BUILT, chk_nonempty),
 	K_STR("server", "log_file", log_file, "", BUILT, NULL),

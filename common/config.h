@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Worker processes per server: slots 1..CFG_MAX_WORKERS. */
+#define CFG_MAX_WORKERS		64
+
 enum cfg_room_policy { CFG_ROOMS_OPEN, CFG_ROOMS_CLOSED };
 enum cfg_sync { CFG_SYNC_NORMAL, CFG_SYNC_FULL };
 enum cfg_tls_version { CFG_TLS_1_2, CFG_TLS_1_3 };

@@ -16,6 +16,8 @@ struct ipc_reader;
 #define CHAT_MAX_NAME		64	/* characters (code points) */
 #define CHAT_MAX_NAME_BYTES	(CHAT_MAX_NAME * 4)
 #define CHAT_MAX_ROOM		128
+/* Rooms one connection may be in; one more join gets VALIDATION_ERROR. */
+#define CHAT_MAX_ROOMS_PER_CONN	1000
 #define CHAT_MAX_PATTERNS	256	/* rooms claim entries */
 #define CHAT_MAX_ID		64
 

@@ -73,7 +73,7 @@ session_gone_free(struct gone_conn *g)
 	free(g);
 }
 
-/* The room set: small (at most SESSION_MAX_ROOMS), so a linear scan. */
+/* The room set: small (at most CHAT_MAX_ROOMS_PER_CONN), so a linear scan. */
 
 static ssize_t
 session_room_find(const struct session *s, const char *room)
@@ -96,7 +96,7 @@ session_room_add(struct session *s, const char *room, int64_t seq)
 			s->se_seqs[i] = seq;
 		return;
 	}
-	if (s->se_nrooms >= SESSION_MAX_ROOMS)
+	if (s->se_nrooms >= CHAT_MAX_ROOMS_PER_CONN)
 		return;
 	if (s->se_nrooms == s->se_roomcap) {
 		s->se_roomcap = s->se_roomcap == 0 ? 8 : s->se_roomcap * 2;
@@ -561,7 +561,7 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 		    "too many requests waiting for an answer; slow down");
 		return;
 	}
-	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= SESSION_MAX_ROOMS &&
+	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= CHAT_MAX_ROOMS_PER_CONN &&
 	    session_room_find(s, r->cr_room) == -1) {
 		session_send_error(c, id, "VALIDATION_ERROR", "room",
 		    "too many rooms on one connection");

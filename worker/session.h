@@ -11,9 +11,6 @@ struct worker;
 struct http_upgrade_req;
 struct ipc_msg;
 
-/* Rooms one connection may have asked to join (re-sent in IPC_CONN_ROOMS
- * after a broker restart); one more join gets VALIDATION_ERROR. */
-#define SESSION_MAX_ROOMS	1000
 
 /* Opaque; c->wc_session, from session_on_open to session_on_close. */
 struct session;

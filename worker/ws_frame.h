@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "utf8.h"
+#include "ws_close.h"
 
 enum ws_opcode {
 	WS_OP_CONT = 0x0,
@@ -16,22 +17,6 @@ enum ws_opcode {
 	WS_OP_PING = 0x9,
 	WS_OP_PONG = 0xA,
 };
-
-/* Close codes: RFC 6455 section 7.4.1, plus parley's 4xxx (PROTOCOL.md). */
-#define WS_CLOSE_NORMAL		1000
-#define WS_CLOSE_GOING_AWAY	1001
-#define WS_CLOSE_PROTOCOL_ERROR	1002
-#define WS_CLOSE_UNSUPPORTED	1003
-#define WS_CLOSE_NO_STATUS	1005	/* never sent on the wire */
-#define WS_CLOSE_INVALID_DATA	1007
-#define WS_CLOSE_POLICY		1008
-#define WS_CLOSE_TOO_BIG	1009
-#define WS_CLOSE_INTERNAL	1011
-#define WS_CLOSE_TRY_AGAIN	1013
-#define WS_CLOSE_INVALID_TOKEN	4401
-#define WS_CLOSE_FORBIDDEN	4403
-#define WS_CLOSE_AUTH_TIMEOUT	4408
-#define WS_CLOSE_TOO_MANY	4429
 
 #define WS_MAX_CONTROL_PAYLOAD	125
 #define WS_MAX_HEADER		14	/* 2 + 8 (length) + 4 (mask) */

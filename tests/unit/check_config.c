@@ -859,7 +859,7 @@ END_TEST
 
 /* ---- suite ---- */
 
-/* ---- preflight: the pure checks of common/preflight.c ---- */
+/* ---- preflight: the pure checks of daemon/preflight.c ---- */
 
 START_TEST(test_preflight_mode)
 {

@@ -712,8 +712,8 @@ supervisor_main(struct parley_config *cfg)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sup.s_nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
 	/* One per CPU, but no more than the broker has slots for. */
-	if (sup.s_nworkers > BROKER_MAX_WORKERS)
-		sup.s_nworkers = BROKER_MAX_WORKERS;
+	if (sup.s_nworkers > CFG_MAX_WORKERS)
+		sup.s_nworkers = CFG_MAX_WORKERS;
 	/* Children read the resolved count (their share of the limits). */
 	cfg->workers = sup.s_nworkers;
 

@@ -37,7 +37,9 @@ broker_kick(struct broker *b, struct bconn *bc, uint16_t code,
 	if (bc->bc_kicked)
 		return;
 	bc->bc_kicked = true;
-	b->b_metrics.bm_kicked++;
+	/* parley_limit_kicks_total counts the limits' closes only. */
+	if (code == WS_CLOSE_TOO_MANY)
+		b->b_metrics.bm_kicked++;
 	deliver_kick(b, bc->bc_id, code, reason);
 }
 
@@ -163,12 +165,13 @@ broker_on_w_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	    ipc_get_u32(r, &pid) == -1 || ipc_get_i64(r, &start) == -1 ||
 	    ipc_end(r) == -1)
 		return -1;
-	if (version != IPC_VERSION || (int)slot != bw->bw_slot) {
-		log_warnx("ipc_version", "%s: version %u slot %u", bw->bw_name,
-		    version, slot);
+	if (ipc_version_check(version, bw->bw_name) == -1)
+		return -1;
+	if ((int)slot != bw->bw_slot) {
+		log_warnx("ipc_slot", "%s says it is worker %u", bw->bw_name,
+		    slot);
 		return -1;
 	}
-	bw->bw_hello = true;
 	bw->bw_pid = (pid_t)pid;
 	bw->bw_start_ms = start;
 	return 0;
@@ -324,7 +327,6 @@ broker_worker_lost(struct peer *p, void *ctx)
 	}
 	peer_free(bw->bw_peer);
 	bw->bw_peer = NULL;
-	bw->bw_hello = false;
 	bw->bw_synced = false;
 	broker_worker_pressure(NULL, false, bw);
 	/* A worker that will never finish re-registering must not hold
@@ -361,6 +363,7 @@ broker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	if (bw->bw_peer == NULL)
 		return 0;
 	bw->bw_peer->p_pressure = broker_worker_pressure;
+	peer_expect_hello(bw->bw_peer, IPC_W_HELLO);
 	if (b->b_workers_paused)
 		peer_pause(bw->bw_peer, true);
 	ipc_msg_init(&m, IPC_B_HELLO, 0);

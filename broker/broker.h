@@ -47,7 +47,6 @@ struct bworker {
 	char			 bw_name[16];
 	struct peer		*bw_peer;
 	struct idmap		 bw_conns;	/* conn id -> struct bconn */
-	bool			 bw_hello;
 	bool			 bw_synced;	/* re-registration is complete */
 	struct broker		*bw_broker;
 };

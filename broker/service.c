@@ -226,8 +226,8 @@ service_on_rooms(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		if ((sent = deliver_since(b, bc, room, seq, &more)) == -1)
 			continue;
 		if (more) {
-			deliver_kick(b, bc->bc_id, 1001, "missed too much "
-			    "during a restart: reconnect and recover");
+			broker_kick(b, bc, WS_CLOSE_GOING_AWAY, "missed too "
+			    "much during a restart: reconnect and recover");
 			return 0;
 		}
 		if (sent > seq)

@@ -26,9 +26,11 @@
 #include "broker.h"
 #include "config.h"
 #include "ipc.h"
+#include "listen.h"
 #include "log.h"
 #include "peer.h"
 #include "preflight.h"
+#include "runfile.h"
 #include "supervisor.h"
 #include "util.h"
 #include "worker.h"
@@ -37,6 +39,7 @@
 #define SUP_BACKOFF_MAX_MS	10000
 #define SUP_STABLE_MS		10000	/* a child up this long resets back-off */
 #define SUP_STOP_DEADLINE_S	10	/* then SIGKILL what is left */
+#define SUP_RETRY_S		1	/* after a failed socketpair or fork */
 
 struct child {
 	enum ipc_role	 ch_role;
@@ -81,116 +84,6 @@ static const int sup_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 };
 
 static void	child_spawn(struct child *ch);
 static void	reload_step(void);
-
-/* Sockets. */
-
-static int
-bind_tcp(const char *hostport, int port_override, bool reuseport)
-{
-	char host[256], port[16];
-	struct addrinfo hints, *res = NULL;
-	int fd = -1, on = 1, rc;
-
-	if (cfg_split_hostport(hostport, host, sizeof(host), port,
-	    sizeof(port)) == -1)
-		fatalx("config", "bad listen address '%s'", hostport);
-	if (port_override > 0)
-		snprintf(port, sizeof(port), "%d", port_override);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		fatalx("listen", "%s: %s", hostport, gai_strerror(rc));
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		fatal("listen", "socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (reuseport &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
-		fatal("listen", "SO_REUSEPORT");
-	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
-		fatal("listen", "bind %s", hostport);
-	if (listen(fd, 511) == -1)
-		fatal("listen", "listen %s", hostport);
-	freeaddrinfo(res);
-	return fd;
-}
-
-static int
-local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-/* One listening socket per worker on the same port: the kernel spreads
- * new connections over them (SO_REUSEPORT), so no accept mutex. */
-static int *
-bind_worker_listeners(const char *hostport, int n, int *portp)
-{
-	int *fds = xcalloc((size_t)n, sizeof(int));
-
-	fds[0] = bind_tcp(hostport, 0, true);
-	*portp = local_port(fds[0]);
-	for (int i = 1; i < n; i++)
-		fds[i] = bind_tcp(hostport, *portp, true);
-	return fds;
-}
-
-static int
-bind_control(const char *path)
-{
-	struct sockaddr_un sun;
-	mode_t old;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		fatalx("control", "socket path too long: %s", path);
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		fatal("control", "socket");
-	/* A socket that still answers belongs to a running parleyd. */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		fatalx("control", "%s is in use: is parleyd already running?",
-		    path);
-	close(fd);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("control", "bind %s", path);
-	umask(old);
-	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1)
-		fatal("control", "%s", path);
-	return fd;
-}
-
-static void
-write_file_atomic(const char *path, const char *text)
-{
-	char tmp[4200];
-	FILE *fp;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "w")) == NULL) {
-		log_warn("write_file", "%s", tmp);
-		return;
-	}
-	fputs(text, fp);
-	if (fclose(fp) != 0 || rename(tmp, path) == -1)
-		log_warn("write_file", "%s", path);
-}
 
 /* The process title ps shows ("parleyd: worker 1").  libbsd marks the end
  * of the original argv[0] with a '.' when the title is shorter, so pad it
@@ -314,7 +207,7 @@ write_ports_when_ready(void)
 			return;
 	snprintf(text, sizeof(text), "{\"ws\": %d, \"api\": %d, \"tls\": %d}\n",
 	    sup.s_ws_port, sup.s_api_port, sup.s_tls_port);
-	write_file_atomic(sup.s_portsfile, text);
+	runfile_write(sup.s_portsfile, text);
 	sup.s_ports_written = true;
 	log_info("ready", "ws port %d, api port %d, tls port %d, %d workers",
 	    sup.s_ws_port, sup.s_api_port, sup.s_tls_port, sup.s_nworkers);
@@ -340,8 +233,8 @@ sup_on_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	    ipc_get_u32(r, &slot) == -1 || ipc_get_u32(r, &pid) == -1 ||
 	    ipc_end(r) == -1)
 		return -1;
-	if (version != IPC_VERSION || role != ch->ch_role ||
-	    (pid_t)pid != ch->ch_pid)
+	if (ipc_version_check(version, ch->ch_name) == -1 ||
+	    role != ch->ch_role || (pid_t)pid != ch->ch_pid)
 		return -1;
 	ch->ch_ready = true;
 	log_debug("child_ready", "%s pid %d", ch->ch_name, ch->ch_pid);
@@ -384,8 +277,14 @@ child_spawn(struct child *ch)
 	int sv[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal("spawn", "socketpair");
+	/* Out of descriptors or processes is no reason to give up on a
+	 * respawn: try again in a second, like a failed fork. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("spawn", "socketpair for %s", ch->ch_name);
+		event_add(ch->ch_restart,
+		    &(struct timeval){ SUP_RETRY_S, 0 });
+		return;
+	}
 	ch->ch_start_ms = now_wall_ms();
 	ch->ch_start_mono = now_mono_ms();
 	ch->ch_ready = false;
@@ -395,7 +294,7 @@ child_spawn(struct child *ch)
 		close(sv[0]);
 		close(sv[1]);
 		event_add(ch->ch_restart,
-		    &(struct timeval){ 0, SUP_BACKOFF_MAX_MS * 1000 / 10 });
+		    &(struct timeval){ SUP_RETRY_S, 0 });
 		return;
 	case 0:
 		close(sv[0]);
@@ -731,18 +630,18 @@ supervisor_main(struct parley_config *cfg)
 		    cfg->run_dir);
 	unlink(sup.s_portsfile);
 
-	sup.s_ctl_fd = bind_control(sup.s_sockpath);
-	sup.s_ws_fds = bind_worker_listeners(cfg->listen, sup.s_nworkers,
+	sup.s_ctl_fd = listen_control(sup.s_sockpath);
+	sup.s_ws_fds = listen_reuseport(cfg->listen, sup.s_nworkers,
 	    &sup.s_ws_port);
 	if (cfg->tls_listen[0] != '\0')
-		sup.s_tls_fds = bind_worker_listeners(cfg->tls_listen,
+		sup.s_tls_fds = listen_reuseport(cfg->tls_listen,
 		    sup.s_nworkers, &sup.s_tls_port);
 	if (cfg->api_listen[0] != '\0') {
-		sup.s_api_fd = bind_tcp(cfg->api_listen, 0, false);
-		sup.s_api_port = local_port(sup.s_api_fd);
+		sup.s_api_fd = listen_tcp(cfg->api_listen, 0, false);
+		sup.s_api_port = listen_port(sup.s_api_fd);
 	}
 	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
-	write_file_atomic(sup.s_pidfile, pidtext);
+	runfile_write(sup.s_pidfile, pidtext);
 
 	/* poll, not epoll: an epoll set would be shared with the children
 	 * after fork, and they must be able to drop the supervisor's base. */

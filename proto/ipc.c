@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "log.h"
 
 #define IPC_INIT_CAP		256
 #define IPC_SEND_WAIT_MS	1000	/* a full peer queue gets this long */
@@ -45,6 +46,16 @@ ipc_type_name(uint16_t type)
 	const struct ipc_type_info *ti = ipc_type_lookup(type);
 
 	return ti != NULL ? ti->name : "IPC_?";
+}
+
+int
+ipc_version_check(uint32_t version, const char *peer)
+{
+	if (version == IPC_VERSION)
+		return 0;
+	log_warnx("ipc_version", "%s speaks IPC version %u, not %u", peer,
+	    version, IPC_VERSION);
+	return -1;
 }
 
 int
@@ -307,6 +318,16 @@ ipc_get_strbuf(struct ipc_reader *r, char *buf, size_t cap)
 	}
 	memcpy(buf, p, len);
 	buf[len] = '\0';
+	return 0;
+}
+
+int
+ipc_get_sub(struct ipc_reader *r, size_t n, struct ipc_reader *sub)
+{
+	if (n > r->ir_len - r->ir_off)
+		return -1;
+	ipc_reader_init(sub, r->ir_p + r->ir_off, n);
+	r->ir_off += n;
 	return 0;
 }
 

@@ -46,6 +46,8 @@ struct ipc_type_info {
 /* NULL for an unknown type. */
 const struct ipc_type_info *ipc_type_lookup(uint16_t type);
 const char	*ipc_type_name(uint16_t type);	/* "IPC_?" if unknown */
+/* A peer's hello carried version: 0 if it is ours, else logged and -1. */
+int		 ipc_version_check(uint32_t version, const char *peer);
 
 /*
  * Decode a header from at least IPC_HDR_SIZE bytes.  Returns 0, or -1 if the
@@ -95,6 +97,9 @@ int	ipc_get_str(struct ipc_reader *r, const char **s, size_t *len, size_t max);
 int	ipc_get_strdup(struct ipc_reader *r, char **s, size_t max);
 /* Same, into a caller buffer of cap bytes (max cap-1 characters). */
 int	ipc_get_strbuf(struct ipc_reader *r, char *buf, size_t cap);
+/* The next n bytes as a reader of their own (an array read in step with
+ * the rest of the message), then skip them; -1 if there are fewer. */
+int	ipc_get_sub(struct ipc_reader *r, size_t n, struct ipc_reader *sub);
 /* All remaining bytes. */
 void	ipc_get_rest(struct ipc_reader *r, const uint8_t **p, size_t *len);
 /* -1 if bytes are left over (a malformed message). */

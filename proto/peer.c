@@ -45,6 +45,11 @@ peer_dispatch(struct peer *p, const struct ipc_hdr *h, const uint8_t *payload)
 	ipc_handler_fn fn;
 	int fd = -1;
 
+	if (p->p_hello != 0 && !p->p_greeted && h->type != p->p_hello) {
+		log_warnx("ipc_no_hello", "%s sent %s before %s", p->p_name,
+		    ipc_type_name(h->type), ipc_type_name(p->p_hello));
+		return -1;
+	}
 	if ((fn = handler_lookup(p->p_table, h->type)) == NULL) {
 		log_warnx("ipc_unexpected", "%s sent %s", p->p_name,
 		    ipc_type_name(h->type));
@@ -56,6 +61,8 @@ peer_dispatch(struct peer *p, const struct ipc_hdr *h, const uint8_t *payload)
 		    ipc_type_name(h->type));
 		return -1;
 	}
+	if (h->type == p->p_hello)
+		p->p_greeted = true;
 	return 0;
 }
 
@@ -219,6 +226,12 @@ peer_compose(struct peer *p, uint16_t type, uint64_t conn_id,
 	if (len > 0)
 		ipc_add_data(&m, data, len);
 	return peer_send(p, &m);
+}
+
+void
+peer_expect_hello(struct peer *p, uint16_t hello)
+{
+	p->p_hello = hello;
 }
 
 void

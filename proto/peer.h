@@ -48,6 +48,9 @@ struct peer {
 	bool			 p_in_dispatch;
 	bool			 p_paused;	/* reads stopped (back-pressure) */
 	bool			 p_close_when_flushed;
+	uint16_t		 p_hello;	/* the type that must come first
+						 * (0: none); dropped otherwise */
+	bool			 p_greeted;	/* p_hello was handled */
 	void			(*p_flushed)(struct peer *p, void *ctx);
 };
 
@@ -64,6 +67,9 @@ int	peer_send(struct peer *p, struct ipc_msg *m);
 int	peer_compose(struct peer *p, uint16_t type, uint64_t conn_id,
 	    const void *data, size_t len);
 size_t	peer_queued(const struct peer *p);
+/* The first message from this peer must be of type hello (its version
+ * check): anything before it drops the peer. */
+void	peer_expect_hello(struct peer *p, uint16_t hello);
 /* Stop or resume reading from this peer (back-pressure). */
 void	peer_pause(struct peer *p, bool paused);
 /* Call fn once the output queue is empty (at once if it is). */

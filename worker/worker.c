@@ -109,12 +109,7 @@ worker_on_b_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	if (ipc_get_u32(r, &version) == -1 || ipc_get_u32(r, &pid) == -1 ||
 	    ipc_get_i64(r, &start) == -1 || ipc_end(r) == -1)
 		return -1;
-	if (version != IPC_VERSION) {
-		log_warnx("ipc_version", "broker speaks version %u, not %u",
-		    version, IPC_VERSION);
-		return -1;
-	}
-	return 0;
+	return ipc_version_check(version, "the broker");
 }
 
 static int
@@ -151,10 +146,8 @@ worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 
 	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 ||
 	    ipc_get_i64(r, &seq) == -1 || ipc_get_u32(r, &n) == -1 ||
-	    (uint64_t)n * 8 > r->ir_len - r->ir_off)
+	    ipc_get_sub(r, (size_t)n * 8, &ids) == -1)
 		return -1;
-	ids = *r;
-	r->ir_off += (size_t)n * 8;
 	ipc_get_rest(r, &text, &len);
 	fb = fanout_frame(WS_OP_TEXT, text, len);
 	for (uint32_t i = 0; i < n; i++) {
@@ -380,6 +373,7 @@ worker_on_peer_setup(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	if (w->w_broker == NULL)
 		return 0;
 	w->w_broker->p_pressure = worker_broker_pressure;
+	peer_expect_hello(w->w_broker, IPC_B_HELLO);
 
 	ipc_msg_init(&m, IPC_W_HELLO, 0);
 	ipc_add_u32(&m, IPC_VERSION);

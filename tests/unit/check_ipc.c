@@ -11,8 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "check_main.h"
 #include "ipc.h"
+#include "peer.h"
 
 #define T(x)	x, #x
 
@@ -776,6 +779,127 @@ START_TEST(test_sp_unfinished)
 }
 END_TEST
 
+/* ipc_get_sub: an array read in step with the rest of the message. */
+START_TEST(test_get_sub)
+{
+	struct ipc_msg	 m;
+	struct ipc_reader r, sub;
+	uint64_t	 v;
+	uint32_t	 n;
+	const uint8_t	*rest;
+	size_t		 len;
+
+	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_u32(&m, 2);
+	ipc_add_u64(&m, 7);
+	ipc_add_u64(&m, 9);
+	ipc_add_data(&m, "xy", 2);
+	ck_assert_int_eq(ipc_msg_finish(&m), 0);
+	ipc_reader_init(&r, m.im_buf + IPC_HDR_SIZE, m.im_len - IPC_HDR_SIZE);
+	ck_assert_int_eq(ipc_get_u32(&r, &n), 0);
+	/* More than is left: refused, nothing moved. */
+	ck_assert_int_eq(ipc_get_sub(&r, 19, &sub), -1);
+	ck_assert_uint_eq(r.ir_off, 4);
+	ck_assert_int_eq(ipc_get_sub(&r, (size_t)n * 8, &sub), 0);
+	ck_assert_int_eq(ipc_get_u64(&sub, &v), 0);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(ipc_get_u64(&sub, &v), 0);
+	ck_assert_uint_eq(v, 9);
+	ck_assert_int_eq(ipc_end(&sub), 0);
+	ipc_get_rest(&r, &rest, &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_int_eq(memcmp(rest, "xy", 2), 0);
+	ipc_msg_free(&m);
+}
+END_TEST
+
+/* A peer that must say hello first drops one that does not. */
+struct hello_ctx {
+	int	 hc_hellos;
+	int	 hc_others;	/* messages handled other than the hello */
+	int	 hc_lost;
+	struct event_base *hc_base;
+};
+
+static int
+hello_fn(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r, int *fdp)
+{
+	((struct hello_ctx *)ctx)->hc_hellos++;
+	return 0;
+}
+
+static int
+other_fn(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r, int *fdp)
+{
+	((struct hello_ctx *)ctx)->hc_others++;
+	return 0;
+}
+
+static void
+hello_lost(struct peer *p, void *ctx)
+{
+	struct hello_ctx *hc = ctx;
+
+	hc->hc_lost++;
+	peer_free(p);
+	event_base_loopbreak(hc->hc_base);
+}
+
+static const struct ipc_handler hello_table[] = {
+	{ IPC_W_HELLO, hello_fn },
+	{ IPC_CONN_CLOSE, other_fn },
+	{ 0, NULL }
+};
+
+static void
+hello_run(bool hello_first, struct hello_ctx *hc)
+{
+	struct ipc_msg	 m;
+	struct peer	*p;
+	int		 sv[2];
+
+	memset(hc, 0, sizeof(*hc));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	hc->hc_base = event_base_new();
+	p = peer_new(hc->hc_base, sv[0], "test peer", hello_table, hc,
+	    hello_lost);
+	ck_assert_ptr_nonnull(p);
+	peer_expect_hello(p, IPC_W_HELLO);
+	if (hello_first) {
+		ipc_msg_init(&m, IPC_W_HELLO, 0);
+		ipc_add_u32(&m, IPC_VERSION);
+		ipc_add_u32(&m, 1);
+		ipc_add_u32(&m, 1);
+		ipc_add_i64(&m, 0);
+		ck_assert_int_eq(ipc_msg_finish(&m), 0);
+		ck_assert_int_eq(write(sv[1], m.im_buf, m.im_len),
+		    (ssize_t)m.im_len);
+		ipc_msg_free(&m);
+	}
+	ipc_msg_init(&m, IPC_CONN_CLOSE, 5);
+	ck_assert_int_eq(ipc_msg_finish(&m), 0);
+	ck_assert_int_eq(write(sv[1], m.im_buf, m.im_len), (ssize_t)m.im_len);
+	ipc_msg_free(&m);
+	close(sv[1]);		/* EOF ends the loop either way */
+	event_base_dispatch(hc->hc_base);
+	event_base_free(hc->hc_base);
+}
+
+START_TEST(test_peer_hello_first)
+{
+	struct hello_ctx hc;
+
+	hello_run(false, &hc);
+	ck_assert_int_eq(hc.hc_hellos, 0);
+	ck_assert_int_eq(hc.hc_others, 0);	/* dropped before it */
+	ck_assert_int_eq(hc.hc_lost, 1);
+	hello_run(true, &hc);
+	ck_assert_int_eq(hc.hc_hellos, 1);
+	ck_assert_int_eq(hc.hc_others, 1);
+	ck_assert_int_eq(hc.hc_lost, 1);	/* at EOF, not before */
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -793,6 +917,8 @@ unit_suite(void)
 	tcase_add_test(tc, test_short_scalars);
 	tcase_add_test(tc, test_str_limits);
 	tcase_add_test(tc, test_leftover);
+	tcase_add_test(tc, test_get_sub);
+	tcase_add_test(tc, test_peer_hello_first);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("seqpacket");

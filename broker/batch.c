@@ -112,7 +112,7 @@ batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 static bool
 cs_in_write_now(struct broker *b)
 {
-	return ((struct chat_state *)b->b_chat)->cs_in_write;
+	return b->b_chat->cs_in_write;
 }
 
 static void

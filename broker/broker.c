@@ -54,7 +54,7 @@ broker_quota_sweep_cb(evutil_socket_t fd, short what, void *arg)
 size_t
 broker_conn_count(const struct bworker *bw)
 {
-	return bw->bw_conns.im_count;
+	return idmap_count(&bw->bw_conns);
 }
 
 /* Back-pressure: if any worker's queue is full, stop reading requests
@@ -141,13 +141,13 @@ bworker_drop_conns(struct bworker *bw)
 {
 	struct idmap *m = &bw->bw_conns;
 	struct idmap old = *m;
+	void *bc;
 
 	/* Detach the map first: closing a connection may deliver presence
 	 * events, and those must not find the dying ones. */
 	idmap_init(m);
-	for (size_t i = 0; i < old.im_cap; i++)
-		if (old.im_keys[i] != 0 && old.im_keys[i] != UINT64_MAX)
-			bconn_free(bw->bw_broker, old.im_vals[i]);
+	for (size_t pos = 0; idmap_next(&old, &pos, NULL, &bc);)
+		bconn_free(bw->bw_broker, bc);
 	idmap_free(&old);
 }
 

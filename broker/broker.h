@@ -24,6 +24,8 @@ struct evhttp;
 struct ipc_msg;
 struct quota;
 struct quota_addr;
+struct chat_conn;
+struct chat_state;
 struct reader;
 
 
@@ -34,7 +36,7 @@ struct bconn {
 	uint8_t			 bc_kind;	/* enum ipc_conn_kind */
 	bool			 bc_resumed;	/* re-registered after a restart */
 	char			 bc_addr[64];
-	void			*bc_chat;	/* chat state (rooms, identity) */
+	struct chat_conn	*bc_chat;	/* rooms, identity (chatstate.h) */
 	struct quota_addr	*bc_quota;	/* its address's count; NULL: none */
 	bool			 bc_kicked;	/* closing on a limit: ignore it */
 };
@@ -52,10 +54,10 @@ struct bworker {
 };
 
 struct ctl_client {
-	struct peer		*cc_peer;
-	struct broker		*cc_broker;
-	struct event		*cc_timeout;	/* control_timeout: closed */
-	LIST_ENTRY(ctl_client)	 cc_entry;
+	struct peer		*cl_peer;
+	struct broker		*cl_broker;
+	struct event		*cl_timeout;	/* control_timeout: closed */
+	LIST_ENTRY(ctl_client)	 cl_entry;
 };
 
 /* Counters for /metrics and parleyctl. */
@@ -92,7 +94,7 @@ struct broker {
 	struct event		*b_flush_deadline;
 	struct event		*b_sigterm;
 	struct event		*b_sigusr1;
-	void			*b_chat;	/* chat state (rooms, presence) */
+	struct chat_state	*b_chat;	/* rooms, presence (chatstate.h) */
 	struct broker_metrics	 b_metrics;
 	struct evhttp		*b_api;		/* NULL when the API is off */
 	char			*b_api_key;	/* bearer key for the API */

@@ -68,15 +68,12 @@ ctl_cmd_kick(struct broker *b, int argc, char **argv, struct evbuffer *out)
 	}
 	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		struct idmap *m = &b->b_workers[i].bw_conns;
+		void *v;
 
-		for (size_t j = 0; j < m->im_cap; j++) {
-			struct bconn *bc;
-			struct chat_conn *cc;
+		for (size_t pos = 0; idmap_next(m, &pos, NULL, &v);) {
+			struct bconn *bc = v;
+			struct chat_conn *cc = bc->bc_chat;
 
-			if (m->im_keys[j] == 0 || m->im_keys[j] == UINT64_MAX)
-				continue;
-			bc = m->im_vals[j];
-			cc = bc->bc_chat;
 			if (cc == NULL || !cc->cc_authed || bc->bc_kicked ||
 			    strcmp(cc->cc_id.ci_user, user) != 0)
 				continue;
@@ -99,7 +96,7 @@ ctl_room_line(const char *name, void *val, void *arg)
 	const struct room *r = val;
 
 	evbuffer_add_printf(arg, "room %s connections=%zu users=%zu\n", name,
-	    r->r_nmembers, r->r_users.sm_count);
+	    r->r_nmembers, r->r_users.smap_count);
 }
 
 /* The rooms with live members, in no particular order. */
@@ -110,7 +107,7 @@ ctl_cmd_rooms(struct broker *b, int argc, char **argv, struct evbuffer *out)
 
 	strmap_each(&cs->cs_rooms.rt_rooms, ctl_room_line, out);
 	evbuffer_add_printf(out, "total rooms=%zu\n",
-	    cs->cs_rooms.rt_rooms.sm_count);
+	    cs->cs_rooms.rt_rooms.smap_count);
 	return 0;
 }
 

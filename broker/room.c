@@ -77,7 +77,7 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 static void
 room_maybe_free(struct room_table *t, struct room *r)
 {
-	if (r->r_nmembers > 0 || r->r_users.sm_count > 0)
+	if (r->r_nmembers > 0 || r->r_users.smap_count > 0)
 		return;
 	strmap_del(&t->rt_rooms, r->r_name);
 	strmap_free(&r->r_users);

@@ -21,33 +21,33 @@ idmap_slot(uint64_t key, size_t cap)
 void
 idmap_init(struct idmap *m)
 {
-	m->im_cap = 16;
-	m->im_keys = xcalloc(m->im_cap, sizeof(*m->im_keys));
-	m->im_vals = xcalloc(m->im_cap, sizeof(*m->im_vals));
-	m->im_count = m->im_used = 0;
+	m->idm_cap = 16;
+	m->idm_keys = xcalloc(m->idm_cap, sizeof(*m->idm_keys));
+	m->idm_vals = xcalloc(m->idm_cap, sizeof(*m->idm_vals));
+	m->idm_count = m->idm_used = 0;
 }
 
 void
 idmap_free(struct idmap *m)
 {
-	free(m->im_keys);
-	free(m->im_vals);
-	m->im_keys = NULL;
-	m->im_vals = NULL;
-	m->im_cap = m->im_count = m->im_used = 0;
+	free(m->idm_keys);
+	free(m->idm_vals);
+	m->idm_keys = NULL;
+	m->idm_vals = NULL;
+	m->idm_cap = m->idm_count = m->idm_used = 0;
 }
 
 static void
 idmap_rehash(struct idmap *m, size_t cap)
 {
-	uint64_t *okeys = m->im_keys;
-	void **ovals = m->im_vals;
-	size_t ocap = m->im_cap;
+	uint64_t *okeys = m->idm_keys;
+	void **ovals = m->idm_vals;
+	size_t ocap = m->idm_cap;
 
-	m->im_cap = cap;
-	m->im_keys = xcalloc(cap, sizeof(*m->im_keys));
-	m->im_vals = xcalloc(cap, sizeof(*m->im_vals));
-	m->im_count = m->im_used = 0;
+	m->idm_cap = cap;
+	m->idm_keys = xcalloc(cap, sizeof(*m->idm_keys));
+	m->idm_vals = xcalloc(cap, sizeof(*m->idm_vals));
+	m->idm_count = m->idm_used = 0;
 	for (size_t i = 0; i < ocap; i++)
 		if (okeys[i] != 0 && okeys[i] != IDMAP_TOMB)
 			idmap_put(m, okeys[i], ovals[i]);
@@ -60,26 +60,26 @@ idmap_put(struct idmap *m, uint64_t key, void *val)
 {
 	size_t i, tomb = SIZE_MAX;
 
-	if ((m->im_used + 1) * 4 >= m->im_cap * 3)
-		idmap_rehash(m, m->im_count * 2 >= m->im_cap / 2 ?
-		    m->im_cap * 2 : m->im_cap);
-	for (i = idmap_slot(key, m->im_cap);; i = (i + 1) & (m->im_cap - 1)) {
-		if (m->im_keys[i] == key) {
-			m->im_vals[i] = val;
+	if ((m->idm_used + 1) * 4 >= m->idm_cap * 3)
+		idmap_rehash(m, m->idm_count * 2 >= m->idm_cap / 2 ?
+		    m->idm_cap * 2 : m->idm_cap);
+	for (i = idmap_slot(key, m->idm_cap);; i = (i + 1) & (m->idm_cap - 1)) {
+		if (m->idm_keys[i] == key) {
+			m->idm_vals[i] = val;
 			return;
 		}
-		if (m->im_keys[i] == IDMAP_TOMB && tomb == SIZE_MAX)
+		if (m->idm_keys[i] == IDMAP_TOMB && tomb == SIZE_MAX)
 			tomb = i;
-		if (m->im_keys[i] == 0)
+		if (m->idm_keys[i] == 0)
 			break;
 	}
 	if (tomb != SIZE_MAX)
 		i = tomb;
 	else
-		m->im_used++;
-	m->im_keys[i] = key;
-	m->im_vals[i] = val;
-	m->im_count++;
+		m->idm_used++;
+	m->idm_keys[i] = key;
+	m->idm_vals[i] = val;
+	m->idm_count++;
 }
 
 static size_t
@@ -90,11 +90,11 @@ idmap_find(const struct idmap *m, uint64_t key)
 	 * tombstone. */
 	if (key == 0 || key == IDMAP_TOMB)
 		return SIZE_MAX;
-	for (size_t i = idmap_slot(key, m->im_cap);;
-	    i = (i + 1) & (m->im_cap - 1)) {
-		if (m->im_keys[i] == key)
+	for (size_t i = idmap_slot(key, m->idm_cap);;
+	    i = (i + 1) & (m->idm_cap - 1)) {
+		if (m->idm_keys[i] == key)
 			return i;
-		if (m->im_keys[i] == 0)
+		if (m->idm_keys[i] == 0)
 			return SIZE_MAX;
 	}
 }
@@ -104,7 +104,7 @@ idmap_get(const struct idmap *m, uint64_t key)
 {
 	size_t i = idmap_find(m, key);
 
-	return i == SIZE_MAX ? NULL : m->im_vals[i];
+	return i == SIZE_MAX ? NULL : m->idm_vals[i];
 }
 
 void *
@@ -115,9 +115,33 @@ idmap_del(struct idmap *m, uint64_t key)
 
 	if (i == SIZE_MAX)
 		return NULL;
-	val = m->im_vals[i];
-	m->im_keys[i] = IDMAP_TOMB;
-	m->im_vals[i] = NULL;
-	m->im_count--;
+	val = m->idm_vals[i];
+	m->idm_keys[i] = IDMAP_TOMB;
+	m->idm_vals[i] = NULL;
+	m->idm_count--;
 	return val;
+}
+
+size_t
+idmap_count(const struct idmap *m)
+{
+	return m->idm_count;
+}
+
+bool
+idmap_next(const struct idmap *m, size_t *pos, uint64_t *key, void **val)
+{
+	for (; *pos < m->idm_cap; (*pos)++) {
+		uint64_t k = m->idm_keys[*pos];
+
+		if (k == 0 || k == UINT64_MAX)
+			continue;
+		if (key != NULL)
+			*key = k;
+		if (val != NULL)
+			*val = m->idm_vals[*pos];
+		(*pos)++;
+		return true;
+	}
+	return false;
 }

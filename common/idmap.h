@@ -2,15 +2,16 @@
 #ifndef PARLEY_IDMAP_H
 #define PARLEY_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct idmap {
-	uint64_t	*im_keys;	/* 0: empty, IDMAP_TOMB: deleted */
-	void		**im_vals;
-	size_t		 im_cap;	/* power of two */
-	size_t		 im_count;	/* live entries */
-	size_t		 im_used;	/* live + tombstones */
+	uint64_t	*idm_keys;	/* 0: empty, IDMAP_TOMB: deleted */
+	void		**idm_vals;
+	size_t		 idm_cap;	/* power of two */
+	size_t		 idm_count;	/* live entries */
+	size_t		 idm_used;	/* live + tombstones */
 };
 
 void	 idmap_init(struct idmap *m);
@@ -20,5 +21,14 @@ void	 idmap_free(struct idmap *m);
 void	 idmap_put(struct idmap *m, uint64_t key, void *val);
 void	*idmap_get(const struct idmap *m, uint64_t key);
 void	*idmap_del(struct idmap *m, uint64_t key);	/* returns the value */
+size_t	 idmap_count(const struct idmap *m);
+/*
+ * The live entries, in no order:
+ *	for (size_t pos = 0; idmap_next(m, &pos, &key, &val);)
+ * Put and del (of other keys) during the walk may move entries: detach
+ * the map first (struct copy plus idmap_init) to change it while walking.
+ */
+bool	 idmap_next(const struct idmap *m, size_t *pos, uint64_t *key,
+	    void **val);
 
 #endif

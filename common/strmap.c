@@ -27,25 +27,25 @@ strmap_hash(const char *s)
 void
 strmap_init(struct strmap *m)
 {
-	m->sm_nbuckets = 16;
-	m->sm_buckets = xcalloc(m->sm_nbuckets, sizeof(*m->sm_buckets));
-	m->sm_count = 0;
+	m->smap_nbuckets = 16;
+	m->smap_buckets = xcalloc(m->smap_nbuckets, sizeof(*m->smap_buckets));
+	m->smap_count = 0;
 }
 
 void
 strmap_free(struct strmap *m)
 {
-	for (size_t i = 0; i < m->sm_nbuckets; i++) {
-		struct strmap_entry *e = m->sm_buckets[i], *next;
+	for (size_t i = 0; i < m->smap_nbuckets; i++) {
+		struct strmap_entry *e = m->smap_buckets[i], *next;
 
 		for (; e != NULL; e = next) {
 			next = e->se_next;
 			free(e);
 		}
 	}
-	free(m->sm_buckets);
-	m->sm_buckets = NULL;
-	m->sm_nbuckets = m->sm_count = 0;
+	free(m->smap_buckets);
+	m->smap_buckets = NULL;
+	m->smap_nbuckets = m->smap_count = 0;
 }
 
 static struct strmap_entry **
@@ -53,7 +53,7 @@ strmap_slot(const struct strmap *m, const char *key)
 {
 	struct strmap_entry **pp;
 
-	pp = &m->sm_buckets[strmap_hash(key) & (m->sm_nbuckets - 1)];
+	pp = &m->smap_buckets[strmap_hash(key) & (m->smap_nbuckets - 1)];
 	for (; *pp != NULL; pp = &(*pp)->se_next)
 		if (strcmp((*pp)->se_key, key) == 0)
 			break;
@@ -71,11 +71,11 @@ strmap_get(const struct strmap *m, const char *key)
 static void
 strmap_grow(struct strmap *m)
 {
-	size_t n = m->sm_nbuckets * 2;
+	size_t n = m->smap_nbuckets * 2;
 	struct strmap_entry **b = xcalloc(n, sizeof(*b));
 
-	for (size_t i = 0; i < m->sm_nbuckets; i++) {
-		struct strmap_entry *e = m->sm_buckets[i], *next;
+	for (size_t i = 0; i < m->smap_nbuckets; i++) {
+		struct strmap_entry *e = m->smap_buckets[i], *next;
 
 		for (; e != NULL; e = next) {
 			size_t j = strmap_hash(e->se_key) & (n - 1);
@@ -85,9 +85,9 @@ strmap_grow(struct strmap *m)
 			b[j] = e;
 		}
 	}
-	free(m->sm_buckets);
-	m->sm_buckets = b;
-	m->sm_nbuckets = n;
+	free(m->smap_buckets);
+	m->smap_buckets = b;
+	m->smap_nbuckets = n;
 }
 
 void
@@ -106,7 +106,7 @@ strmap_put(struct strmap *m, const char *key, void *val)
 	e->se_val = val;
 	e->se_next = NULL;
 	*pp = e;
-	if (++m->sm_count > m->sm_nbuckets)
+	if (++m->smap_count > m->smap_nbuckets)
 		strmap_grow(m);
 }
 
@@ -121,7 +121,7 @@ strmap_del(struct strmap *m, const char *key)
 	*pp = e->se_next;
 	val = e->se_val;
 	free(e);
-	m->sm_count--;
+	m->smap_count--;
 	return val;
 }
 
@@ -129,8 +129,8 @@ void
 strmap_each(const struct strmap *m,
     void (*fn)(const char *key, void *val, void *arg), void *arg)
 {
-	for (size_t i = 0; i < m->sm_nbuckets; i++)
-		for (struct strmap_entry *e = m->sm_buckets[i]; e != NULL;
+	for (size_t i = 0; i < m->smap_nbuckets; i++)
+		for (struct strmap_entry *e = m->smap_buckets[i]; e != NULL;
 		    e = e->se_next)
 			fn(e->se_key, e->se_val, arg);
 }

@@ -8,9 +8,9 @@
 struct strmap_entry;
 
 struct strmap {
-	struct strmap_entry	**sm_buckets;
-	size_t			  sm_nbuckets;	/* power of two */
-	size_t			  sm_count;
+	struct strmap_entry	**smap_buckets;
+	size_t			  smap_nbuckets;	/* power of two */
+	size_t			  smap_count;
 };
 
 void	 strmap_init(struct strmap *m);

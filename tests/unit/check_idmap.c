@@ -1,6 +1,6 @@
 /* check_idmap.c: the id -> pointer map (common/idmap.c): put, get, del,
  * replacing, growth, tombstones (reused, and cleaned without growing),
- * the reserved keys, the slot walk its callers do, many keys, and a long
+ * the reserved keys, the walk (idmap_next) its callers do, many keys, and a long
  * random run against a plain array. */
 #include <check.h>
 #include <stdint.h>
@@ -19,30 +19,33 @@
 static void
 check_load(const struct idmap *m)
 {
-	ck_assert_uint_ge(m->im_cap, 16);
-	ck_assert_uint_eq(m->im_cap & (m->im_cap - 1), 0);
-	ck_assert_uint_le(m->im_count, m->im_used);
-	ck_assert_uint_lt(m->im_used * 4, m->im_cap * 3);
+	ck_assert_uint_ge(m->idm_cap, 16);
+	ck_assert_uint_eq(m->idm_cap & (m->idm_cap - 1), 0);
+	ck_assert_uint_le(m->idm_count, m->idm_used);
+	ck_assert_uint_lt(m->idm_used * 4, m->idm_cap * 3);
 }
 
-/* Live keys seen by walking the slots as the broker does (0: empty,
- * UINT64_MAX: a tombstone); each must be there once. */
+/* Live keys seen through idmap_next, as the broker walks them; each
+ * must be there once, with its value, and the count must agree.  Empty
+ * slots and tombstones (0, UINT64_MAX) hold no value. */
 static size_t
 walk(const struct idmap *m, uint64_t sum_want)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, key;
 	size_t n = 0;
+	void *val;
 
-	for (size_t i = 0; i < m->im_cap; i++) {
-		if (m->im_keys[i] == 0 || m->im_keys[i] == UINT64_MAX) {
-			ck_assert_ptr_null(m->im_vals[i]);
-			continue;
-		}
-		ck_assert_ptr_eq(idmap_get(m, m->im_keys[i]), m->im_vals[i]);
-		sum += m->im_keys[i];
+	for (size_t pos = 0; idmap_next(m, &pos, &key, &val);) {
+		ck_assert(key != 0 && key != UINT64_MAX);
+		ck_assert_ptr_eq(idmap_get(m, key), val);
+		sum += key;
 		n++;
 	}
+	for (size_t i = 0; i < m->idm_cap; i++)
+		if (m->idm_keys[i] == 0 || m->idm_keys[i] == UINT64_MAX)
+			ck_assert_ptr_null(m->idm_vals[i]);
 	ck_assert_uint_eq(sum, sum_want);
+	ck_assert_uint_eq(n, idmap_count(m));
 	return n;
 }
 
@@ -51,13 +54,13 @@ START_TEST(test_empty)
 	struct idmap m;
 
 	idmap_init(&m);
-	ck_assert_uint_eq(m.im_count, 0);
+	ck_assert_uint_eq(m.idm_count, 0);
 	ck_assert_ptr_null(idmap_get(&m, 1));
 	ck_assert_ptr_null(idmap_del(&m, 1));
 	ck_assert_uint_eq(walk(&m, 0), 0);
 	idmap_free(&m);
-	ck_assert_ptr_null(m.im_keys);
-	ck_assert_uint_eq(m.im_count, 0);
+	ck_assert_ptr_null(m.idm_keys);
+	ck_assert_uint_eq(m.idm_count, 0);
 }
 END_TEST
 
@@ -68,15 +71,15 @@ START_TEST(test_put_get_del)
 	idmap_init(&m);
 	idmap_put(&m, ID(1, 1), VAL(1));
 	idmap_put(&m, ID(2, 1), VAL(2));
-	ck_assert_uint_eq(m.im_count, 2);
+	ck_assert_uint_eq(m.idm_count, 2);
 	ck_assert_ptr_eq(idmap_get(&m, ID(1, 1)), VAL(1));
 	ck_assert_ptr_eq(idmap_get(&m, ID(2, 1)), VAL(2));
 	ck_assert_ptr_null(idmap_get(&m, ID(3, 1)));
 	ck_assert_ptr_eq(idmap_del(&m, ID(1, 1)), VAL(1));
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_null(idmap_get(&m, ID(1, 1)));
 	ck_assert_ptr_null(idmap_del(&m, ID(1, 1)));
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_eq(idmap_get(&m, ID(2, 1)), VAL(2));
 	idmap_free(&m);
 }
@@ -90,7 +93,7 @@ START_TEST(test_replace)
 	idmap_init(&m);
 	idmap_put(&m, 42, VAL(1));
 	idmap_put(&m, 42, VAL(2));
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_eq(idmap_get(&m, 42), VAL(2));
 	ck_assert_uint_eq(walk(&m, 42), 1);
 	idmap_free(&m);
@@ -112,13 +115,13 @@ START_TEST(test_reserved_keys)
 	ck_assert_ptr_null(idmap_get(&m, UINT64_MAX));
 	ck_assert_ptr_null(idmap_del(&m, 0));
 	ck_assert_ptr_null(idmap_del(&m, UINT64_MAX));
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_uint_eq(walk(&m, 7), 1);
 	/* Deleting 0 many times must not eat the empty slots a lookup needs
 	 * to stop at. */
 	for (int i = 0; i < 100; i++)
 		idmap_del(&m, 0);
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_null(idmap_get(&m, 9));
 	ck_assert_ptr_eq(idmap_get(&m, 7), VAL(7));
 	idmap_free(&m);
@@ -137,11 +140,11 @@ START_TEST(test_growth)
 		idmap_put(&m, ID(3, n), VAL(n));
 		sum += ID(3, n);
 		check_load(&m);
-		ck_assert_uint_ge(m.im_cap, cap);
-		cap = m.im_cap;
+		ck_assert_uint_ge(m.idm_cap, cap);
+		cap = m.idm_cap;
 	}
-	ck_assert_uint_eq(m.im_count, 5000);
-	ck_assert_uint_le(m.im_cap, 16384);
+	ck_assert_uint_eq(m.idm_count, 5000);
+	ck_assert_uint_le(m.idm_cap, 16384);
 	for (uint64_t n = 1; n <= 5000; n++)
 		ck_assert_ptr_eq(idmap_get(&m, ID(3, n)), VAL(n));
 	ck_assert_uint_eq(walk(&m, sum), 5000);
@@ -162,8 +165,8 @@ START_TEST(test_tombstones_churn)
 		ck_assert_ptr_eq(idmap_del(&m, ID(1, n)), VAL(n));
 		check_load(&m);
 	}
-	ck_assert_uint_eq(m.im_cap, 16);
-	ck_assert_uint_eq(m.im_count, 1);
+	ck_assert_uint_eq(m.idm_cap, 16);
+	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_eq(idmap_get(&m, ID(1, 0xffffff)), VAL(1));
 	ck_assert_uint_eq(walk(&m, ID(1, 0xffffff)), 1);
 	idmap_free(&m);
@@ -186,10 +189,10 @@ START_TEST(test_tombstones_reuse)
 		ck_assert_ptr_eq(idmap_get(&m, n), VAL(n));
 		idmap_put(&m, n, VAL(n + 100));
 	}
-	ck_assert_uint_eq(m.im_count, 5);
+	ck_assert_uint_eq(m.idm_count, 5);
 	for (uint64_t n = 1; n <= 10; n += 2)
 		idmap_put(&m, n, VAL(n + 200));
-	ck_assert_uint_eq(m.im_count, 10);
+	ck_assert_uint_eq(m.idm_count, 10);
 	for (uint64_t n = 1; n <= 10; n++) {
 		ck_assert_ptr_eq(idmap_get(&m, n),
 		    VAL(n + (n % 2 ? 200 : 100)));
@@ -213,7 +216,7 @@ START_TEST(test_many_keys)
 	for (unsigned slot = 1; slot <= 8; slot++)
 		for (uint64_t n = 1; n <= per; n++)
 			idmap_put(&m, ID(slot, n), VAL(n + slot));
-	ck_assert_uint_eq(m.im_count, 8 * per);
+	ck_assert_uint_eq(m.idm_count, 8 * per);
 	for (unsigned slot = 1; slot <= 8; slot++)
 		for (uint64_t n = 1; n <= per; n++)
 			if (n % 2 == 0)
@@ -221,7 +224,7 @@ START_TEST(test_many_keys)
 				    VAL(n + slot));
 			else
 				sum += ID(slot, n);
-	ck_assert_uint_eq(m.im_count, 4 * per);
+	ck_assert_uint_eq(m.idm_count, 4 * per);
 	for (unsigned slot = 1; slot <= 8; slot++)
 		for (uint64_t n = 1; n <= per; n++)
 			ck_assert_ptr_eq(idmap_get(&m, ID(slot, n)),
@@ -264,7 +267,7 @@ START_TEST(test_random_against_array)
 			live -= ref[k] != NULL;
 			ref[k] = NULL;
 		}
-		ck_assert_uint_eq(m.im_count, live);
+		ck_assert_uint_eq(m.idm_count, live);
 		ck_assert_ptr_eq(idmap_get(&m, k), ref[k]);
 	}
 	{

@@ -485,8 +485,8 @@ START_TEST(test_sweep_keeps_live)
 	    NULL), QUOTA_OK);
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 10 * QUOTA_IDLE_MAX_MS),
 	    0);
-	ck_assert_uint_eq(q.q_users.sm_count, 1);
-	ck_assert_uint_eq(q.q_addrs.sm_count, 1);
+	ck_assert_uint_eq(q.q_users.smap_count, 1);
+	ck_assert_uint_eq(q.q_addrs.smap_count, 1);
 	quota_free(&q);
 }
 END_TEST
@@ -506,8 +506,8 @@ START_TEST(test_sweep_forgets_full)
 	quota_user_close(&q, u, T0);
 	quota_addr_close(&q, a, T0);
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0), 2);
-	ck_assert_uint_eq(q.q_users.sm_count, 0);
-	ck_assert_uint_eq(q.q_addrs.sm_count, 0);
+	ck_assert_uint_eq(q.q_users.smap_count, 0);
+	ck_assert_uint_eq(q.q_addrs.smap_count, 0);
 	quota_free(&q);
 }
 END_TEST
@@ -640,8 +640,8 @@ START_TEST(test_sweep_many)
 		}
 	}
 	ck_assert_uint_eq(quota_sweep(&q, &cfg, T0 + 1), 1000);
-	ck_assert_uint_eq(q.q_users.sm_count, 500);
-	ck_assert_uint_eq(q.q_addrs.sm_count, 500);
+	ck_assert_uint_eq(q.q_users.smap_count, 500);
+	ck_assert_uint_eq(q.q_addrs.smap_count, 500);
 	ck_assert_ptr_null(strmap_get(&q.q_users, "user0"));
 	ck_assert_ptr_nonnull(strmap_get(&q.q_users, "user1"));
 	quota_free(&q);

@@ -76,7 +76,7 @@ START_TEST(test_first_member)
 	r = room_lookup(&t, "lobby");
 	ck_assert_ptr_eq(m->rm_room, r);
 	ck_assert_uint_eq(r->r_nmembers, 1);
-	ck_assert_uint_eq(r->r_users.sm_count, 1);
+	ck_assert_uint_eq(r->r_users.smap_count, 1);
 	ck_assert_int_eq(m->rm_user->ru_conns, 1);
 	ck_assert_ptr_eq(LIST_FIRST(&r->r_members), m);
 	ck_assert_ptr_eq(room_member_find(&conn_rooms[0], "lobby"), m);
@@ -94,7 +94,7 @@ START_TEST(test_last_member)
 	ck_assert(leave(m));
 	ck_assert_ptr_null(room_lookup(&t, "lobby"));
 	ck_assert_ptr_null(LIST_FIRST(&conn_rooms[0]));
-	ck_assert_uint_eq(t.rt_rooms.sm_count, 0);
+	ck_assert_uint_eq(t.rt_rooms.smap_count, 0);
 	/* And a join after that makes a new one. */
 	m = join("lobby", 0, "alice", true);
 	ck_assert_uint_eq(room_lookup(&t, "lobby")->r_nmembers, 1);
@@ -114,7 +114,7 @@ START_TEST(test_user_presence_counted)
 	m[2] = join("lobby", 2, "alice", false);
 	r = room_lookup(&t, "lobby");
 	ck_assert_uint_eq(r->r_nmembers, 3);
-	ck_assert_uint_eq(r->r_users.sm_count, 1);
+	ck_assert_uint_eq(r->r_users.smap_count, 1);
 	ck_assert_ptr_eq(m[0]->rm_user, m[2]->rm_user);
 	ck_assert_int_eq(m[0]->rm_user->ru_conns, 3);
 	ck_assert(!leave(m[1]));
@@ -137,12 +137,12 @@ START_TEST(test_users_apart)
 	b = join("lobby", 1, "bob", true);
 	b2 = join("lobby", 2, "bob", false);
 	r = room_lookup(&t, "lobby");
-	ck_assert_uint_eq(r->r_users.sm_count, 2);
+	ck_assert_uint_eq(r->r_users.smap_count, 2);
 	ck_assert_ptr_ne(a->rm_user, b->rm_user);
 	/* alice's last leave is hers alone; bob and the room stay. */
 	ck_assert(leave(a));
 	ck_assert_ptr_eq(room_lookup(&t, "lobby"), r);
-	ck_assert_uint_eq(r->r_users.sm_count, 1);
+	ck_assert_uint_eq(r->r_users.smap_count, 1);
 	ck_assert_ptr_null(strmap_get(&r->r_users, "alice"));
 	ck_assert_ptr_nonnull(strmap_get(&r->r_users, "bob"));
 	ck_assert(!leave(b2));
@@ -202,7 +202,7 @@ START_TEST(test_conn_many_rooms)
 		snprintf(name, sizeof(name), "room%d", i);
 		m[i] = join(name, 0, "alice", true);
 	}
-	ck_assert_uint_eq(t.rt_rooms.sm_count, 10);
+	ck_assert_uint_eq(t.rt_rooms.smap_count, 10);
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "room%d", i);
 		ck_assert_ptr_eq(room_member_find(&conn_rooms[0], name), m[i]);
@@ -221,7 +221,7 @@ START_TEST(test_conn_many_rooms)
 	/* What a closing connection does: leave every room in its list. */
 	while (!LIST_EMPTY(&conn_rooms[0]))
 		ck_assert(leave(LIST_FIRST(&conn_rooms[0])));
-	ck_assert_uint_eq(t.rt_rooms.sm_count, 0);
+	ck_assert_uint_eq(t.rt_rooms.smap_count, 0);
 }
 END_TEST
 
@@ -245,13 +245,13 @@ START_TEST(test_many_members)
 	r = room_lookup(&t, "big");
 	ck_assert_int_eq(joins, 16);
 	ck_assert_uint_eq(r->r_nmembers, NCONNS);
-	ck_assert_uint_eq(r->r_users.sm_count, 16);
+	ck_assert_uint_eq(r->r_users.smap_count, 16);
 	/* The first half: every user still has two connections there. */
 	for (int i = 0; i < NCONNS / 2; i++)
 		leaves += leave(m[i]);
 	ck_assert_int_eq(leaves, 0);
 	ck_assert_uint_eq(r->r_nmembers, NCONNS / 2);
-	ck_assert_uint_eq(r->r_users.sm_count, 16);
+	ck_assert_uint_eq(r->r_users.smap_count, 16);
 	/* The rest backwards: each user's leave is at its last one. */
 	for (int i = NCONNS - 1; i >= NCONNS / 2; i--) {
 		ck_assert_int_eq(leave(m[i]), i < NCONNS / 2 + 16);

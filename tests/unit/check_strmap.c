@@ -53,14 +53,14 @@ START_TEST(test_empty)
 	struct strmap m;
 
 	strmap_init(&m);
-	ck_assert_uint_eq(m.sm_count, 0);
+	ck_assert_uint_eq(m.smap_count, 0);
 	ck_assert_ptr_null(strmap_get(&m, "a"));
 	ck_assert_ptr_null(strmap_get(&m, ""));
 	ck_assert_ptr_null(strmap_del(&m, "a"));
 	ck_assert_uint_eq(each(&m).n, 0);
 	strmap_free(&m);
-	ck_assert_ptr_null(m.sm_buckets);
-	ck_assert_uint_eq(m.sm_count, 0);
+	ck_assert_ptr_null(m.smap_buckets);
+	ck_assert_uint_eq(m.smap_count, 0);
 }
 END_TEST
 
@@ -71,18 +71,18 @@ START_TEST(test_put_get_del)
 	strmap_init(&m);
 	strmap_put(&m, "lobby", VAL(1));
 	strmap_put(&m, "team-red", VAL(2));
-	ck_assert_uint_eq(m.sm_count, 2);
+	ck_assert_uint_eq(m.smap_count, 2);
 	ck_assert_ptr_eq(strmap_get(&m, "lobby"), VAL(1));
 	ck_assert_ptr_eq(strmap_get(&m, "team-red"), VAL(2));
 	ck_assert_ptr_null(strmap_get(&m, "team-blue"));
 	ck_assert_ptr_eq(strmap_del(&m, "lobby"), VAL(1));
-	ck_assert_uint_eq(m.sm_count, 1);
+	ck_assert_uint_eq(m.smap_count, 1);
 	ck_assert_ptr_null(strmap_get(&m, "lobby"));
 	ck_assert_ptr_null(strmap_del(&m, "lobby"));
-	ck_assert_uint_eq(m.sm_count, 1);
+	ck_assert_uint_eq(m.smap_count, 1);
 	strmap_put(&m, "lobby", VAL(3));
 	ck_assert_ptr_eq(strmap_get(&m, "lobby"), VAL(3));
-	ck_assert_uint_eq(m.sm_count, 2);
+	ck_assert_uint_eq(m.smap_count, 2);
 	strmap_free(&m);
 }
 END_TEST
@@ -96,7 +96,7 @@ START_TEST(test_replace)
 	strmap_init(&m);
 	strmap_put(&m, "alice", VAL(1));
 	strmap_put(&m, "alice", VAL(2));
-	ck_assert_uint_eq(m.sm_count, 1);
+	ck_assert_uint_eq(m.smap_count, 1);
 	ck_assert_ptr_eq(strmap_get(&m, "alice"), VAL(2));
 	s = each(&m);
 	ck_assert_uint_eq(s.n, 1);
@@ -150,7 +150,7 @@ START_TEST(test_distinct_keys)
 	strmap_put(&m, kc->a, VAL(1));
 	ck_assert_ptr_null(strmap_get(&m, kc->b));
 	strmap_put(&m, kc->b, VAL(2));
-	ck_assert_uint_eq(m.sm_count, 2);
+	ck_assert_uint_eq(m.smap_count, 2);
 	ck_assert_ptr_eq(strmap_get(&m, kc->a), VAL(1));
 	ck_assert_ptr_eq(strmap_get(&m, kc->b), VAL(2));
 	ck_assert_ptr_eq(strmap_del(&m, kc->b), VAL(2));
@@ -166,10 +166,10 @@ START_TEST(test_null_value)
 
 	strmap_init(&m);
 	strmap_put(&m, "k", NULL);
-	ck_assert_uint_eq(m.sm_count, 1);
+	ck_assert_uint_eq(m.smap_count, 1);
 	ck_assert_uint_eq(each(&m).n, 1);
 	ck_assert_ptr_null(strmap_del(&m, "k"));
-	ck_assert_uint_eq(m.sm_count, 0);
+	ck_assert_uint_eq(m.smap_count, 0);
 	strmap_free(&m);
 }
 END_TEST
@@ -183,21 +183,21 @@ START_TEST(test_growth)
 	size_t nb = 0;
 
 	strmap_init(&m);
-	ck_assert_uint_eq(m.sm_nbuckets, 16);
+	ck_assert_uint_eq(m.smap_nbuckets, 16);
 	for (int i = 0; i < 2000; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		strmap_put(&m, key, VAL(i));
-		ck_assert_uint_le(m.sm_count, m.sm_nbuckets);
-		ck_assert_uint_eq(m.sm_nbuckets & (m.sm_nbuckets - 1), 0);
-		if (m.sm_nbuckets != nb) {
-			nb = m.sm_nbuckets;
+		ck_assert_uint_le(m.smap_count, m.smap_nbuckets);
+		ck_assert_uint_eq(m.smap_nbuckets & (m.smap_nbuckets - 1), 0);
+		if (m.smap_nbuckets != nb) {
+			nb = m.smap_nbuckets;
 			for (int j = 0; j <= i; j++) {
 				snprintf(key, sizeof(key), "k%d", j);
 				ck_assert_ptr_eq(strmap_get(&m, key), VAL(j));
 			}
 		}
 	}
-	ck_assert_uint_eq(m.sm_nbuckets, 2048);
+	ck_assert_uint_eq(m.smap_nbuckets, 2048);
 	strmap_free(&m);
 }
 END_TEST
@@ -226,7 +226,7 @@ START_TEST(test_each)
 	}
 	s = each(&m);
 	ck_assert_uint_eq(s.n, 500 - 167);
-	ck_assert_uint_eq(s.n, m.sm_count);
+	ck_assert_uint_eq(s.n, m.smap_count);
 	ck_assert_uint_eq(s.sum, sum);
 	strmap_free(&m);
 }
@@ -244,12 +244,12 @@ START_TEST(test_many_keys)
 		snprintf(key, sizeof(key), "user%08d", i);
 		strmap_put(&m, key, VAL(i));
 	}
-	ck_assert_uint_eq(m.sm_count, N);
+	ck_assert_uint_eq(m.smap_count, N);
 	for (int i = 0; i < N; i += 2) {
 		snprintf(key, sizeof(key), "user%08d", i);
 		ck_assert_ptr_eq(strmap_del(&m, key), VAL(i));
 	}
-	ck_assert_uint_eq(m.sm_count, N / 2);
+	ck_assert_uint_eq(m.smap_count, N / 2);
 	for (int i = 0; i < N; i++) {
 		snprintf(key, sizeof(key), "user%08d", i);
 		ck_assert_ptr_eq(strmap_get(&m, key), i % 2 ? VAL(i) : NULL);
@@ -289,7 +289,7 @@ START_TEST(test_random_against_array)
 			live -= ref[k] != NULL;
 			ref[k] = NULL;
 		}
-		ck_assert_uint_eq(m.sm_count, live);
+		ck_assert_uint_eq(m.smap_count, live);
 		ck_assert_ptr_eq(strmap_get(&m, key), ref[k]);
 	}
 	for (unsigned k = 0; k < NKEYS; k++) {

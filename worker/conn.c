@@ -186,6 +186,15 @@ conn_output(struct ws_conn *c)
 	return bufferevent_get_output(c->wc_bev);
 }
 
+/* The largest message a client may send: reassembled and, with
+ * permessage-deflate, inflated (PROTOCOL.md 1).  The one place that reads
+ * max_message_bytes for the frame layer and the chat layer. */
+size_t
+conn_max_message(const struct ws_conn *c)
+{
+	return (size_t)c->wc_worker->w_cfg->max_message_bytes;
+}
+
 /* A slow consumer is closed rather than buffered without bound. */
 static void
 conn_check_output(struct ws_conn *c)
@@ -413,8 +422,7 @@ conn_admitted(struct ws_conn *c)
 	 * little); the inflated size, and an uncompressed message's size,
 	 * are held to max_message_bytes in conn_read_frames/conn_inflate. */
 	ws_parser_init(&c->wc_parser, pmd ?
-	    deflate_wire_bound(cfg->max_message_bytes) :
-	    cfg->max_message_bytes);
+	    deflate_wire_bound(conn_max_message(c)) : conn_max_message(c));
 	c->wc_parser.wp_validate_utf8 = true;
 	if (pmd) {
 		c->wc_deflate = deflate_new(&dp);
@@ -500,7 +508,7 @@ conn_inflate_message(struct ws_conn *c)
 
 	if (plain != NULL)
 		r = deflate_inflate(c->wc_deflate, c->wc_msg, plain,
-		    c->wc_worker->w_cfg->max_message_bytes);
+		    conn_max_message(c));
 	switch (r) {
 	case DEFLATE_OK:
 		break;
@@ -629,7 +637,7 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 			 * parser, the inflated size by the inflater. */
 			if (c->wc_deflate != NULL && !ev.compressed &&
 			    evbuffer_get_length(c->wc_msg) + ev.len >
-			    c->wc_worker->w_cfg->max_message_bytes) {
+			    conn_max_message(c)) {
 				evbuffer_drain(in, evbuffer_get_length(in));
 				conn_close(c, WS_CLOSE_TOO_BIG,
 				    "message too big");

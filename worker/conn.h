@@ -81,6 +81,8 @@ void	conn_send_shared(struct ws_conn *c, struct fanout_block *fb);
 /* Start the close: queue a close frame, flush, shut down. */
 void	conn_close(struct ws_conn *c, uint16_t code, const char *reason);
 void	conn_pause(struct ws_conn *c, unsigned reason, bool paused);
+/* max_message_bytes: the frame layer's and the chat layer's limit. */
+size_t	conn_max_message(const struct ws_conn *c);
 /* The broker's verdict on an ADMITTING connection: answer 101 and open
  * it, or refuse it with HTTP 429 and Retry-After. */
 void	conn_admitted(struct ws_conn *c);

@@ -640,7 +640,7 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 		return;
 	chat_limits_default(&lim);
 	lim.cl_max_text = (size_t)cfg->max_text;
-	lim.cl_max_bytes = (size_t)cfg->max_message_bytes;
+	lim.cl_max_bytes = conn_max_message(c);
 	chat_req_parse(text, len, &lim, &p);
 	/* An auth or refresh message holds a token: p has its own copies
 	 * of all it needs, so wipe the text now (a close frees it). */

@@ -13,7 +13,7 @@ struct quota_user;
 int	bounds_init(struct broker *b);
 
 /*
- * May user join room (not yet joined on this connection)?  room_exists
+ * May user join room (on this connection already or not)?  room_exists
  * says whether the room is in the database.  0: yes, and *new_member
  * says the membership is new (call bounds_member_added() once it is
  * stored, and bounds_room_created() for a room created for it); 1: no,

@@ -9,7 +9,8 @@
 struct broker;
 struct quota_user;
 
-/* Count the rooms once, at start-up.  0, or -1 on a database error. */
+/* Count the rooms: at start-up, and again after a batch failed to commit
+ * (batch.c).  0, or -1 on a database error (the count is kept). */
 int	bounds_init(struct broker *b);
 
 /*

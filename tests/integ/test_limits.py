@@ -750,6 +750,42 @@ class PersonalRoomJoinTest(ChatTestCase):
         self.assertEqual(self.metrics_rooms(), 2)
 
 
+class MaxRoomsRollbackTest(ChatTestCase):
+    """max_rooms = 2 after a batch that created a room failed to commit."""
+
+    config = limits(max_rooms=2)
+
+    def test_failed_commit_gives_the_room_back(self):
+        import sqlite3
+        # A message "boom" makes COMMIT fail: a deferred foreign key is
+        # checked there (the broker's connection enforces them).
+        db = sqlite3.connect(os.path.join(self.daemon.data_dir, "parley.db"),
+                             timeout=5)
+        try:
+            db.executescript(
+                "CREATE TABLE boom_parent (id INTEGER PRIMARY KEY);"
+                "CREATE TABLE boom_child (p INTEGER REFERENCES "
+                "boom_parent (id) DEFERRABLE INITIALLY DEFERRED);"
+                "CREATE TRIGGER boom AFTER INSERT ON messages "
+                "WHEN new.text = 'boom' BEGIN "
+                "INSERT INTO boom_child VALUES (1); END;")
+        finally:
+            db.close()
+        lost = uniq("r")
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": lost, "text": "boom"})
+        self.assertEqual(st, 503, body)
+        self.assertEqual(db_rooms(self.daemon, lost), 0)
+        # The count in memory follows the database ...
+        self.assertEqual(metrics_rooms(self), db_rooms(self.daemon))
+        # ... so two rooms can still be made.
+        for _ in range(2):
+            st, _, body = self.daemon.api_request(
+                "POST", "/api/publish", {"room": uniq("r"), "text": "ok"})
+            self.assertEqual(st, 200, body)
+        self.assertEqual(metrics_rooms(self), 2)
+
+
 def http_get(sock, path="/healthz"):
     sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
 

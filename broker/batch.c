@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "batch.h"
+#include "bounds.h"
 #include "broker.h"
 #include "chatstate.h"
 #include "config.h"
@@ -176,6 +177,9 @@ batch_commit(struct broker *b)
 		    cs->cs_batch_writes);
 		store_rollback(b->b_store);
 		b->b_metrics.bm_commit_failures++;
+		/* Rooms the batch created are gone again: count anew. */
+		if (bounds_init(b) == -1)
+			log_warnx("commit_failed", "rooms not recounted");
 		committed = false;
 	} else
 		b->b_metrics.bm_commits++;

@@ -7,8 +7,7 @@
  * memberships once when first needed (kept in the user's quota entry, so
  * the cache is as bounded as the quota map); from then on the writers
  * that create rooms or memberships tell this file.  A write batch that
- * rolls back leaves the room count one too high until the next start,
- * which errs on the side of the limit.
+ * fails to commit may have created rooms: batch.c counts them again.
  */
 #include "bounds.h"
 #include "broker.h"

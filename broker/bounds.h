@@ -9,11 +9,12 @@
 struct broker;
 struct quota_user;
 
-/* Count the rooms once, at start-up.  0, or -1 on a database error. */
+/* Count the rooms: at start-up, and again after a batch failed to commit
+ * (batch.c).  0, or -1 on a database error (the count is kept). */
 int	bounds_init(struct broker *b);
 
 /*
- * May user join room (not yet joined on this connection)?  room_exists
+ * May user join room (on this connection already or not)?  room_exists
  * says whether the room is in the database.  0: yes, and *new_member
  * says the membership is new (call bounds_member_added() once it is
  * stored, and bounds_room_created() for a room created for it); 1: no,

@@ -6,10 +6,12 @@
 
 #include <json-c/json.h>
 
+#include "bounds.h"
 #include "broker.h"
 #include "chatstate.h"
 #include "render.h"
 #include "reply.h"
+#include "room.h"
 #include "service_int.h"
 #include "store.h"
 #include "util.h"
@@ -31,11 +33,26 @@ svc_send(struct req_ctx *q)
 	struct store_message msg;
 	struct store_ack ack;
 	struct json_object *o;
+	bool new_room = false;
+	int rc;
 
-	if (store_message_append(b->b_store, &post, &ack) == -1) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
-		return;
+	/* The personal room is joined at login with no room in the
+	 * database: the first send there creates it, within max_rooms
+	 * (bounds.c).  Any other joined room exists. */
+	if (room_is_personal(r->cr_room)) {
+		if ((rc = store_room_get(b->b_store, r->cr_room, NULL,
+		    NULL)) == -1)
+			goto unavailable;
+		new_room = rc == STORE_NOTFOUND;
+		if (new_room && bounds_new_room(b) != 0) {
+			reply_limit_exceeded(q, "max_rooms");
+			return;
+		}
 	}
+	if (store_message_append(b->b_store, &post, &ack) == -1)
+		goto unavailable;
+	if (new_room)
+		bounds_room_created(b);
 	o = render_new("ack", r->cr_id);
 	render_str(o, "room", r->cr_room);
 	render_int(o, "seq", ack.sa_seq);
@@ -59,6 +76,9 @@ svc_send(struct req_ctx *q)
 	o = render_message("message", r->cr_room, &msg);
 	reply_room_item(b, r->cr_room, ack.sa_seq, o);
 	b->b_metrics.bm_messages++;
+	return;
+unavailable:
+	reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
 }
 
 void

@@ -145,7 +145,7 @@ svc_join(struct req_ctx *q)
 	int64_t last_seq;
 	bool first, made = false, new_member = false;
 	const char *limit;
-	int rc;
+	int rc, brc;
 
 	if (m == NULL && conn_room_count(q->rq_cc) >= CHAT_MAX_ROOMS_PER_CONN) {
 		reply_error(q, "VALIDATION_ERROR", "room",
@@ -157,17 +157,17 @@ svc_join(struct req_ctx *q)
 	rc = store_room_get(b->b_store, r->cr_room, epoch, &last_seq);
 	if (rc == -1)
 		goto unavailable;
-	/* Bounds on growth (bounds.c): checked before anything is created. */
-	if (m == NULL) {
-		int brc = bounds_join(b, q->rq_cc->cc_quota, user, r->cr_room,
-		    rc == 0, &new_member, &limit);
-
-		if (brc == -1)
-			goto unavailable;
-		if (brc == 1) {
-			reply_limit_exceeded(q, limit);
-			return;
-		}
+	/* Bounds on growth (bounds.c): checked before anything is created,
+	 * also when this connection is in the room already: its personal
+	 * room (joined at login, maybe no room in the database yet), or a
+	 * room another connection forgot, is listed again like any. */
+	brc = bounds_join(b, q->rq_cc->cc_quota, user, r->cr_room, rc == 0,
+	    &new_member, &limit);
+	if (brc == -1)
+		goto unavailable;
+	if (brc == 1) {
+		reply_limit_exceeded(q, limit);
+		return;
 	}
 	if (rc == STORE_NOTFOUND &&
 	    (rc = store_room_create(b->b_store, r->cr_room, epoch)) == 0)

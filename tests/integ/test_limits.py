@@ -676,6 +676,116 @@ class MaxRoomsTest(ChatTestCase):
         c.join(r2)
 
 
+def metrics_rooms(tc):
+    """parley_rooms of /metrics: the rooms the broker counts in memory."""
+    st, _, body = tc.daemon.api_request("GET", "/metrics")
+    tc.assertEqual(st, 200, body)
+    for line in body.decode().splitlines():
+        if line.startswith("parley_rooms "):
+            return int(line.split()[1])
+    tc.fail("no parley_rooms in /metrics")
+
+
+class PersonalRoomBoundsTest(ChatTestCase):
+    """max_rooms = 2 with personal rooms: every connection is joined to its
+    user's personal room without a row in the database, so a `send` there
+    or an explicit `join` of it is what creates the room."""
+
+    config = limits(max_rooms=2)
+
+    def metrics_rooms(self):
+        return metrics_rooms(self)
+
+    def test_send_to_own_personal_room_counts_toward_max_rooms(self):
+        a = self.chat(uniq("a"))
+        a.join(uniq("r"))
+        a.send("user:" + a.sub, "note to self")
+        self.assertEqual(db_rooms(self.daemon, "user:" + a.sub), 1)
+        # The count in memory is the count in the database ...
+        self.assertEqual(self.metrics_rooms(), db_rooms(self.daemon))
+        # ... so the cap holds: a third room is refused, and so is a
+        # personal room that would be the third.
+        b = self.chat(uniq("b"))
+        limit_exceeded(b.request("join", room=uniq("r")), "max_rooms")
+        limit_exceeded(b.request("send", room="user:" + b.sub, text="x"),
+                       "max_rooms")
+        limit_exceeded(b.request("join", room="user:" + b.sub), "max_rooms")
+        self.assertEqual(db_rooms(self.daemon, "user:" + b.sub), 0)
+        self.assertEqual(db_rooms(self.daemon), 2)
+        self.assertEqual(self.metrics_rooms(), 2)
+
+
+class PersonalRoomJoinTest(ChatTestCase):
+    """max_rooms = 2: the explicit `join` of one's own personal room
+    (joined automatically, but not yet a room or a membership)."""
+
+    config = limits(max_rooms=2, max_rooms_per_user=1)
+
+    def metrics_rooms(self):
+        return metrics_rooms(self)
+
+    def test_explicit_join_of_own_personal_room_is_listed(self):
+        a = self.chat(uniq("a"))
+        # Until the personal backlog read at login is done, a join of the
+        # personal room is answered RATE_LIMIT: wait what the server says.
+        while True:
+            r = a.request("join", room="user:" + a.sub)
+            if r.get("code") != "RATE_LIMIT":
+                break
+            time.sleep(rate_limited(r) / 1000.0)
+        self.assertEqual(r.get("type"), "joined", r)
+        self.assertEqual(db_rooms(self.daemon, "user:" + a.sub), 1)
+        self.assertEqual(self.metrics_rooms(), db_rooms(self.daemon))
+        listed = [x["room"] for x in a.ok("rooms", "rooms")["rooms"]]
+        self.assertEqual(listed, ["user:" + a.sub])
+        # Counted per user like any room: the next is one too many.
+        limit_exceeded(a.request("join", room=uniq("r")),
+                       "max_rooms_per_user")
+        # At max_rooms, another user's personal room is not created.
+        b = self.chat(uniq("b"))
+        b.join(uniq("r"))
+        c = self.chat(uniq("c"))
+        limit_exceeded(c.request("join", room="user:" + c.sub), "max_rooms")
+        self.assertEqual(db_rooms(self.daemon), 2)
+        self.assertEqual(self.metrics_rooms(), 2)
+
+
+class MaxRoomsRollbackTest(ChatTestCase):
+    """max_rooms = 2 after a batch that created a room failed to commit."""
+
+    config = limits(max_rooms=2)
+
+    def test_failed_commit_gives_the_room_back(self):
+        import sqlite3
+        # A message "boom" makes COMMIT fail: a deferred foreign key is
+        # checked there (the broker's connection enforces them).
+        db = sqlite3.connect(os.path.join(self.daemon.data_dir, "parley.db"),
+                             timeout=5)
+        try:
+            db.executescript(
+                "CREATE TABLE boom_parent (id INTEGER PRIMARY KEY);"
+                "CREATE TABLE boom_child (p INTEGER REFERENCES "
+                "boom_parent (id) DEFERRABLE INITIALLY DEFERRED);"
+                "CREATE TRIGGER boom AFTER INSERT ON messages "
+                "WHEN new.text = 'boom' BEGIN "
+                "INSERT INTO boom_child VALUES (1); END;")
+        finally:
+            db.close()
+        lost = uniq("r")
+        st, _, body = self.daemon.api_request(
+            "POST", "/api/publish", {"room": lost, "text": "boom"})
+        self.assertEqual(st, 503, body)
+        self.assertEqual(db_rooms(self.daemon, lost), 0)
+        # The count in memory follows the database ...
+        self.assertEqual(metrics_rooms(self), db_rooms(self.daemon))
+        # ... so two rooms can still be made.
+        for _ in range(2):
+            st, _, body = self.daemon.api_request(
+                "POST", "/api/publish", {"room": uniq("r"), "text": "ok"})
+            self.assertEqual(st, 200, body)
+        self.assertEqual(metrics_rooms(self), 2)
+
+
 def http_get(sock, path="/healthz"):
     sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
 

@@ -1,5 +1,5 @@
 /* http_upgrade.c: validate a WebSocket upgrade request head (RFC 6455
- * section 4.2.1) with libhttp-parser and write the 101 or error answer.
+ * section 4.2.1) with libhttp-parser; http_answer.c writes the answer.
  * Pure: no sockets, no config; the caller bounds the head first. */
 #include <limits.h>
 #include <stdbool.h>
@@ -9,18 +9,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/buffer.h>
 #include <http_parser.h>
 #include <sodium.h>
-#include <openssl/evp.h>
 
 #include "http_upgrade.h"
 #include "util.h"
 
 #define HU_MAX_HEADERS	64	/* one more answers 431 */
 #define HU_NAME_MAX	32	/* longer names are none we look at */
-#define HU_WS_GUID	"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define HU_WHY_MAX	200	/* bound on the error body */
 
 /* Where the header callbacks are: pieces of one name or one value. */
 enum hu_cb_state {
@@ -702,120 +698,4 @@ bad:
 		return NULL;
 	}
 	return NULL;
-}
-
-void
-http_ws_accept(const char *key, char out[HTTP_WS_ACCEPT_LEN + 1])
-{
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0;
-	EVP_MD_CTX	*ctx;
-
-	out[0] = '\0';
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return;
-	if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, key, strlen(key)) == 1 &&
-	    EVP_DigestUpdate(ctx, HU_WS_GUID, sizeof(HU_WS_GUID) - 1) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 20)
-		EVP_EncodeBlock((unsigned char *)out, md, 20);
-	EVP_MD_CTX_free(ctx);
-}
-
-/* Refuse CR/LF in what goes into a header line. */
-static bool
-hu_header_safe(const char *s)
-{
-	return strpbrk(s, "\r\n") == NULL;
-}
-
-int
-http_write_101(struct evbuffer *out, const char *accept,
-    const char *extensions)
-{
-	if (!hu_header_safe(accept) ||
-	    (extensions != NULL && !hu_header_safe(extensions)))
-		return -1;
-	if (evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n", accept) < 0)
-		return -1;
-	if (extensions != NULL && evbuffer_add_printf(out,
-	    "Sec-WebSocket-Extensions: %s\r\n", extensions) < 0)
-		return -1;
-	if (evbuffer_add(out, "\r\n", 2) == -1)
-		return -1;
-	return 0;
-}
-
-static const struct {
-	int		 hs_status;
-	const char	*hs_reason;
-} hu_reasons[] = {
-	{ 400, "Bad Request" },
-	{ 403, "Forbidden" },
-	{ 404, "Not Found" },
-	{ 405, "Method Not Allowed" },
-	{ 426, "Upgrade Required" },
-	{ 429, "Too Many Requests" },
-	{ 431, "Request Header Fields Too Large" },
-	{ 500, "Internal Server Error" },
-	{ 503, "Service Unavailable" },
-	{ 505, "HTTP Version Not Supported" },
-};
-
-static const char *
-hu_reason(int status)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(hu_reasons) / sizeof(hu_reasons[0]); i++) {
-		if (hu_reasons[i].hs_status == status)
-			return hu_reasons[i].hs_reason;
-	}
-	return NULL;
-}
-
-/* why: one line; cut at the first CR/LF and at HU_WHY_MAX bytes. */
-int
-http_write_error(struct evbuffer *out, int status, const char *why)
-{
-	return http_write_refusal(out, status, why, 0);
-}
-
-int
-http_write_refusal(struct evbuffer *out, int status, const char *why,
-    unsigned retry_after_s)
-{
-	const char	*reason, *extra;
-	char		 retry[48];
-	int		 wlen;
-
-	if ((reason = hu_reason(status)) == NULL)
-		return -1;
-	if (why == NULL)
-		why = reason;
-	wlen = (int)strcspn(why, "\r\n");
-	if (wlen > HU_WHY_MAX)
-		wlen = HU_WHY_MAX;
-	if (status == 426)
-		extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
-	else if (status == 405)
-		extra = "Allow: GET\r\n";
-	else
-		extra = "";
-	retry[0] = '\0';
-	if (retry_after_s > 0)
-		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
-		    retry_after_s);
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Length: %d\r\n"
-	    "Connection: close\r\n"
-	    "%s%s"
-	    "\r\n"
-	    "%.*s\n", status, reason, wlen + 1, extra, retry, wlen, why) < 0)
-		return -1;
-	return 0;
 }

@@ -58,6 +58,8 @@ void	http_upgrade_req_free(struct http_upgrade_req *req);
 /* Value of name in a query string ("a=1&token=xyz"), percent-decoded; owned. */
 char	*http_query_param(const char *query, const char *name);
 
+/* http_answer.c: the answers. */
+
 /* Sec-WebSocket-Accept for a key: base64(SHA1(key + GUID)), NUL-terminated. */
 void	http_ws_accept(const char *key, char out[HTTP_WS_ACCEPT_LEN + 1]);
 

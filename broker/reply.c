@@ -59,21 +59,30 @@ reply_error(struct req_ctx *q, const char *code, const char *field,
 }
 
 /* {"type":"error","id","code":"RATE_LIMIT","message","retry_after_ms"} */
-void
-reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
+static void
+reply_retry_after(struct req_ctx *q, const char *msg, uint64_t retry_after_ms)
 {
 	struct json_object *o = render_new("error", q->rq_req->cr_id);
-	char msg[128], *json;
+	char *json;
 	size_t len;
 
-	snprintf(msg, sizeof(msg), "rate limit for %s exceeded; retry in %"
-	    PRIu64 " ms", quota_class_names[q->rq_h->rh_class], retry_after_ms);
 	render_str(o, "code", "RATE_LIMIT");
 	render_str(o, "message", msg);
 	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
 	    INT64_MAX : (int64_t)retry_after_ms);
 	json = render_finish(o, &len);
 	reply_error_json(q, json, len);
+}
+
+/* Over the user's rate for the request's class. */
+void
+reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "rate limit for %s exceeded; retry in %"
+	    PRIu64 " ms", quota_class_names[q->rq_h->rh_class], retry_after_ms);
+	reply_retry_after(q, msg, retry_after_ms);
 }
 
 /* {"type":"error","id","code":"LIMIT_EXCEEDED","message","limit"}: a bound
@@ -103,19 +112,12 @@ reply_limit_exceeded(struct req_ctx *q, const char *limit)
 void
 reply_busy(struct req_ctx *q, uint64_t retry_after_ms)
 {
-	struct json_object *o = render_new("error", q->rq_req->cr_id);
-	char msg[128], *json;
-	size_t len;
+	char msg[128];
 
 	q->rq_b->b_metrics.bm_rate_limited++;
 	snprintf(msg, sizeof(msg), "the server has too many reads waiting; "
 	    "retry in %" PRIu64 " ms", retry_after_ms);
-	render_str(o, "code", "RATE_LIMIT");
-	render_str(o, "message", msg);
-	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
-	    INT64_MAX : (int64_t)retry_after_ms);
-	json = render_finish(o, &len);
-	reply_error_json(q, json, len);
+	reply_retry_after(q, msg, retry_after_ms);
 }
 
 /* A write's answer: the reply after COMMIT, UNAVAILABLE after ROLLBACK. */

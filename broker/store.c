@@ -339,12 +339,27 @@ store_db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv,
 	return 0;
 }
 
+/* Every statement of store_sql, prepared once for the connection's life. */
+static int
+store_prepare_all(struct store *s, char *err, size_t errlen)
+{
+	for (int i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(s->st_db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st_stmts[i], NULL) !=
+		    SQLITE_OK) {
+			store_seterr(err, errlen, "prepare \"%s\": %s",
+			    store_sql[i], sqlite3_errmsg(s->st_db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct store *
 store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 {
 	struct store	*s;
 	char		 mode[16];
-	int		 i;
 
 	if (sodium_init() == -1) {
 		store_seterr(err, errlen, "libsodium failed to initialise");
@@ -380,15 +395,8 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	}
 	if (store_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
-	for (i = 0; i < ST__COUNT; i++) {
-		if (sqlite3_prepare_v3(s->st_db, store_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st_stmts[i], NULL) !=
-		    SQLITE_OK) {
-			store_seterr(err, errlen, "prepare \"%s\": %s",
-			    store_sql[i], sqlite3_errmsg(s->st_db));
-			goto fail;
-		}
-	}
+	if (store_prepare_all(s, err, errlen) == -1)
+		goto fail;
 	return s;
 fail:
 	store_close(s);
@@ -411,7 +419,6 @@ struct store *
 store_open_reader(const char *path, char *err, size_t errlen)
 {
 	struct store	*s;
-	int		 i;
 
 	s = xcalloc(1, sizeof(*s));
 	if (sqlite3_open_v2(path, &s->st_db, SQLITE_OPEN_READONLY |
@@ -432,15 +439,8 @@ store_open_reader(const char *path, char *err, size_t errlen)
 	}
 	/* The writer made the schema; the write statements are prepared
 	 * too (a read-only connection refuses them when stepped). */
-	for (i = 0; i < ST__COUNT; i++) {
-		if (sqlite3_prepare_v3(s->st_db, store_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st_stmts[i], NULL) !=
-		    SQLITE_OK) {
-			store_seterr(err, errlen, "prepare \"%s\": %s",
-			    store_sql[i], sqlite3_errmsg(s->st_db));
-			goto fail;
-		}
-	}
+	if (store_prepare_all(s, err, errlen) == -1)
+		goto fail;
 	return s;
 fail:
 	store_close(s);

@@ -289,15 +289,30 @@ store_read_begin(struct store *s, int *began)
 	return 0;
 }
 
+/* Ends a read transaction, never interrupted: past the deadline the
+ * progress handler would stop the COMMIT too, and the connection would
+ * stay on its old snapshot for the jobs that follow.  -1: rolled back. */
+static int
+read_txn_end(struct store *s)
+{
+	uint64_t	 deadline = s->st_deadline_ms;
+	int		 rc = 0;
+
+	s->st_deadline_ms = 0;
+	if (run(s, ST_COMMIT) == -1) {
+		run(s, ST_ROLLBACK);
+		rc = -1;
+	}
+	s->st_deadline_ms = deadline;
+	return rc;
+}
+
 int
 store_read_end(struct store *s, int began, int rc)
 {
 	if (!began || sqlite3_get_autocommit(s->st_db))
 		return rc;
-	if (run(s, ST_COMMIT) == 0)
-		return rc;
-	run(s, ST_ROLLBACK);
-	return -1;
+	return read_txn_end(s) == 0 ? rc : -1;
 }
 
 /* Runs one statement of a fresh connection, outside the table. */
@@ -478,7 +493,7 @@ void
 store_snapshot_end(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->st_db))
-		run(s, ST_COMMIT);
+		(void)read_txn_end(s);
 }
 
 void

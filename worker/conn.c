@@ -307,9 +307,17 @@ conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 	uint8_t payload[WS_MAX_CONTROL_PAYLOAD];
 	size_t len;
 
+	if (c->wc_state == CONN_ADMITTING) {
+		/* A valid upgrade waiting for the broker's word (a drain):
+		 * answered, through FLUSHING, not dropped. */
+		log_conn(LOG_LVL_INFO, c->wc_id, "http_error", "503 %s",
+		    reason ? reason : "");
+		http_write_refusal(conn_output(c), 503, reason, 1);
+		conn_begin_flush(c);
+		return;
+	}
 	if (c->wc_state != CONN_OPEN) {
-		if (c->wc_state == CONN_HANDSHAKE ||
-		    c->wc_state == CONN_ADMITTING)
+		if (c->wc_state == CONN_HANDSHAKE)
 			conn_free(c);
 		return;
 	}

@@ -350,6 +350,46 @@ class BrokerStalledTest(ChatTestCase):
         self.chat(uniq("u")).ok("rooms", "rooms")
 
 
+class DrainWhileAdmittingTest(ChatTestCase):
+    """A worker told to stop while it holds an upgrade for the broker's
+    word answers it 503 with Retry-After, as the handshake timeout does,
+    instead of dropping the connection without a word."""
+
+    daemon_scope = "test"
+    config = {"server": {"debug": True},
+              "websocket": {"handshake_timeout": 60}}
+
+    def test_drain_answers_a_waiting_upgrade_503(self):
+        broker = self.daemon.status()["broker"]["pid"]
+        os.kill(broker, signal.SIGSTOP)
+        result = []
+
+        def one():
+            c = WSClient()
+            try:
+                c.connect(self.daemon.ws_port, "/echo", timeout=30)
+                result.append(101)
+            except HandshakeError as e:
+                result.append((e.status, e.headers.get("retry-after")))
+            finally:
+                c.abort()
+
+        t = threading.Thread(target=one)
+        t.start()
+        try:
+            # The worker holds it for the broker (its debug log says so).
+            self.daemon.wait_for(lambda: any(
+                e.get("ev") == "conn_state" and
+                e.get("msg") == "handshake -> admitting"
+                for e in self.daemon.log_events()))
+            os.kill(self.daemon.pid, signal.SIGTERM)   # workers drain first
+            t.join(30)
+        finally:
+            os.kill(broker, signal.SIGCONT)
+        self.assertEqual(result, [(503, "1")])
+        self.assertEqual(self.daemon.stop(sig=None, timeout=20), 0)
+
+
 class LeaveRefusedTest(ChatTestCase):
     """A leave refused by the rate limit changes nothing, before or after
     a broker restart: the connection stays in the room."""

@@ -484,5 +484,40 @@ class DeadlineTest(ChatTestCase):
         self.assertEqual(int(m["parley_reads_pending"]), 0)
 
 
+class DeadlineSnapshotTest(ChatTestCase):
+    """Joins that always run past the deadline, on one reader: each one's
+    read transaction still ends, so the next read sees the newest commit
+    (an interrupted COMMIT left the reader on its old snapshot)."""
+
+    config = {"limits": dict(NO_RATE_LIMITS, recovery_limit=100000),
+              "store": {"query_timeout_ms": 1, "reader_threads": 1}}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.room = uniq("deep")
+        populate(cls.daemon, {cls.room: ["word %d %s" % (i, "z" * 100)
+                                         for i in range(20000)]})
+
+    def test_reads_after_expensive_joins_see_the_newest_commit(self):
+        c, w = self.chat(), self.chat()
+        live = uniq("live")
+        w.join(live)
+        # The COMMIT that ends a snapshot is checked against the deadline
+        # every 1000 VM steps over its runs: a few hundred joins cross it.
+        for i in range(700):
+            # A recovery of 20,000 rows: always past 1 ms.
+            r = c.request("join", room=self.room, since=0)
+            self.assertEqual(r.get("code"), "TOO_EXPENSIVE", r["type"])
+            seq = w.send(live, "n %d" % i)["seq"]
+            while True:
+                h = c.request("history", room=live, limit=1)
+                if h.get("code") != "TOO_EXPENSIVE":
+                    break
+            self.assertEqual(h["type"], "history", h)
+            self.assertEqual(seqs(h["messages"]), [seq],
+                             "after %d joins" % (i + 1))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1138,6 +1138,46 @@ START_TEST(test_rooms_listing)
 }
 END_TEST
 
+/* A reader whose deadline has passed still ends its snapshot: the COMMIT
+ * that ends it is not interrupted (SQLite checks the progress handler
+ * every STORE_PROGRESS_OPS steps summed over a statement's runs), or the
+ * connection would stay on that old snapshot for the jobs that follow.
+ * The same for the transaction of a search. */
+START_TEST(test_reader_deadline_ends_snapshot)
+{
+	struct tdb	 t;
+	struct store	*s, *rd;
+	struct store_msglist l;
+	char		 err[256] = "", epoch[STORE_ID_LEN];
+	int64_t		 seq;
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_room_create(s, "r", epoch), 0);
+	rd = store_open_reader(t.td_path, err, sizeof(err));
+	ck_assert_msg(rd != NULL, "store_open_reader: %s", err);
+	for (i = 1; i <= 1500; i++) {
+		store_set_deadline(rd, 1);	/* long past */
+		if (i % 2) {
+			if (store_snapshot_begin(rd) == 0)
+				(void)store_room_get(rd, "r", NULL, &seq);
+			store_snapshot_end(rd);
+		} else {
+			(void)store_search(rd, "r", "message", 0, 10, &l);
+			store_msglist_free(&l);
+		}
+		/* The next job, a plain read, sees the newest commit. */
+		store_set_deadline(rd, 0);
+		send_n(s, "r", 1);
+		ck_assert_int_eq(last_seq(rd, "r"), i);
+	}
+	store_close(rd);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
 /* Batches. */
 
 START_TEST(test_batch_commit)
@@ -1292,6 +1332,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_unread);
 	tcase_add_test(tc, test_unread_exact);
 	tcase_add_test(tc, test_rooms_listing);
+	tcase_add_test(tc, test_reader_deadline_ends_snapshot);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("batch");

@@ -3,7 +3,7 @@ makes a room with a large history through the real API, measures a healthy
 user's round-trip p99 (send -> ack, which needs the broker's loop and its
 writer), then measures it again while another ordinary account attacks from
 within the default limits, and requires the ratio to stay small.  The bound
-is a generous ratio over the quiet p99 (with a floor for very small p99s),
+is a generous ratio (20) over the quiet p99 (with a floor for very small p99s),
 never an absolute time: the machine is shared and noisy.
 
 The attacks are the ones the review made: searches at the query rate with
@@ -26,7 +26,7 @@ CONFIG = {"store": {"synchronous": "normal"}}
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
          "hotel", "india", "juliet", "kilo", "lima", "mike", "november",
          "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
-RATIO = 10.0            # during-attack p99 / quiet p99, at most
+RATIO = 20.0            # during-attack p99 / quiet p99, at most
 FLOOR_S = 0.010         # quiet p99s below this count as this
 
 

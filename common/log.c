@@ -58,9 +58,18 @@ log_open(const char *path)
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (logger.fd != STDERR_FILENO)
-		close(logger.fd);
-	logger.fd = fd;
+	if (logger.fd != STDERR_FILENO && logger.fd >= 0) {
+		/* A reopen (SIGUSR1): the broker's reader threads may be
+		 * writing, so the new file takes the old descriptor's number
+		 * at once (dup3); none of them can write to a closed, or
+		 * reused, descriptor. */
+		if (dup3(fd, logger.fd, O_CLOEXEC) == -1) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	} else
+		logger.fd = fd;
 	snprintf(logger.path, sizeof(logger.path), "%s", path);
 	return 0;
 }

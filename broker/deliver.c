@@ -1,16 +1,20 @@
-/* deliver.c: fan-out from the broker to the workers. */
+/* deliver.c: fan-out from the broker to the workers, and the catch-up a
+ * re-registered connection is sent after a broker restart. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 #include "chatstate.h"
+#include "config.h"
 #include "deliver.h"
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "render.h"
 #include "room.h"
 #include "service_int.h"
+#include "store.h"
 #include "util.h"
 
 /* Ids per IPC_DELIVER: keeps one message well under IPC_MAX_PAYLOAD. */
@@ -170,4 +174,46 @@ deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	ipc_add_u16(&m, code);
 	ipc_add_str(&m, reason);
 	deliver_to_conn(b, conn_id, &m);
+}
+
+/*
+ * Send one connection the items of room after seq since (at most
+ * recovery_limit, and at most the reply budget of bytes), as live frames.
+ * Returns the last seq sent (since if none) or -1; *more: items were left
+ * out.  Only for a re-registration after a broker restart.
+ */
+int64_t
+deliver_since(struct broker *b, struct bconn *bc, const char *room,
+    int64_t since, bool *more)
+{
+	struct store_msglist list = { 0 };
+	size_t used = 0, budget = cfg_reply_budget(b->b_cfg);
+	int64_t last = since;
+
+	*more = false;
+	if (store_since(b->b_store, room, since,
+	    (size_t)b->b_cfg->recovery_limit, &list) == -1) {
+		store_msglist_free(&list);
+		return -1;
+	}
+	for (size_t i = 0; i < list.ml_n; i++) {
+		const struct store_message *m = &list.ml_msgs[i];
+		struct json_object *o = render_message(m->sm_kind ==
+		    STORE_KIND_EVENT ? "event" : "message", room, m);
+		size_t len;
+		char *json = render_finish(o, &len);
+
+		if (i > 0 && used + len > budget) {
+			free(json);
+			*more = true;
+			break;
+		}
+		used += len;
+		deliver_reply(b, bc->bc_id, json, len, false);
+		free(json);
+		last = m->sm_seq;
+	}
+	*more = *more || list.ml_more;
+	store_msglist_free(&list);
+	return last;
 }

@@ -38,4 +38,11 @@ void	deliver_room_left(struct broker *b, uint64_t conn_id, const char *room);
 void	deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	    const char *reason);
 
+/* A re-registered connection's catch-up after a broker restart: the
+ * items of room after since, as live frames, bounded by recovery_limit and
+ * the reply budget.  Returns the last seq sent (since if none) or -1;
+ * *more: items were left out. */
+int64_t	deliver_since(struct broker *b, struct bconn *bc, const char *room,
+	    int64_t since, bool *more);
+
 #endif

@@ -71,48 +71,6 @@ chat_conn_get(struct bconn *bc)
 	return cc;
 }
 
-/*
- * Send one connection the items of room after seq since (at most
- * recovery_limit, and at most the reply budget of bytes), as live frames.
- * Returns the last seq sent (since if none) or -1; *more: items were left
- * out.  Only for a re-registration after a broker restart.
- */
-static int64_t
-deliver_since(struct broker *b, struct bconn *bc, const char *room,
-    int64_t since, bool *more)
-{
-	struct store_msglist list = { 0 };
-	size_t used = 0, budget = cfg_reply_budget(b->b_cfg);
-	int64_t last = since;
-
-	*more = false;
-	if (store_since(b->b_store, room, since,
-	    (size_t)b->b_cfg->recovery_limit, &list) == -1) {
-		store_msglist_free(&list);
-		return -1;
-	}
-	for (size_t i = 0; i < list.ml_n; i++) {
-		const struct store_message *m = &list.ml_msgs[i];
-		struct json_object *o = render_message(m->sm_kind ==
-		    STORE_KIND_EVENT ? "event" : "message", room, m);
-		size_t len;
-		char *json = render_finish(o, &len);
-
-		if (i > 0 && used + len > budget) {
-			free(json);
-			*more = true;
-			break;
-		}
-		used += len;
-		deliver_reply(b, bc->bc_id, json, len, false);
-		free(json);
-		last = m->sm_seq;
-	}
-	*more = *more || list.ml_more;
-	store_msglist_free(&list);
-	return last;
-}
-
 int
 service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 {

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "log.h"
 #include "reader.h"
+#include "registry.h"
 #include "service.h"
 #include "util.h"
 
@@ -344,7 +345,7 @@ api_conn_total(const struct broker *b)
 
 	for (int i = 0; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL)
-			n += broker_conn_count(&b->b_workers[i]);
+			n += registry_count(&b->b_workers[i]);
 	return n;
 }
 
@@ -398,7 +399,7 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 		if (bw->bw_peer != NULL)
 			evbuffer_add_printf(buf,
 			    "parley_connections{worker=\"%d\"} %zu\n",
-			    bw->bw_slot, broker_conn_count(bw));
+			    bw->bw_slot, registry_count(bw));
 	}
 	evbuffer_add_printf(buf,
 	    "# HELP parley_connections_total Live client connections.\n"

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "peer.h"
 #include "quota.h"
+#include "registry.h"
 #include "reader.h"
 #include "service.h"
 #include "store.h"
@@ -30,31 +31,12 @@
 /* The broker's whole state. */
 static struct broker broker;
 
-void
-broker_kick(struct broker *b, struct bconn *bc, uint16_t code,
-    const char *reason)
-{
-	if (bc->bc_kicked)
-		return;
-	bc->bc_kicked = true;
-	/* parley_limit_kicks_total counts the limits' closes only. */
-	if (code == WS_CLOSE_TOO_MANY)
-		b->b_metrics.bm_kicked++;
-	deliver_kick(b, bc->bc_id, code, reason);
-}
-
 static void
 broker_quota_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
 
 	quota_sweep(b->b_quota, b->b_cfg, now_mono_ms());
-}
-
-size_t
-broker_conn_count(const struct bworker *bw)
-{
-	return idmap_count(&bw->bw_conns);
 }
 
 /* Back-pressure: if any worker's queue is full, stop reading requests
@@ -80,16 +62,6 @@ broker_worker_pressure(struct peer *p, bool congested, void *ctx)
 	for (int i = 1; i <= CFG_MAX_WORKERS; i++)
 		if (b->b_workers[i].bw_peer != NULL)
 			peer_pause(b->b_workers[i].bw_peer, any);
-}
-
-int
-broker_to_worker(struct broker *b, struct bworker *bw, struct ipc_msg *m)
-{
-	if (bw->bw_peer == NULL) {
-		ipc_msg_free(m);
-		return -1;
-	}
-	return peer_send(bw->bw_peer, m);
 }
 
 static void
@@ -132,23 +104,21 @@ broker_conn_limits(struct broker *b, struct bconn *bc)
 	ipc_msg_init(&m, IPC_CONN_REFUSED, bc->bc_id);
 	ipc_add_u32(&m, retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms);
 	ipc_add_str(&m, why);
-	broker_to_worker(b, bc->bc_worker, &m);
+	registry_send(b, bc->bc_worker, &m);
 	return false;
 }
 
 static void
+bconn_drop(struct bconn *bc, void *arg)
+{
+	bconn_free(arg, bc);
+}
+
+/* A lost worker's connections: gone with it. */
+static void
 bworker_drop_conns(struct bworker *bw)
 {
-	struct idmap *m = &bw->bw_conns;
-	struct idmap old = *m;
-	void *bc;
-
-	/* Detach the map first: closing a connection may deliver presence
-	 * events, and those must not find the dying ones. */
-	idmap_init(m);
-	for (size_t pos = 0; idmap_next(&old, &pos, NULL, &bc);)
-		bconn_free(bw->bw_broker, bc);
-	idmap_free(&old);
+	registry_drop_all(bw, bconn_drop, bw->bw_broker);
 }
 
 /* Messages from workers. */
@@ -189,7 +159,7 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	if (ipc_get_u8(r, &kind) == -1 || ipc_get_u8(r, &resumed) == -1 ||
 	    ipc_get_strbuf(r, addr, sizeof(addr)) == -1 || ipc_end(r) == -1)
 		return -1;
-	if (h->conn_id == 0 || idmap_get(&bw->bw_conns, h->conn_id) != NULL)
+	if (h->conn_id == 0 || registry_find(bw, h->conn_id) != NULL)
 		return -1;
 	bc = xcalloc(1, sizeof(*bc));
 	bc->bc_id = h->conn_id;
@@ -201,14 +171,14 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 		free(bc);
 		return 0;
 	}
-	idmap_put(&bw->bw_conns, bc->bc_id, bc);
+	registry_add(bw, bc);
 	log_conn(LOG_LVL_DEBUG, bc->bc_id, "conn_registered", "%s from %s",
 	    bw->bw_name, addr);
 	{
 		struct ipc_msg m;
 
 		ipc_msg_init(&m, IPC_CONN_ADMITTED, bc->bc_id);
-		broker_to_worker(bw->bw_broker, bw, &m);
+		registry_send(bw->bw_broker, bw, &m);
 	}
 	return 0;
 }
@@ -218,7 +188,7 @@ broker_on_conn_close(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct bworker *bw = ctx;
-	struct bconn *bc = idmap_del(&bw->bw_conns, h->conn_id);
+	struct bconn *bc = registry_remove(bw, h->conn_id);
 
 	if (bc == NULL) {
 		log_conn(LOG_LVL_DEBUG, h->conn_id, "conn_unknown",
@@ -243,7 +213,7 @@ broker_on_conn_gone(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 static struct bconn *
 bconn_lookup(struct bworker *bw, uint64_t conn_id)
 {
-	struct bconn *bc = idmap_get(&bw->bw_conns, conn_id);
+	struct bconn *bc = registry_find(bw, conn_id);
 
 	if (bc == NULL)
 		log_conn(LOG_LVL_DEBUG, conn_id, "conn_unknown",
@@ -317,7 +287,7 @@ broker_worker_lost(struct peer *p, void *ctx)
 	struct bworker *bw = ctx;
 
 	log_warnx("worker_lost", "%s pid %d: dropping %zu connections",
-	    bw->bw_name, (int)bw->bw_pid, broker_conn_count(bw));
+	    bw->bw_name, (int)bw->bw_pid, registry_count(bw));
 	bworker_drop_conns(bw);
 	/* Leaving and waiting for this link to write out: stop waiting. */
 	if (bw->bw_peer->p_flushed != NULL) {
@@ -494,7 +464,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	for (int i = 0; i <= CFG_MAX_WORKERS; i++) {
 		snprintf(b->b_workers[i].bw_name,
 		    sizeof(b->b_workers[i].bw_name), "worker %d", i);
-		idmap_init(&b->b_workers[i].bw_conns);
+		registry_worker_init(&b->b_workers[i]);
 		b->b_workers[i].bw_broker = b;
 	}
 	if ((b->b_base = event_base_new()) == NULL)
@@ -559,7 +529,7 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 			peer_free(bw->bw_peer);
 		bw->bw_peer = NULL;
 		bworker_drop_conns(bw);
-		idmap_free(&bw->bw_conns);
+		registry_worker_free(bw);
 	}
 	/* Joins the threads before the rooms and the store go. */
 	reader_stop(b->b_reader);

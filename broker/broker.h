@@ -110,14 +110,4 @@ struct broker {
 int	broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 	    int ctl_fd);
 
-/* Send a message to the worker that owns conn_id's connection. */
-int	broker_to_worker(struct broker *b, struct bworker *bw,
-	    struct ipc_msg *m);
-size_t	broker_conn_count(const struct bworker *bw);
-/* Close a client connection with code (4429 for the limits, 4403 for an
- * operator's kick) and ignore what it sends until its worker reports it
- * closed.  Once per connection. */
-void	broker_kick(struct broker *b, struct bconn *bc, uint16_t code,
-	    const char *reason);
-
 #endif

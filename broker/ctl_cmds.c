@@ -8,6 +8,8 @@
 #include "broker.h"
 #include "chatstate.h"
 #include "control.h"
+#include "deliver.h"
+#include "registry.h"
 #include "room.h"
 #include "util.h"
 #include "ws_close.h"
@@ -42,8 +44,8 @@ ctl_cmd_status(struct broker *b, int argc, char **argv, struct evbuffer *out)
 			continue;
 		evbuffer_add_printf(out, "worker %d pid=%d uptime=%ld "
 		    "connections=%zu\n", i, (int)bw->bw_pid,
-		    uptime_s(bw->bw_start_ms), broker_conn_count(bw));
-		total += broker_conn_count(bw);
+		    uptime_s(bw->bw_start_ms), registry_count(bw));
+		total += registry_count(bw);
 	}
 	evbuffer_add_printf(out, "total connections=%zu\n", total);
 	return 0;
@@ -57,6 +59,8 @@ ctl_cmd_kick(struct broker *b, int argc, char **argv, struct evbuffer *out)
 {
 	const char *user = argv[1];
 	const char *reason = argc > 2 ? argv[2] : "kicked by the operator";
+	struct registry_iter it = { 0 };
+	struct bconn *bc;
 	size_t n = 0;
 
 	/* It travels in a close frame: short, valid UTF-8, no controls. */
@@ -66,20 +70,14 @@ ctl_cmd_kick(struct broker *b, int argc, char **argv, struct evbuffer *out)
 		    "of UTF-8 text\n", CTL_MAX_REASON);
 		return 1;
 	}
-	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
-		struct idmap *m = &b->b_workers[i].bw_conns;
-		void *v;
+	while (registry_next(b, &it, &bc)) {
+		struct chat_conn *cc = bc->bc_chat;
 
-		for (size_t pos = 0; idmap_next(m, &pos, NULL, &v);) {
-			struct bconn *bc = v;
-			struct chat_conn *cc = bc->bc_chat;
-
-			if (cc == NULL || !cc->cc_authed || bc->bc_kicked ||
-			    strcmp(cc->cc_id.ci_user, user) != 0)
-				continue;
-			broker_kick(b, bc, WS_CLOSE_FORBIDDEN, reason);
-			n++;
-		}
+		if (cc == NULL || !cc->cc_authed || bc->bc_kicked ||
+		    strcmp(cc->cc_id.ci_user, user) != 0)
+			continue;
+		deliver_close(b, bc, WS_CLOSE_FORBIDDEN, reason);
+		n++;
 	}
 	if (n == 0) {
 		evbuffer_add_printf(out, "no connection of user '%s'\n", user);

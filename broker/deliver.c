@@ -11,30 +11,22 @@
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "registry.h"
 #include "render.h"
 #include "room.h"
 #include "service_int.h"
 #include "store.h"
 #include "util.h"
+#include "ws_close.h"
 
 /* Ids per IPC_DELIVER: keeps one message well under IPC_MAX_PAYLOAD. */
 #define DELIVER_MAX_IDS		65536
-
-struct bconn *
-deliver_conn(struct broker *b, uint64_t conn_id)
-{
-	unsigned slot = (unsigned)(conn_id >> 56);
-
-	if (slot < 1 || slot > CFG_MAX_WORKERS)
-		return NULL;
-	return idmap_get(&b->b_workers[slot].bw_conns, conn_id);
-}
 
 int
 deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
     size_t len, bool response)
 {
-	struct bconn *bc = deliver_conn(b, conn_id);
+	struct bconn *bc = registry_conn(b, conn_id);
 	struct ipc_msg m;
 
 	if (bc == NULL)
@@ -44,7 +36,7 @@ deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
 		ipc_msg_set_flags(&m, IPC_F_RESPONSE);
 	ipc_add_data(&m, json, len);
 	b->b_metrics.bm_deliveries++;
-	return broker_to_worker(b, bc->bc_worker, &m);
+	return registry_send(b, bc->bc_worker, &m);
 }
 
 static void
@@ -60,7 +52,7 @@ deliver_flush(struct broker *b, struct bworker *bw, const char *room,
 	for (size_t i = 0; i < n; i++)
 		ipc_add_u64(&m, ids[i]);
 	ipc_add_data(&m, json, len);
-	if (broker_to_worker(b, bw, &m) == -1)
+	if (registry_send(b, bw, &m) == -1)
 		log_warnx("deliver", "%s: could not queue a delivery to %zu "
 		    "connections", bw->bw_name, n);
 }
@@ -117,24 +109,11 @@ deliver_room(struct broker *b, struct room *r, int64_t seq,
 	return total;
 }
 
-/* Send m to the worker that owns conn_id, if it is still there. */
-static int
-deliver_to_conn(struct broker *b, uint64_t conn_id, struct ipc_msg *m)
-{
-	struct bconn *bc = deliver_conn(b, conn_id);
-
-	if (bc == NULL) {
-		ipc_msg_free(m);
-		return -1;
-	}
-	return broker_to_worker(b, bc->bc_worker, m);
-}
-
 void
 deliver_room_one(struct broker *b, uint64_t conn_id, const char *room,
     int64_t seq, const char *json, size_t len)
 {
-	struct bconn *bc = deliver_conn(b, conn_id);
+	struct bconn *bc = registry_conn(b, conn_id);
 
 	if (bc == NULL)
 		return;
@@ -151,7 +130,7 @@ deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
 	ipc_msg_init(&m, IPC_ROOM_SEQ, conn_id);
 	ipc_add_str(&m, room);
 	ipc_add_i64(&m, seq);
-	deliver_to_conn(b, conn_id, &m);
+	registry_send_conn(b, conn_id, &m);
 }
 
 void
@@ -161,7 +140,22 @@ deliver_room_left(struct broker *b, uint64_t conn_id, const char *room)
 
 	ipc_msg_init(&m, IPC_ROOM_LEFT, conn_id);
 	ipc_add_str(&m, room);
-	deliver_to_conn(b, conn_id, &m);
+	registry_send_conn(b, conn_id, &m);
+}
+
+/* Close a client connection with code and ignore what it sends until its
+ * worker reports it closed.  Once per connection. */
+void
+deliver_close(struct broker *b, struct bconn *bc, uint16_t code,
+    const char *reason)
+{
+	if (bc->bc_kicked)
+		return;
+	bc->bc_kicked = true;
+	/* parley_limit_kicks_total counts the limits' closes only. */
+	if (code == WS_CLOSE_TOO_MANY)
+		b->b_metrics.bm_kicked++;
+	deliver_kick(b, bc->bc_id, code, reason);
 }
 
 void
@@ -173,7 +167,7 @@ deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	ipc_msg_init(&m, IPC_KICK, conn_id);
 	ipc_add_u16(&m, code);
 	ipc_add_str(&m, reason);
-	deliver_to_conn(b, conn_id, &m);
+	registry_send_conn(b, conn_id, &m);
 }
 
 /*

@@ -12,8 +12,6 @@ struct broker;
 struct bconn;
 struct room;
 
-/* The registered connection with this id, or NULL. */
-struct bconn *deliver_conn(struct broker *b, uint64_t conn_id);
 /* One connection.  response: this answers one of its requests (the
  * worker counts those to fail them if the broker dies).  Returns 0, or
  * -1 if the connection is gone. */
@@ -34,7 +32,12 @@ void	deliver_room_seq(struct broker *b, uint64_t conn_id, const char *room,
 	    int64_t seq);
 /* Tell a connection's worker it is no longer in room. */
 void	deliver_room_left(struct broker *b, uint64_t conn_id, const char *room);
-/* Close a client connection with a code. */
+/* Close bc with code (4429 for the limits, 4403 for an operator's kick,
+ * 1001 to make it reconnect) and ignore what it sends until its worker
+ * reports it closed.  Once per connection. */
+void	deliver_close(struct broker *b, struct bconn *bc, uint16_t code,
+	    const char *reason);
+/* The same by id, without marking it (the connection may be gone). */
 void	deliver_kick(struct broker *b, uint64_t conn_id, uint16_t code,
 	    const char *reason);
 

@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "quota.h"
+#include "registry.h"
 #include "render.h"
 #include "reply.h"
 #include "room.h"
@@ -108,7 +109,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 				if (!room_allowed(&cc->cc_id,
 				    b->b_cfg->default_room_policy ==
 				    CFG_ROOMS_OPEN, m->rm_room->r_name)) {
-					broker_kick(b, bc, WS_CLOSE_FORBIDDEN,
+					deliver_close(b, bc, WS_CLOSE_FORBIDDEN,
 					    "no longer allowed in a joined room");
 					break;
 				}
@@ -126,7 +127,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit",
 		    "user %s: too many connections", id.ci_user);
 		chat_identity_free(&id);
-		broker_kick(b, bc, WS_CLOSE_TOO_MANY,
+		deliver_close(b, bc, WS_CLOSE_TOO_MANY,
 		    "too many connections for this user");
 		return 0;
 	}
@@ -137,7 +138,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		struct ipc_msg m;
 
 		ipc_msg_init(&m, IPC_AUTH_OK, bc->bc_id);
-		broker_to_worker(b, bc->bc_worker, &m);
+		registry_send(b, bc->bc_worker, &m);
 	}
 	snprintf(room, sizeof(room), "user:%s", id.ci_user);
 	batch_commit(b);
@@ -184,7 +185,7 @@ service_on_rooms(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		if ((sent = deliver_since(b, bc, room, seq, &more)) == -1)
 			continue;
 		if (more) {
-			broker_kick(b, bc, WS_CLOSE_GOING_AWAY, "missed too "
+			deliver_close(b, bc, WS_CLOSE_GOING_AWAY, "missed too "
 			    "much during a restart: reconnect and recover");
 			return 0;
 		}
@@ -221,7 +222,7 @@ service_rate_ok(struct req_ctx *q)
 		    q->rq_cc->cc_id.ci_user, b->b_cfg->abuse_threshold);
 		/* The error goes out before the close. */
 		batch_commit(b);
-		broker_kick(b, q->rq_bc, WS_CLOSE_TOO_MANY, "rate limit abuse");
+		deliver_close(b, q->rq_bc, WS_CLOSE_TOO_MANY, "rate limit abuse");
 	}
 	return false;
 }

@@ -30,6 +30,7 @@
 #include "deliver.h"
 #include "log.h"
 #include "reader.h"
+#include "registry.h"
 #include "render.h"
 #include "reply.h"
 #include "room.h"
@@ -158,7 +159,7 @@ hold_release(struct broker *b, uint64_t conn, const char *room,
 static struct room_member *
 job_member(struct broker *b, struct read_job *rd, struct bconn **bcp)
 {
-	struct bconn *bc = deliver_conn(b, rd->rd_conn);
+	struct bconn *bc = registry_conn(b, rd->rd_conn);
 	struct chat_conn *cc;
 	struct room_member *m;
 
@@ -541,8 +542,9 @@ join_done(struct broker *b, struct reader_job *j)
 		} else if (h->mh_overflow) {
 			/* It was in the room and lost live items. */
 			svc_hold_free(h);
-			deliver_kick(b, rd->rd_conn, 1001, "missed too much "
-			    "while joining: reconnect and recover");
+			deliver_close(b, bc, WS_CLOSE_GOING_AWAY,
+			    "missed too much while joining: reconnect and "
+			    "recover");
 		} else
 			hold_release(b, rd->rd_conn, rd->rd_room, h, 0);
 		return;
@@ -666,8 +668,8 @@ backlog_done(struct broker *b, struct reader_job *j)
 		    "could not read the personal room");
 		if (h->mh_overflow) {
 			svc_hold_free(h);
-			deliver_kick(b, rd->rd_conn, 1001, "missed too much "
-			    "while connecting: reconnect");
+			deliver_close(b, bc, WS_CLOSE_GOING_AWAY,
+			    "missed too much while connecting: reconnect");
 		} else
 			hold_release(b, rd->rd_conn, rd->rd_room, h, 0);
 		return;

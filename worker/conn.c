@@ -23,7 +23,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "session.h"
 #include "config.h"
 #include "conn.h"
 #include "deflate.h"
@@ -138,8 +137,8 @@ conn_free(struct ws_conn *c)
 {
 	struct worker *w = c->wc_worker;
 
-	if (c->wc_endpoint == CONN_EP_CHAT)
-		session_on_close(c);
+	if (c->wc_app != NULL)
+		c->wc_app->ca_close(c);
 	worker_conn_removed(w, c);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_free", "in state %s",
 	    conn_state_name(c->wc_state));
@@ -369,10 +368,28 @@ origin_allowed(const char *list, const char *origin)
 	return false;
 }
 
+/* The endpoint at path: a row of the worker's table whose configured path
+ * is set (an empty one is off) and equal; NULL if none. */
+static const struct conn_route *
+conn_route_find(const struct conn_route *routes,
+    const struct parley_config *cfg, const char *path)
+{
+	for (const struct conn_route *r = routes;
+	    r->cr_endpoint != CONN_EP_NONE; r++) {
+		const char *p = *(char *const *)(const void *)
+		    ((const char *)cfg + r->cr_path_off);
+
+		if (p != NULL && p[0] != '\0' && strcmp(p, path) == 0)
+			return r;
+	}
+	return NULL;
+}
+
 static void
 conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 {
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
+	const struct conn_route *route;
 	struct http_upgrade_req req;
 	const char *why = "";
 	int status;
@@ -382,17 +399,16 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 		conn_http_error(c, status, why);
 		goto done;
 	}
-	if (strcmp(req.hu_path, cfg->ws_path) == 0)
-		c->wc_endpoint = CONN_EP_CHAT;
-	else if (cfg->echo_path[0] != '\0' &&
-	    strcmp(req.hu_path, cfg->echo_path) == 0)
-		c->wc_endpoint = CONN_EP_ECHO;
-	else {
+	if ((route = conn_route_find(c->wc_worker->w_routes, cfg,
+	    req.hu_path)) == NULL) {
 		conn_http_error(c, 404, "no WebSocket endpoint at this path");
 		goto done;
 	}
+	c->wc_endpoint = route->cr_endpoint;
+	c->wc_app = route->cr_app;
 	if (!origin_allowed(cfg->allowed_origins, req.hu_origin)) {
 		c->wc_endpoint = CONN_EP_NONE;
+		c->wc_app = NULL;
 		conn_http_error(c, 403, "origin not allowed");
 		goto done;
 	}
@@ -441,8 +457,8 @@ conn_admitted(struct ws_conn *c)
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s%s%s",
 	    req->hu_path, c->wc_addr, pmd ? ", " : "", pmd ? ext : "");
 	conn_pause(c, CONN_PAUSE_ADMIT, false);
-	if (c->wc_endpoint == CONN_EP_CHAT)
-		session_on_open(c, req);
+	if (c->wc_app != NULL)
+		c->wc_app->ca_open(c, req);
 	http_upgrade_req_free(req);
 	free(req);
 }
@@ -577,7 +593,9 @@ conn_on_message(struct ws_conn *c)
 		    "accepted");
 		return;
 	}
-	session_on_text(c, (const char *)evbuffer_pullup(msg, -1), len);
+	if (c->wc_app != NULL)
+		c->wc_app->ca_text(c, (const char *)evbuffer_pullup(msg, -1),
+		    len);
 	evbuffer_drain(msg, len);
 }
 

@@ -18,6 +18,7 @@ struct evbuffer;
 struct event;
 struct fanout_block;
 struct session;
+struct ws_conn;
 struct parley_config;
 struct http_upgrade_req;
 
@@ -32,6 +33,28 @@ enum conn_state {
 };
 
 enum conn_endpoint { CONN_EP_NONE, CONN_EP_CHAT, CONN_EP_ECHO };
+
+/*
+ * What runs on top of a WebSocket endpoint (the chat session): conn.c
+ * calls it through this table and knows nothing of chat, so another
+ * application, or another transport under the session, plugs in beside.
+ */
+struct conn_app {
+	/* Upgraded (101 sent); req is the request, valid during the call. */
+	void	(*ca_open)(struct ws_conn *c, const struct http_upgrade_req *req);
+	/* One complete, valid UTF-8 text message. */
+	void	(*ca_text)(struct ws_conn *c, const char *text, size_t len);
+	/* The connection is being freed (safe if ca_open never ran). */
+	void	(*ca_close)(struct ws_conn *c);
+};
+
+/* A row of the worker's endpoint table (worker.c): the path is the
+ * config string at cr_path_off; cr_app NULL is the echo endpoint. */
+struct conn_route {
+	enum conn_endpoint	 cr_endpoint;
+	size_t			 cr_path_off;	/* offsetof(parley_config, ...) */
+	const struct conn_app	*cr_app;
+};
 
 /* Why reads are paused; they resume when no reason is left. */
 #define CONN_PAUSE_BROKER	0x01	/* the broker link is congested */
@@ -65,6 +88,7 @@ struct ws_conn {
 	uint64_t		 wc_ping_at_ms;	/* our last ping (0: none) */
 	uint16_t		 wc_close_code;	/* what we sent, for logs */
 
+	const struct conn_app	*wc_app;	/* NULL: none (echo) */
 	struct session		*wc_session;	/* chat endpoint state */
 	TAILQ_ENTRY(ws_conn)	 wc_entry;
 };

@@ -782,3 +782,9 @@ session_reregister(struct ws_conn *c)
 	if (session_send_auth(c) == 0)
 		session_send_rooms(c);
 }
+
+const struct conn_app session_app = {
+	.ca_open = session_on_open,
+	.ca_text = session_on_text,
+	.ca_close = session_on_close,
+};

@@ -15,6 +15,9 @@ struct ipc_msg;
 /* Opaque; c->wc_session, from session_on_open to session_on_close. */
 struct session;
 
+/* The chat endpoint's application, for the worker's endpoint table. */
+extern const struct conn_app session_app;
+
 void	session_on_open(struct ws_conn *c, const struct http_upgrade_req *req);
 void	session_on_text(struct ws_conn *c, const char *text, size_t len);
 /* Safe when session_on_open never ran. */

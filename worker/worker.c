@@ -5,6 +5,7 @@
  * once and shared by every target connection (fanout.c).
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,13 @@
 #include "worker.h"
 
 #define WORKER_DRAIN_DEADLINE_S	5
+
+/* The WebSocket endpoints, by configured path: a new one is a row. */
+static const struct conn_route worker_routes[] = {
+	{ CONN_EP_CHAT, offsetof(struct parley_config, ws_path), &session_app },
+	{ CONN_EP_ECHO, offsetof(struct parley_config, echo_path), NULL },
+	{ CONN_EP_NONE, 0, NULL }
+};
 
 /* The worker's whole state. */
 static struct worker worker;
@@ -461,6 +469,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	struct ws_conn *c;
 
 	w->w_cfg = cfg;
+	w->w_routes = worker_routes;
 	w->w_slot = slot;
 	w->w_pid = getpid();
 	w->w_start_ms = now_wall_ms();

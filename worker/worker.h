@@ -35,6 +35,7 @@ struct gone_conn {
 struct worker {
 	struct event_base	*w_base;
 	const struct parley_config *w_cfg;
+	const struct conn_route	*w_routes;	/* its WebSocket endpoints */
 	int			 w_slot;
 	pid_t			 w_pid;
 	int64_t			 w_start_ms;

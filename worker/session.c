@@ -62,17 +62,6 @@ struct session {
 	size_t			 se_roomcap;
 };
 
-void
-session_gone_free(struct gone_conn *g)
-{
-	for (size_t i = 0; i < g->gc_nrooms; i++)
-		free(g->gc_rooms[i]);
-	free(g->gc_rooms);
-	free(g->gc_user);
-	free(g->gc_name);
-	free(g);
-}
-
 /* The room set: small (at most CHAT_MAX_ROOMS_PER_CONN), so a linear scan. */
 
 static ssize_t
@@ -690,60 +679,6 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 	chat_parsed_free(&p);
 }
 
-/* Keep what the broker needs to announce this user's leaves once it is
- * back.  Bounded: past WORKER_MAX_GONE the oldest are dropped, loudly. */
-static void
-session_note_gone(struct worker *w, struct session *s)
-{
-	struct gone_conn *g;
-
-	if (w->w_ngone >= WORKER_MAX_GONE) {
-		g = STAILQ_FIRST(&w->w_gone);
-		STAILQ_REMOVE_HEAD(&w->w_gone, gc_entry);
-		w->w_ngone--;
-		log_warnx("gone_overflow", "dropping the leave of %s: more than "
-		    "%d connections closed while the broker was away",
-		    g->gc_user, WORKER_MAX_GONE);
-		session_gone_free(g);
-	}
-	g = xcalloc(1, sizeof(*g));
-	g->gc_user = xstrdup(s->se_id.ci_user);
-	g->gc_name = xstrdup(s->se_id.ci_name[0] ? s->se_id.ci_name :
-	    s->se_id.ci_user);
-	/* Hand the room set over instead of copying it. */
-	g->gc_rooms = s->se_rooms;
-	g->gc_nrooms = s->se_nrooms;
-	free(s->se_seqs);
-	s->se_seqs = NULL;
-	s->se_rooms = NULL;
-	s->se_nrooms = s->se_roomcap = 0;
-	STAILQ_INSERT_TAIL(&w->w_gone, g, gc_entry);
-	w->w_ngone++;
-}
-
-void
-session_send_gone(struct worker *w)
-{
-	struct gone_conn *g;
-
-	while ((g = STAILQ_FIRST(&w->w_gone)) != NULL) {
-		struct ipc_msg m;
-
-		STAILQ_REMOVE_HEAD(&w->w_gone, gc_entry);
-		w->w_ngone--;
-		ipc_msg_init(&m, IPC_CONN_GONE, 0);
-		ipc_add_str(&m, g->gc_user);
-		ipc_add_str(&m, g->gc_name);
-		ipc_add_u32(&m, (uint32_t)g->gc_nrooms);
-		for (size_t i = 0; i < g->gc_nrooms; i++)
-			ipc_add_str(&m, g->gc_rooms[i]);
-		if (worker_to_broker(w, &m) == -1)
-			log_warnx("gone_lost", "could not report the leave of %s",
-			    g->gc_user);
-		session_gone_free(g);
-	}
-}
-
 void
 session_on_close(struct ws_conn *c)
 {
@@ -752,8 +687,15 @@ session_on_close(struct ws_conn *c)
 
 	if (s == NULL)
 		return;
-	if (s->se_authed && s->se_nrooms > 0 && c->wc_worker->w_broker == NULL)
-		session_note_gone(c->wc_worker, s);
+	/* The broker is away: it must still hear of this user's leaves.
+	 * The room set is handed over, not copied. */
+	if (s->se_authed && s->se_nrooms > 0 && c->wc_worker->w_broker == NULL) {
+		worker_gone_note(c->wc_worker, s->se_id.ci_user,
+		    s->se_id.ci_name[0] ? s->se_id.ci_name : s->se_id.ci_user,
+		    s->se_rooms, s->se_nrooms);
+		s->se_rooms = NULL;
+		s->se_nrooms = s->se_roomcap = 0;
+	}
 	if (s->se_auth_timer != NULL)
 		event_free(s->se_auth_timer);
 	if (s->se_exp_timer != NULL)

@@ -36,10 +36,6 @@ void	session_note_seq(struct ws_conn *c, const char *room, int64_t seq);
 void	session_on_response(struct ws_conn *c);
 /* The broker is gone: answer what it never will. */
 void	session_broker_lost(struct ws_conn *c);
-/* After re-registering: report connections that closed meanwhile. */
-void	session_send_gone(struct worker *w);
-struct gone_conn;
-void	session_gone_free(struct gone_conn *g);
 
 /*
  * Send {"type":"error","id":..,"code":..,"message":..,"field":..}.

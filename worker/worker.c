@@ -43,68 +43,6 @@ static struct worker worker;
 static void	worker_broker_lost(struct peer *p, void *ctx);
 static void	worker_resync(struct worker *w);
 
-/* Connection registry. */
-
-void
-worker_conn_added(struct worker *w, struct ws_conn *c)
-{
-	idmap_put(&w->w_conns, c->wc_id, c);
-	TAILQ_INSERT_TAIL(&w->w_conn_list, c, wc_entry);
-	w->w_nconns++;
-}
-
-static void
-worker_exit_if_drained(struct worker *w)
-{
-	if (w->w_draining && w->w_nconns == 0)
-		event_base_loopexit(w->w_base, NULL);
-}
-
-void
-worker_conn_removed(struct worker *w, struct ws_conn *c)
-{
-	if (c->wc_registered && w->w_broker != NULL &&
-	    peer_compose(w->w_broker, IPC_CONN_CLOSE, c->wc_id, NULL, 0) == -1)
-		log_conn(LOG_LVL_ERROR, c->wc_id, "conn_close_unsent",
-		    "the broker link is full; the broker keeps a stale "
-		    "connection until it restarts");
-	if (c->wc_registered)
-		w->w_nregistered--;
-	c->wc_registered = false;
-	idmap_del(&w->w_conns, c->wc_id);
-	TAILQ_REMOVE(&w->w_conn_list, c, wc_entry);
-	w->w_nconns--;
-	worker_exit_if_drained(w);
-}
-
-int
-worker_to_broker(struct worker *w, struct ipc_msg *m)
-{
-	if (w->w_broker == NULL) {
-		ipc_msg_free(m);
-		return -1;
-	}
-	return peer_send(w->w_broker, m);
-}
-
-void
-worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
-{
-	struct ipc_msg m;
-
-	if (w->w_broker == NULL || c->wc_registered)
-		return;
-	ipc_msg_init(&m, IPC_CONN_OPEN, c->wc_id);
-	ipc_add_u8(&m, c->wc_endpoint == CONN_EP_ECHO ? IPC_CONN_ECHO :
-	    IPC_CONN_CHAT);
-	ipc_add_u8(&m, resumed);
-	ipc_add_str(&m, c->wc_addr);
-	if (peer_send(w->w_broker, &m) == 0) {
-		c->wc_registered = true;
-		w->w_nregistered++;
-	}
-}
-
 /* Messages from the broker. */
 
 static int
@@ -351,7 +289,7 @@ worker_resync(struct worker *w)
 	if (!w->w_resyncing)
 		return;
 	w->w_resyncing = false;
-	session_send_gone(w);
+	worker_gone_send(w);
 	ipc_msg_init(&m, IPC_W_RESYNC_DONE, 0);
 	ipc_add_u32(&m, (uint32_t)w->w_nregistered);
 	peer_send(w->w_broker, &m);
@@ -523,14 +461,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	event_free(w->w_sigusr1);
 	event_free(w->w_drain_deadline);
 	idmap_free(&w->w_conns);
-	{
-		struct gone_conn *g;
-
-		while ((g = STAILQ_FIRST(&w->w_gone)) != NULL) {
-			STAILQ_REMOVE_HEAD(&w->w_gone, gc_entry);
-			session_gone_free(g);
-		}
-	}
+	worker_gone_clear(w);
 	auth_verifier_free(w->w_auth);
 	SSL_CTX_free(w->w_ssl_ctx);
 	event_base_free(w->w_base);

@@ -71,15 +71,24 @@ struct worker {
 int	worker_main(const struct parley_config *cfg, int slot, int sup_fd,
 	    int ws_fd, int tls_fd);
 
-/* worker.c: the connection registry and the broker link. */
+/* registry.c: the connection registry, the broker link, the gone list. */
 void	worker_conn_added(struct worker *w, struct ws_conn *c);
 void	worker_conn_removed(struct worker *w, struct ws_conn *c);
+/* Draining and nothing left: end the loop. */
+void	worker_exit_if_drained(struct worker *w);
 /* Tell the broker about an open connection (if the broker is up). */
 void	worker_register_conn(struct worker *w, struct ws_conn *c,
 	    bool resumed);
 /* Send an IPC message about a connection to the broker; -1 if it is down. */
 struct ipc_msg;
 int	worker_to_broker(struct worker *w, struct ipc_msg *m);
+/* A chat connection of user (display name) closed while the broker was
+ * away; rooms (an array of owned strings) is taken over. */
+void	worker_gone_note(struct worker *w, const char *user, const char *name,
+	    char **rooms, size_t nrooms);
+/* After re-registering: report them to the broker (IPC_CONN_GONE). */
+void	worker_gone_send(struct worker *w);
+void	worker_gone_clear(struct worker *w);
 
 /* listener.c */
 int	listener_start(struct worker *w, int ws_fd, int tls_fd);

@@ -354,6 +354,28 @@ store_db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv,
 	return 0;
 }
 
+/* Open path for the writer or a reader (flags), with what every
+ * connection needs: extended codes, the busy timeout, and the index's
+ * tokenizer (writes to messages and search queries both use it). */
+static int
+store_db_open(struct store *s, const char *path, int flags, char *err,
+    size_t errlen)
+{
+	if (sqlite3_open_v2(path, &s->st_db, flags, NULL) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
+		    "out of memory" : sqlite3_errmsg(s->st_db));
+		return -1;
+	}
+	sqlite3_extended_result_codes(s->st_db, 1);
+	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
+	if (store_fts_register(s->st_db) == -1) {
+		store_seterr(err, errlen, "%s: cannot register the full-text "
+		    "tokenizer: %s", path, sqlite3_errmsg(s->st_db));
+		return -1;
+	}
+	return 0;
+}
+
 /* Every statement of store_sql, prepared once for the connection's life. */
 static int
 store_prepare_all(struct store *s, char *err, size_t errlen)
@@ -381,14 +403,9 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_open_v2(path, &s->st_db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		store_seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
-		    "out of memory" : sqlite3_errmsg(s->st_db));
+	if (store_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    err, errlen) == -1)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(s->st_db, 1);
-	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
 	if (store_db_pragma(s->st_db, "PRAGMA journal_mode = WAL", NULL, mode,
 	    sizeof(mode), err, errlen) == -1)
 		goto fail;
@@ -403,11 +420,6 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	    store_db_exec(s->st_db, "PRAGMA foreign_keys = ON", err,
 	    errlen) == -1)
 		goto fail;
-	if (store_fts_register(s->st_db) == -1) {
-		store_seterr(err, errlen, "%s: cannot register the full-text "
-		    "tokenizer: %s", path, sqlite3_errmsg(s->st_db));
-		goto fail;
-	}
 	if (store_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
 	if (store_prepare_all(s, err, errlen) == -1)
@@ -436,22 +448,11 @@ store_open_reader(const char *path, char *err, size_t errlen)
 	struct store	*s;
 
 	s = xcalloc(1, sizeof(*s));
-	if (sqlite3_open_v2(path, &s->st_db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		store_seterr(err, errlen, "%s: %s", path, s->st_db == NULL ?
-		    "out of memory" : sqlite3_errmsg(s->st_db));
+	if (store_db_open(s, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    err, errlen) == -1)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(s->st_db, 1);
-	sqlite3_busy_timeout(s->st_db, STORE_BUSY_MS);
 	sqlite3_progress_handler(s->st_db, STORE_PROGRESS_OPS, store_progress,
 	    s);
-	/* Search queries are tokenized by the index's own tokenizer. */
-	if (store_fts_register(s->st_db) == -1) {
-		store_seterr(err, errlen, "%s: cannot register the search "
-		    "tokenizer", path);
-		goto fail;
-	}
 	/* The writer made the schema; the write statements are prepared
 	 * too (a read-only connection refuses them when stepped). */
 	if (store_prepare_all(s, err, errlen) == -1)

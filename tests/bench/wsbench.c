@@ -545,15 +545,44 @@ echo_on_message(struct wsconn *c, size_t len)
 /* --- fanout ------------------------------------------------------------ */
 
 static void
+fanout_join(struct wsconn *c)
+{
+	char buf[128];
+	int len;
+
+	len = snprintf(buf, sizeof(buf),
+	    "{\"type\":\"join\",\"id\":\"j%d\",\"room\":\"%s\"}",
+	    c->wc_idx, B.b_room);
+	ws_send_text(c, buf, (size_t)len);
+}
+
+static void
+fanout_join_cb(evutil_socket_t fd, short what, void *arg)
+{
+	fanout_join(arg);
+}
+
+static void
 fanout_on_text(struct wsconn *c, const char *s, size_t n)
 {
 	int64_t t = now_ns(), v, seq, ts;
 	const char *p;
 	long i;
-	char buf[128];
-	int len;
 
 	B.b_t_progress = t;
+	/* A join refused for load (the broker's reader queue, a burst of
+	 * 200 joins) is retried after the wait the server names, as a
+	 * client would; any other error ends the run. */
+	if (json_type_is(s, n, "error") && !c->wc_joined &&
+	    memmem(s, n, "\"RATE_LIMIT\"", 12) != NULL &&
+	    json_int(s, n, "retry_after_ms", &v) == 0 && v >= 0) {
+		struct timeval tv = { (time_t)(v / 1000),
+		    (suseconds_t)(v % 1000) * 1000 };
+
+		event_base_once(B.b_base, -1, EV_TIMEOUT, fanout_join_cb, c,
+		    &tv);
+		return;
+	}
 	if (json_type_is(s, n, "error")) {
 		bench_fail("connection %d got an error: %.*s", c->wc_idx,
 		    (int)(n > 300 ? 300 : n), s);
@@ -566,10 +595,7 @@ fanout_on_text(struct wsconn *c, const char *s, size_t n)
 			return;
 		}
 		c->wc_welcomed = 1;
-		len = snprintf(buf, sizeof(buf),
-		    "{\"type\":\"join\",\"id\":\"j%d\",\"room\":\"%s\"}",
-		    c->wc_idx, B.b_room);
-		ws_send_text(c, buf, (size_t)len);
+		fanout_join(c);
 		return;
 	}
 	if (!c->wc_joined) {

@@ -85,6 +85,7 @@ static const struct field fields[] = {
 	FI(list_rate), FI(list_burst), FI(read_rate), FI(read_burst),
 	FI(max_rooms_per_user), FI(max_rooms), FI(control_max_clients),
 	FI(control_timeout), FI(max_api_connections), FI(api_timeout),
+	FI(reader_threads), FI(reader_queue), FI(query_timeout_ms),
 	FS(tls_listen), FS(tls_cert_file), FS(tls_key_file),
 	FS(tls_ciphers), FS(tls_ciphersuites), FE(tls_min_version),
 };
@@ -316,6 +317,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.max_api_connections, 64);
 	ck_assert_int_eq(c.api_timeout, 10);
 	ck_assert_int_eq(c.max_search_terms, 8);	/* not in Appendix A */
+	ck_assert_int_eq(c.reader_threads, 2);
+	ck_assert_int_eq(c.reader_queue, 64);
+	ck_assert_int_eq(c.query_timeout_ms, 1000);
 	cfg_free(&c);
 	cfg_free(&c);		/* a freed config is zeroed: harmless */
 }
@@ -441,6 +445,10 @@ static const struct {
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "workers", "9" },
 	{ "[limits]\nmax_search_terms = 32\n", "max_search_terms", "32" },
 	{ "[limits]\nmax_search_terms = 1\n", "max_search_terms", "1" },
+	{ "[store]\nreader_threads = 64\n", "reader_threads", "64" },
+	{ "[store]\nreader_queue = 1\n", "reader_queue", "1" },
+	{ "[store]\nquery_timeout_ms = 600000\n", "query_timeout_ms",
+	    "600000" },
 	{ "[server]\nlisten = 1.2.3.4:5\n    workers = 9\n", "listen",
 	    "1.2.3.4:5" },
 	{ "\xEF\xBB\xBF[server]\nworkers = 4\n", "workers", "4" },
@@ -493,6 +501,11 @@ static const struct {
 	{ "[limits]\nmax_search_terms = 33\n", 2,
 	    "[limits] max_search_terms: not a number between 1 and 32" },
 	{ "[limits]\nmax_search_terms = 0\n", 2, "between 1 and 32" },
+	{ "[store]\nreader_threads = 0\n", 2,
+	    "[store] reader_threads: not a number between 1 and 64" },
+	{ "[store]\nreader_queue = 100001\n", 2, "between 1 and 100000" },
+	{ "[store]\nquery_timeout_ms = 0\n", 2, "between 1 and 600000" },
+	{ "[store]\nquery_timeout_ms = fast\n", 2, "not a number" },
 	{ "[limits]\nmax_connections = 1e6\n", 2, "not a number" },
 	{ "[limits]\nlist_rate = 0\n", 2,
 	    "[limits] list_rate: not a number between 1 and 1000000" },

@@ -33,13 +33,13 @@
 #include "api.h"
 #include "api_body.h"
 #include "bounds.h"
-#include "broker.h"
 #include "chat.h"
 #include "config.h"
 #include "log.h"
 #include "reader.h"
 #include "registry.h"
 #include "service.h"
+#include "state.h"
 #include "util.h"
 
 #define API_MAX_BODY		(1024 * 1024)	/* larger: evhttp answers 413 */

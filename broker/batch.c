@@ -8,11 +8,11 @@
 
 #include "batch.h"
 #include "bounds.h"
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
 #include "log.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 

@@ -10,10 +10,10 @@
  * fails to commit may have created rooms: batch.c counts them again.
  */
 #include "bounds.h"
-#include "broker.h"
 #include "config.h"
 #include "log.h"
 #include "quota.h"
+#include "state.h"
 #include "store.h"
 
 int

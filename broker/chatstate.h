@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker.h"
 #include "chat.h"
 #include "room.h"
+#include "state.h"
 
 struct event;
 struct quota_user;

@@ -14,12 +14,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "broker.h"
 #include "config.h"
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "state.h"
 #include "util.h"
 
 #define CTL_MAX_ARGS		32

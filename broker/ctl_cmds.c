@@ -5,12 +5,12 @@
 
 #include <event2/buffer.h>
 
-#include "broker.h"
 #include "chatstate.h"
 #include "control.h"
 #include "deliver.h"
 #include "registry.h"
 #include "room.h"
+#include "state.h"
 #include "util.h"
 #include "ws_close.h"
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
@@ -15,6 +14,7 @@
 #include "render.h"
 #include "room.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 #include "ws_close.h"

@@ -7,7 +7,6 @@
 
 #include "batch.h"
 #include "bounds.h"
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
@@ -17,6 +16,7 @@
 #include "room.h"
 #include "service.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 

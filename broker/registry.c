@@ -7,12 +7,12 @@
  */
 #include <stdlib.h>
 
-#include "broker.h"
 #include "config.h"
 #include "idmap.h"
 #include "ipc.h"
 #include "peer.h"
 #include "registry.h"
+#include "state.h"
 
 void
 registry_worker_init(struct bworker *bw)

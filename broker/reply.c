@@ -8,13 +8,13 @@
 #include <json-c/json.h>
 
 #include "batch.h"
-#include "broker.h"
 #include "config.h"
 #include "deliver.h"
 #include "quota.h"
 #include "render.h"
 #include "reply.h"
 #include "service_int.h"
+#include "state.h"
 
 static const char *const quota_class_names[QUOTA_NCLASSES] = {
 	[QUOTA_SEND] = "send, edit, delete and react",

@@ -13,7 +13,6 @@
 #include <json-c/json.h>
 
 #include "batch.h"
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
@@ -26,6 +25,7 @@
 #include "room.h"
 #include "service.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 #include "ws_close.h"

@@ -3,10 +3,10 @@
 #ifndef PARLEY_SERVICE_INT_H
 #define PARLEY_SERVICE_INT_H
 
-#include "broker.h"
 #include "chat.h"
 #include "chatstate.h"
 #include "quota.h"
+#include "state.h"
 
 /* What a request kind needs before its handler runs. */
 #define REQ_JOINED	0x01	/* joined on this connection: NOT_IN_ROOM */

@@ -7,12 +7,12 @@
 #include <json-c/json.h>
 
 #include "bounds.h"
-#include "broker.h"
 #include "chatstate.h"
 #include "render.h"
 #include "reply.h"
 #include "room.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 

@@ -24,7 +24,6 @@
 
 #include <json-c/json.h>
 
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
@@ -35,6 +34,7 @@
 #include "reply.h"
 #include "room.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 #include "ws_close.h"

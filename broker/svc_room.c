@@ -7,7 +7,6 @@
 #include <json-c/json.h>
 
 #include "bounds.h"
-#include "broker.h"
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
@@ -15,6 +14,7 @@
 #include "reply.h"
 #include "room.h"
 #include "service_int.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 

@@ -29,8 +29,9 @@
 #include "fanout.h"
 #include "http_upgrade.h"
 #include "log.h"
+#include "registry.h"
+#include "state.h"
 #include "util.h"
-#include "worker.h"
 
 #define CONN_FLUSH_TIMEOUT_S	5	/* for our last bytes to leave */
 #define CONN_LINGER_TIMEOUT_S	2	/* for the client to close after us */

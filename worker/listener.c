@@ -10,8 +10,9 @@
 
 #include "config.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
-#include "worker.h"
+#include "state.h"
 
 static void
 listener_resume(evutil_socket_t fd, short what, void *arg)

@@ -13,8 +13,9 @@
 #include "ipc.h"
 #include "log.h"
 #include "peer.h"
+#include "registry.h"
+#include "state.h"
 #include "util.h"
-#include "worker.h"
 
 void
 worker_conn_added(struct worker *w, struct ws_conn *c)

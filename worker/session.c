@@ -31,9 +31,10 @@
 #include "http_upgrade.h"
 #include "ipc.h"
 #include "log.h"
+#include "registry.h"
 #include "session.h"
+#include "state.h"
 #include "util.h"
-#include "worker.h"
 
 /* Longest single wait on the exp timer; the callback re-arms for the rest,
  * so a far-future exp never overflows libevent's clock arithmetic. */

@@ -1,97 +1,13 @@
 /* worker.h: a worker process: accepts clients, speaks WebSocket, talks to
- * the broker.  struct worker is the process's one context. */
+ * the broker.  Only its entry point is public; the context it runs on is in
+ * state.h. */
 #ifndef PARLEY_WORKER_H
 #define PARLEY_WORKER_H
 
-#include <bsd/sys/queue.h>
-#include <sys/types.h>
-
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "idmap.h"
-
 struct parley_config;
-struct event_base;
-struct event;
-struct evconnlistener;
-struct chan;
-struct peer;
-struct ws_conn;
-struct auth_verifier;
-typedef struct ssl_ctx_st SSL_CTX;
-
-/* A chat connection that closed while the broker was away: the broker
- * must still hear of it, or its users' leaves are lost. */
-struct gone_conn {
-	char			*gc_user;
-	char			*gc_name;
-	char			**gc_rooms;
-	size_t			 gc_nrooms;
-	STAILQ_ENTRY(gone_conn)	 gc_entry;
-};
-#define WORKER_MAX_GONE	10000
-
-struct worker {
-	struct event_base	*w_base;
-	const struct parley_config *w_cfg;
-	const struct conn_route	*w_routes;	/* its WebSocket endpoints */
-	int			 w_slot;
-	pid_t			 w_pid;
-	int64_t			 w_start_ms;
-	uint64_t		 w_id_prefix;	/* slot and pid: ids stay unique */
-	uint32_t		 w_id_seq;
-
-	struct chan		*w_sup;		/* supervisor channel */
-	struct peer		*w_broker;	/* NULL while the broker restarts */
-	char			 w_broker_name[16];
-	bool			 w_broker_congested;
-
-	struct evconnlistener	*w_listener;
-	struct evconnlistener	*w_tls_listener;
-	SSL_CTX			*w_ssl_ctx;
-	struct event		*w_accept_retry; /* EMFILE back-off */
-	struct auth_verifier	*w_auth;
-
-	struct idmap		 w_conns;	/* conn id -> struct ws_conn */
-	TAILQ_HEAD(, ws_conn)	 w_conn_list;
-	size_t			 w_nconns;	/* in w_conn_list */
-	size_t			 w_nregistered;	/* known to the broker */
-	bool			 w_resyncing;	/* new broker link: burst under way */
-	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
-	size_t			 w_ngone;
-
-	bool			 w_draining;
-	struct event		*w_drain_deadline;
-	struct event		*w_sigterm;
-	struct event		*w_sigusr1;
-};
 
 /* fds are inherited from the supervisor; tls_fd is -1 when TLS is off. */
 int	worker_main(const struct parley_config *cfg, int slot, int sup_fd,
 	    int ws_fd, int tls_fd);
-
-/* registry.c: the connection registry, the broker link, the gone list. */
-void	worker_conn_added(struct worker *w, struct ws_conn *c);
-void	worker_conn_removed(struct worker *w, struct ws_conn *c);
-/* Draining and nothing left: end the loop. */
-void	worker_exit_if_drained(struct worker *w);
-/* Tell the broker about an open connection (if the broker is up). */
-void	worker_register_conn(struct worker *w, struct ws_conn *c,
-	    bool resumed);
-/* Send an IPC message about a connection to the broker; -1 if it is down. */
-struct ipc_msg;
-int	worker_to_broker(struct worker *w, struct ipc_msg *m);
-/* A chat connection of user (display name) closed while the broker was
- * away; rooms (an array of owned strings) is taken over. */
-void	worker_gone_note(struct worker *w, const char *user, const char *name,
-	    char **rooms, size_t nrooms);
-/* After re-registering: report them to the broker (IPC_CONN_GONE). */
-void	worker_gone_send(struct worker *w);
-void	worker_gone_clear(struct worker *w);
-
-/* listener.c */
-int	listener_start(struct worker *w, int ws_fd, int tls_fd);
-void	listener_stop(struct worker *w);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "fdlimit.h"
 #include "ipc.h"
 #include "listen.h"
 #include "log.h"
@@ -615,6 +616,7 @@ supervisor_main(struct parley_config *cfg)
 		sup.s_nworkers = CFG_MAX_WORKERS;
 	/* Children read the resolved count (their share of the limits). */
 	cfg->workers = sup.s_nworkers;
+	fdlimit_raise(fdlimit_wanted(cfg->max_connections, sup.s_nworkers));
 
 	if (mkdir_p(cfg->run_dir, 0700) == -1)
 		fatal("run_dir", "%s", cfg->run_dir);

@@ -308,6 +308,46 @@ class DescriptorLimitTest(DaemonTestCase):
         self.assertEqual(self.daemon.child_pid("worker", 1), pid)
 
 
+class FdLimitTest(unittest.TestCase):
+    """parleyd raises its soft open-file limit for max_connections, up to
+    the hard limit, logs what it got, and its children inherit it."""
+
+    def start(self, soft, hard, max_connections):
+        d = harness.Daemon()
+        d.nofile_limit = (soft, hard)
+        self.addCleanup(d.cleanup)
+        d.start({"limits": {"max_connections": max_connections}}, workers=1)
+        ev = [e for e in d.log_events() if e.get("ev") == "fd_limit"]
+        self.assertEqual(len(ev), 1, d.log_tail())
+        return d, ev[0]
+
+    def worker_soft_limit(self, d):
+        with open("/proc/%d/limits" % d.child_pid("worker", 1)) as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+        self.fail("no open-file limit in /proc")
+
+    def test_raised_to_what_the_config_needs(self):
+        d, ev = self.start(256, 4096, 1000)
+        # 1000 connections on one worker, plus the reserve (256).
+        self.assertEqual(ev.get("lvl"), "info", ev)
+        self.assertIn("soft raised to 1256 (hard 4096)", ev.get("msg"), ev)
+        self.assertEqual(self.worker_soft_limit(d), 1256)
+
+    def test_capped_by_the_hard_limit_with_a_warning(self):
+        d, ev = self.start(256, 2048, 100000)
+        self.assertEqual(ev.get("lvl"), "warn", ev)
+        self.assertIn("soft 2048, hard 2048, wanted 100256", ev.get("msg"))
+        self.assertIn("about 1792 connections", ev.get("msg"))
+        self.assertEqual(self.worker_soft_limit(d), 2048)
+        # Still serves.
+        c = harness.WSClient()
+        c.connect(d.ws_port, "/echo")
+        self.addCleanup(c.abort)
+        self.assertTrue(echo_ok(c, "served"))
+
+
 class ForegroundLogTest(DaemonTestCase):
     """-f logs to stderr (PROTOCOL.md Appendix A) even when log_file is set."""
 

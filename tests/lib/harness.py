@@ -270,6 +270,8 @@ class Daemon:
         self.exit_code = None
         # False: parleyd makes data_dir and run_dir itself (their modes).
         self.premake_dirs = True
+        # (soft, hard) RLIMIT_NOFILE for parleyd, or None to inherit ours.
+        self.nofile_limit = None
 
     # --- life cycle -------------------------------------------------------
 
@@ -299,13 +301,18 @@ class Daemon:
             self.proc = subprocess.Popen(
                 [PARLEYD, "-f", "-c", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                cwd=self.tmp, start_new_session=True)
+                cwd=self.tmp, start_new_session=True,
+                preexec_fn=self._child_limits if self.nofile_limit else None)
             self._seen_pids.add(self.proc.pid)
             self._sids.add(self.proc.pid)
             self._wait_ready(timeout)
         except BaseException:
             self.cleanup()
             raise
+
+    def _child_limits(self):
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile_limit)
 
     def restart(self, sig=signal.SIGTERM, timeout=10.0):
         """Stop the daemon (sig; SIGKILL kills every parley process at once,

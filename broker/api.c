@@ -291,10 +291,8 @@ api_publish(struct broker *b, struct evhttp_request *req)
 		    "invalid JSON: empty body");
 		return;
 	}
-	/* Parsed in place: the request, and so its body, is ours. */
 	if (api_parse_body(body, len, &obj, why, sizeof(why)) == -1) {
-		api_error(req, HTTP_BADREQUEST, "bad_request", NULL,
-		    "invalid JSON: %s", why);
+		api_error(req, HTTP_BADREQUEST, "bad_request", NULL, "%s", why);
 		return;
 	}
 	if (api_publish_parse(obj, b->b_cfg->max_text, &pr, &f) == -1) {

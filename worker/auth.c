@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "chat.h"
 #include "config.h"
+#include "json_in.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -239,65 +240,19 @@ auth_b64url_decode(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
-static long
-auth_hex4(const unsigned char *s)
-{
-	long v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		v <<= 4;
-		if (s[i] >= '0' && s[i] <= '9')
-			v |= s[i] - '0';
-		else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
-			v |= (s[i] | 0x20) - 'a' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * Strings json-c takes but libjwt's parser (jansson) refuses: raw control
- * characters, "\u0000", unpaired surrogate escapes (json-c: U+FFFD).
- * Such a token would fail as a "bad signature"; this makes it malformed.
- * The text is already known to be JSON that json-c accepts.
- */
-static bool
-auth_json_refused(const unsigned char *s, size_t n)
-{
-	bool in_string = false;
-	long u, lo;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"')
-			in_string = !in_string;
-		else if (in_string && s[i] < 0x20)
-			return true;
-		if (!in_string || s[i] != '\\')
-			continue;
-		i++;			/* the escaped character */
-		if (s[i] != 'u' || (u = auth_hex4(s + i + 1)) == -1)
-			continue;
-		i += 4;
-		if (u == 0 || (u >= 0xdc00 && u <= 0xdfff))
-			return true;
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (n - i < 7 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
-			    (lo = auth_hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
-				return true;
-			i += 6;
-		}
-	}
-	return false;
-}
-
-/* Decode one segment into a JSON object; NULL if it is anything else. */
+/* Decode one segment into a JSON object; NULL if it is anything else.
+ * Strings json-c takes but libjwt's parser (jansson) refuses (raw control
+ * characters, "\u0000", unpaired surrogate escapes) make it malformed
+ * here, not a "bad signature" later. */
 static json_object *
 auth_segment_json(const char *s, size_t len)
 {
-	json_tokener *tok;
+	static const struct json_in_rules rules = {
+		.jr_max_depth = JSON_TOKENER_DEFAULT_DEPTH,
+		.jr_utf8 = true,
+		.jr_refuse_escapes = true,
+	};
+	struct json_in_error e;
 	json_object *obj = NULL;
 	unsigned char *buf;
 	size_t n;
@@ -305,22 +260,8 @@ auth_segment_json(const char *s, size_t len)
 	if ((buf = auth_b64url_decode(s, len, &n)) == NULL)
 		return NULL;
 	/* Strict UTF-8 (no surrogates) as libjwt's parser wants it. */
-	if (n == 0 || !utf8_valid(buf, n) || (tok = json_tokener_new()) == NULL)
-		goto done;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	/* Trailing bytes after the object make the segment malformed. */
-	if (obj != NULL &&
-	    (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != n ||
-	    !json_object_is_type(obj, json_type_object) ||
-	    auth_json_refused(buf, n))) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-done:
+	if (n > 0 && utf8_valid(buf, n))
+		(void)json_in_parse((const char *)buf, n, &rules, &obj, &e);
 	explicit_bzero(buf, n);
 	free(buf);
 	return obj;

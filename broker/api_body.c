@@ -145,7 +145,7 @@ api_publish_parse(json_object *obj, int max_text, struct publish_req *pr,
 
 	if ((v = api_field(obj, "user")) != NULL) {
 		if (api_str(v, &s, &len) == -1 ||
-		    !api_token_valid(s, len, CHAT_MAX_USER, "_.@-"))
+		    !chat_user_valid(s, len))
 			return api_fail(f, "user", "user must be 1-%d "
 			    "characters of [A-Za-z0-9_.@-]", CHAT_MAX_USER);
 		pr->pr_user = s;

@@ -376,27 +376,13 @@ auth_string(json_object *val, size_t *len)
 	return s;
 }
 
-static bool
-auth_is_user_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-	    c == '-';
-}
-
-static bool
-auth_is_room_char(unsigned char c)
-{
-	return auth_is_user_char(c) || c == ':';
-}
-
 static int
 auth_check_sub(json_object *claims, struct chat_identity *id,
     const char **why)
 {
 	json_object *val;
 	const char *s;
-	size_t i, len;
+	size_t len;
 	bool present;
 
 	val = auth_claim(claims, "sub", &present);
@@ -404,12 +390,9 @@ auth_check_sub(json_object *claims, struct chat_identity *id,
 		*why = "missing sub";
 		return -1;
 	}
-	if ((s = auth_string(val, &len)) == NULL || len == 0 ||
-	    len > CHAT_MAX_USER)
+	if ((s = auth_string(val, &len)) == NULL ||
+	    !chat_user_valid(s, len))
 		goto bad;
-	for (i = 0; i < len; i++)
-		if (!auth_is_user_char((unsigned char)s[i]))
-			goto bad;
 	memcpy(id->ci_user, s, len + 1);
 	return 0;
 bad:
@@ -534,16 +517,11 @@ auth_check_role(json_object *claims, struct chat_identity *id,
 static bool
 auth_room_pattern_ok(const char *s, size_t len)
 {
-	size_t i;
-
 	if (len == 0 || len > CHAT_MAX_ROOM)
 		return false;
 	if (s[len - 1] == '*')
 		len--;
-	for (i = 0; i < len; i++)
-		if (!auth_is_room_char((unsigned char)s[i]))
-			return false;
-	return true;
+	return len == 0 || chat_room_valid(s, len);
 }
 
 /* Last check of all, so nothing allocated here is ever undone. */

@@ -29,6 +29,7 @@
 
 #include "chat.h"
 #include "chat_req.h"
+#include "envelope.h"
 #include "json_in.h"
 
 /* Types the worker answers itself. */
@@ -49,22 +50,27 @@ chat_limits_default(struct chat_limits *lim)
 	lim->cl_max_bytes = CHAT_REQ_DEF_MAX_BYTES;
 }
 
+enum perr
+chat_req_perr(enum chat_err err)
+{
+	switch (err) {
+	case CHAT_ERR_PARSE:
+		return PERR_PARSE_ERROR;
+	case CHAT_ERR_VALIDATION:
+		return PERR_VALIDATION_ERROR;
+	case CHAT_ERR_UNKNOWN_TYPE:
+		return PERR_UNKNOWN_TYPE;
+	case CHAT_ERR_NONE:
+	case CHAT_ERR_INTERNAL:
+	default:
+		return PERR_INTERNAL_ERROR;
+	}
+}
+
 const char *
 chat_req_errcode(enum chat_err err)
 {
-	switch (err) {
-	case CHAT_ERR_NONE:
-		return "";
-	case CHAT_ERR_PARSE:
-		return "PARSE_ERROR";
-	case CHAT_ERR_VALIDATION:
-		return "VALIDATION_ERROR";
-	case CHAT_ERR_UNKNOWN_TYPE:
-		return "UNKNOWN_TYPE";
-	case CHAT_ERR_INTERNAL:
-	default:
-		return "INTERNAL_ERROR";
-	}
+	return err == CHAT_ERR_NONE ? "" : perr_wire(chat_req_perr(err));
 }
 
 void

@@ -55,22 +55,15 @@ api_fail(struct api_fail *f, const char *field, const char *fmt, ...)
 static json_object *
 api_field(json_object *obj, const char *key)
 {
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
+	return json_in_field(obj, key, NULL);
 }
 
 /* A string value's bytes and length (NULs included), or -1. */
 static int
 api_str(json_object *v, const char **s, size_t *len)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
-	return 0;
+	return json_in_string_value(v, SIZE_MAX, s, len) == JSON_IN_GOT ?
+	    0 : -1;
 }
 
 /* 1..max bytes of ASCII letters, digits and the bytes in extra. */
@@ -159,12 +152,8 @@ api_publish_parse(json_object *obj, int max_text, struct publish_req *pr,
 			    CHAT_MAX_NAME);
 		pr->pr_name = s;
 	}
-	if ((v = api_field(obj, "persist")) != NULL) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return api_fail(f, "persist", "persist must be true "
-			    "or false");
-		pr->pr_persist = json_object_get_boolean(v);
-	}
+	if (json_in_bool(obj, "persist", false, &pr->pr_persist) < 0)
+		return api_fail(f, "persist", "persist must be true or false");
 	if (!pr->pr_persist && pr->pr_text != NULL)
 		return api_fail(f, "persist", "persist: false applies to "
 		    "events only");

@@ -271,10 +271,7 @@ auth_segment_json(const char *s, size_t len)
 static json_object *
 auth_claim(json_object *claims, const char *name, bool *present)
 {
-	json_object *val = NULL;
-
-	*present = json_object_object_get_ex(claims, name, &val);
-	return val;
+	return json_in_field(claims, name, present);
 }
 
 /*
@@ -367,11 +364,8 @@ auth_string(json_object *val, size_t *len)
 {
 	const char *s;
 
-	if (!json_object_is_type(val, json_type_string))
-		return NULL;
-	s = json_object_get_string(val);
-	*len = (size_t)json_object_get_string_len(val);
-	if (strlen(s) != *len)
+	if (json_in_string_value(val, SIZE_MAX, &s, len) != JSON_IN_GOT ||
+	    strlen(s) != *len)
 		return NULL;
 	return s;
 }

@@ -14,6 +14,23 @@
 
 #define FUZZ_MAX_TEXT	64
 
+/* A user the body gives is accepted only if chat_user_valid says so. */
+static int
+pr_user_checked(json_object *obj)
+{
+	struct publish_req	 pr;
+	struct api_fail		 f;
+	json_object		*v;
+
+	if (!json_object_object_get_ex(obj, "user", &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_string))
+		return 0;
+	if (api_publish_parse(obj, FUZZ_MAX_TEXT, &pr, &f) == -1)
+		return 0;
+	return chat_user_valid(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v)) ? 0 : -1;
+}
+
 int
 fuzz_api_body(const uint8_t *data, size_t len)
 {
@@ -30,6 +47,16 @@ fuzz_api_body(const uint8_t *data, size_t len)
 	why[0] = '\0';
 	if (api_parse_body(body, len, &obj, why, sizeof(why)) == -1) {
 		bad = obj != NULL || why[0] == '\0';
+		goto done;
+	}
+	/* The edge reads the body and never writes it (json_in.c rewrites
+	 * lone surrogates in a copy of its own). */
+	if (memcmp(body, data, len) != 0) {
+		bad = 1;
+		goto done;
+	}
+	if (pr_user_checked(obj) == -1) {
+		bad = 1;
 		goto done;
 	}
 	memset(&f, 0, sizeof(f));

@@ -117,10 +117,8 @@ chat_parse_room(json_object *obj, struct chat_req *r, struct chat_parsed *p)
 	if ((v = chat_field(obj, "room")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "room",
 		    "room is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (!chat_room_valid(s, len))
 		goto bad;
 	memcpy(r->cr_room, s, len);
@@ -144,10 +142,8 @@ chat_parse_text(json_object *obj, const char *key, size_t maxc, char **out,
 	if ((v = chat_field(obj, key)) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
 		    key);
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto range;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if ((n = chat_text_count(s, len, CHAT_TEXT_MSG)) == -1)
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s must be valid "
 		    "UTF-8 without NUL, lone surrogates or control characters "
@@ -176,10 +172,8 @@ chat_parse_optstr(json_object *obj, const char *key, size_t minc,
 
 	if ((v = chat_field(obj, key)) == NULL)
 		return 0;
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	n = chat_text_count(s, len, CHAT_TEXT_NONUL);
 	if (n == -1 || (size_t)n < minc || (size_t)n > maxc || len >= cap)
 		goto bad;
@@ -202,10 +196,8 @@ chat_parse_emoji(json_object *obj, struct chat_req *r, struct chat_parsed *p)
 	if ((v = chat_field(obj, "emoji")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "emoji",
 		    "emoji is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (len < 1 || len > CHAT_MAX_EMOJI ||
 	    chat_text_count(s, len, CHAT_TEXT_NOCTL) == -1)
 		goto bad;
@@ -371,10 +363,8 @@ chat_parse_token(json_object *obj, struct chat_parsed *p)
 	if ((v = chat_field(obj, "token")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "token",
 		    "token is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (len < 1 || len > CHAT_REQ_MAX_TOKEN ||
 	    chat_text_count(s, len, CHAT_TEXT_NONUL) == -1)
 		goto bad;

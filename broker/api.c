@@ -35,6 +35,7 @@
 #include "bounds.h"
 #include "chat.h"
 #include "config.h"
+#include "envelope.h"
 #include "log.h"
 #include "reader.h"
 #include "registry.h"
@@ -182,10 +183,9 @@ api_reply_json(struct evhttp_request *req, int code, json_object *o)
 
 /* {"error","field"?,"message"} with code, logged (never the body). */
 static void __attribute__((format(printf, 5, 6)))
-api_error(struct evhttp_request *req, int code, const char *error,
+api_error(struct evhttp_request *req, int code, enum perr_api error,
     const char *field, const char *fmt, ...)
 {
-	json_object *o = json_object_new_object();
 	char msg[API_MAX_ERRMSG];
 	va_list ap;
 
@@ -193,14 +193,10 @@ api_error(struct evhttp_request *req, int code, const char *error,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_info("api_request", "%s %.*s: %d %s%s%s: %s",
-	    api_method_name(req), API_LOG_PATH, api_path(req), code, error,
-	    field != NULL ? " field " : "", field != NULL ? field : "", msg);
-	json_object_object_add(o, "error", json_object_new_string(error));
-	if (field != NULL)
-		json_object_object_add(o, "field",
-		    json_object_new_string(field));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	api_reply_json(req, code, o);
+	    api_method_name(req), API_LOG_PATH, api_path(req), code,
+	    perr_api_wire(error), field != NULL ? " field " : "",
+	    field != NULL ? field : "", msg);
+	api_reply_json(req, code, envelope_api_error(error, field, msg));
 }
 
 /* The bearer key, compared in constant time once the lengths match. */
@@ -251,20 +247,21 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		    alen > 0 ? ", " : "", r->ar_method_name);
 	}
 	if (found == NULL && allow[0] == '\0') {
-		api_error(req, HTTP_NOTFOUND, "not_found", NULL, "no such path");
+		api_error(req, HTTP_NOTFOUND, PERR_API_NOT_FOUND, NULL,
+		    "no such path");
 		return;
 	}
 	if (found == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", allow);
-		api_error(req, 405, "method_not_allowed", NULL,
+		api_error(req, 405, PERR_API_METHOD_NOT_ALLOWED, NULL,
 		    "use %s for this path", allow);
 		return;
 	}
 	if ((found->ar_flags & API_F_AUTH) && !api_authorized(b, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer");
-		api_error(req, 401, "unauthorized", NULL,
+		api_error(req, 401, PERR_API_UNAUTHORIZED, NULL,
 		    "a valid Authorization: Bearer <api key> header is required");
 		return;
 	}
@@ -287,19 +284,18 @@ api_publish(struct broker *b, struct evhttp_request *req)
 	body = len > 0 && len <= INT_MAX ?
 	    (char *)evbuffer_pullup(in, -1) : NULL;
 	if (body == NULL) {
-		api_error(req, HTTP_BADREQUEST, "bad_request", NULL,
+		api_error(req, HTTP_BADREQUEST, PERR_API_BAD_REQUEST, NULL,
 		    "invalid JSON: empty body");
 		return;
 	}
-	/* Parsed in place: the request, and so its body, is ours. */
 	if (api_parse_body(body, len, &obj, why, sizeof(why)) == -1) {
-		api_error(req, HTTP_BADREQUEST, "bad_request", NULL,
-		    "invalid JSON: %s", why);
+		api_error(req, HTTP_BADREQUEST, PERR_API_BAD_REQUEST, NULL,
+		    "%s", why);
 		return;
 	}
 	if (api_publish_parse(obj, b->b_cfg->max_text, &pr, &f) == -1) {
-		api_error(req, HTTP_BADREQUEST, "bad_request", f.af_field,
-		    "%s", f.af_msg);
+		api_error(req, HTTP_BADREQUEST, PERR_API_BAD_REQUEST,
+		    f.af_field, "%s", f.af_msg);
 		goto done;
 	}
 	memset(&res, 0, sizeof(res));
@@ -307,12 +303,12 @@ api_publish(struct broker *b, struct evhttp_request *req)
 	case 0:
 		break;
 	case PUBLISH_LIMIT:
-		api_error(req, 403, "limit_exceeded", "room",
+		api_error(req, 403, PERR_API_LIMIT_EXCEEDED, "room",
 		    "max_rooms (%d) reached: the server creates no more rooms",
 		    b->b_cfg->max_rooms);
 		goto done;
 	default:
-		api_error(req, HTTP_SERVUNAVAIL, "unavailable", NULL,
+		api_error(req, HTTP_SERVUNAVAIL, PERR_API_UNAVAILABLE, NULL,
 		    "database error");
 		goto done;
 	}

@@ -14,127 +14,29 @@
 
 #include "api_body.h"
 #include "chat.h"
+#include "json_in.h"
 #include "service.h"
 
 #define API_MAX_DEPTH		32		/* JSON nesting */
 #define API_MAX_EVENT		64
 #define API_JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/*
- * json-c 0.16 decodes a lone surrogate escape ("\ud800") to U+FFFD, which
- * the text checks would then pass, yet send refuses it (PROTOCOL.md
- * section 4).  So each one is rewritten in place to "\u0000", same
- * length: every string check refuses NUL, and the field gets named.  The
- * same pass refuses what the strict tokener still lets through: raw
- * control bytes inside strings and single-quoted strings.
- */
-static int
-api_prescan(char *s, size_t len, const char **why)
-{
-	size_t i = 0, hi = SIZE_MAX;	/* a high surrogate escape waiting */
-	bool instr = false;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned v = 0;
-		size_t k;
-
-		if (!instr) {
-			if (c == '\'') {
-				*why = "single-quoted strings are not JSON";
-				return -1;
-			}
-			instr = c == '"';
-			i++;
-			continue;
-		}
-		if (c < 0x20) {
-			*why = "control character inside a string";
-			return -1;
-		}
-		for (k = 2; c == '\\' && i + 5 < len && s[i + 1] == 'u' &&
-		    k < 6; k++) {
-			char d = s[i + k];
-
-			if (d >= '0' && d <= '9')
-				v = v * 16 + (unsigned)(d - '0');
-			else if ((d | 0x20) >= 'a' && (d | 0x20) <= 'f')
-				v = v * 16 + (unsigned)((d | 0x20) - 'a' + 10);
-			else
-				break;
-		}
-		if (k == 6) {		/* a whole \uXXXX */
-			if (v >= 0xdc00 && v <= 0xdfff && hi == SIZE_MAX)
-				memcpy(s + i + 2, "0000", 4);
-			if (hi != SIZE_MAX && !(v >= 0xdc00 && v <= 0xdfff))
-				memcpy(s + hi + 2, "0000", 4);
-			hi = v >= 0xd800 && v <= 0xdbff ? i : SIZE_MAX;
-			i += 6;
-			continue;
-		}
-		if (hi != SIZE_MAX)
-			memcpy(s + hi + 2, "0000", 4);
-		hi = SIZE_MAX;
-		if (c == '"')
-			instr = false;
-		i += c == '\\' ? 2 : 1;
-	}
-	return 0;
-}
-
 int
-api_parse_body(char *s, size_t len, json_object **out, char *why,
+api_parse_body(const char *s, size_t len, json_object **out, char *why,
     size_t whylen)
 {
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
-	const char *scan = NULL;
-	json_object *obj;
-	size_t i, end;
+	struct json_in_rules rules = {
+		.jr_max_depth = API_MAX_DEPTH,
+		.jr_utf8 = true,
+		.jr_refuse_escapes = false,
+	};
+	struct json_in_error e;
 
-	*out = NULL;
-	for (i = 0; i < len && strchr(" \t\r\n", s[i]) != NULL && s[i]; i++)
-		;
-	if (i == len || s[i] != '{') {
-		snprintf(why, whylen, "expected a JSON object");
+	if (json_in_parse(s, len, &rules, out, &e) == -1) {
+		snprintf(why, whylen, "%s", e.je_why);
 		return -1;
 	}
-	if (api_prescan(s, len, &scan) == -1) {
-		snprintf(why, whylen, "%s", scan);
-		return -1;
-	}
-	if ((tok = json_tokener_new_ex(API_MAX_DEPTH)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, s, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (jerr == json_tokener_continue)
-		snprintf(why, whylen, "truncated JSON");
-	else if (jerr == json_tokener_error_depth)
-		snprintf(why, whylen, "nested more than %d levels deep",
-		    API_MAX_DEPTH);
-	else if (jerr != json_tokener_success)
-		snprintf(why, whylen, "%s", json_tokener_error_desc(jerr));
-	else {
-		for (; end < len && strchr(" \t\r\n", s[end]) != NULL &&
-		    s[end] != '\0'; end++)
-			;
-		if (end != len)
-			snprintf(why, whylen, "data after the JSON object");
-		else if (!json_object_is_type(obj, json_type_object))
-			snprintf(why, whylen, "expected a JSON object");
-		else {
-			*out = obj;
-			return 0;
-		}
-	}
-	json_object_put(obj);
-	return -1;
+	return 0;
 }
 
 static int __attribute__((format(printf, 3, 4)))
@@ -153,22 +55,15 @@ api_fail(struct api_fail *f, const char *field, const char *fmt, ...)
 static json_object *
 api_field(json_object *obj, const char *key)
 {
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
+	return json_in_field(obj, key, NULL);
 }
 
 /* A string value's bytes and length (NULs included), or -1. */
 static int
 api_str(json_object *v, const char **s, size_t *len)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
-	return 0;
+	return json_in_string_value(v, SIZE_MAX, s, len) == JSON_IN_GOT ?
+	    0 : -1;
 }
 
 /* 1..max bytes of ASCII letters, digits and the bytes in extra. */
@@ -243,7 +138,7 @@ api_publish_parse(json_object *obj, int max_text, struct publish_req *pr,
 
 	if ((v = api_field(obj, "user")) != NULL) {
 		if (api_str(v, &s, &len) == -1 ||
-		    !api_token_valid(s, len, CHAT_MAX_USER, "_.@-"))
+		    !chat_user_valid(s, len))
 			return api_fail(f, "user", "user must be 1-%d "
 			    "characters of [A-Za-z0-9_.@-]", CHAT_MAX_USER);
 		pr->pr_user = s;
@@ -257,12 +152,8 @@ api_publish_parse(json_object *obj, int max_text, struct publish_req *pr,
 			    CHAT_MAX_NAME);
 		pr->pr_name = s;
 	}
-	if ((v = api_field(obj, "persist")) != NULL) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return api_fail(f, "persist", "persist must be true "
-			    "or false");
-		pr->pr_persist = json_object_get_boolean(v);
-	}
+	if (json_in_bool(obj, "persist", false, &pr->pr_persist) < 0)
+		return api_fail(f, "persist", "persist must be true or false");
 	if (!pr->pr_persist && pr->pr_text != NULL)
 		return api_fail(f, "persist", "persist: false applies to "
 		    "events only");

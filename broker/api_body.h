@@ -18,11 +18,11 @@ struct api_fail {
 };
 
 /*
- * The body (len bytes at s, rewritten in place: lone surrogate escapes
- * become \u0000) as one JSON object in *out, to be released with
- * json_object_put; or -1 with the reason in why.
+ * The body (len bytes at s) as one JSON object in *out, read by the
+ * strict edge (json_in.h), to be released with json_object_put; or -1
+ * with the reason, for the client, in why.
  */
-int	api_parse_body(char *s, size_t len, json_object **out, char *why,
+int	api_parse_body(const char *s, size_t len, json_object **out, char *why,
 	    size_t whylen);
 /* Fill pr from obj; its strings point into obj.  -1: see f. */
 int	api_publish_parse(json_object *obj, int max_text,

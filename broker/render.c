@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "envelope.h"
 #include "render.h"
 #include "store.h"
 #include "util.h"
@@ -12,17 +13,7 @@
 struct json_object *
 render_new(const char *type, const char *id_json)
 {
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "type", json_object_new_string(type));
-	if (id_json != NULL && id_json[0] != '\0') {
-		/* The worker wrote it as valid JSON: an integer or a string. */
-		struct json_object *id = json_tokener_parse(id_json);
-
-		if (id != NULL)
-			json_object_object_add(o, "id", id);
-	}
-	return o;
+	return envelope_new(type, id_json);
 }
 
 char *
@@ -30,7 +21,7 @@ render_finish(struct json_object *o, size_t *len)
 {
 	size_t n;
 	const char *s = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    ENVELOPE_JSON_FLAGS, &n);
 	char *out = xmalloc(n + 1);
 
 	memcpy(out, s, n + 1);
@@ -115,14 +106,9 @@ render_messages(const char *room, const struct store_msglist *l)
 }
 
 char *
-render_error(const char *id_json, const char *code, const char *field,
+render_error(const char *id_json, enum perr code, const char *field,
     const char *message, size_t *len)
 {
-	struct json_object *o = render_new("error", id_json);
-
-	render_str(o, "code", code);
-	render_str(o, "message", message);
-	if (field != NULL)
-		render_str(o, "field", field);
-	return render_finish(o, len);
+	return render_finish(envelope_error(id_json, code, field, message),
+	    len);
 }

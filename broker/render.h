@@ -6,11 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
+
 struct json_object;
 struct store_message;
 struct store_msglist;
 
-/* {"type": type, "id": <id_json>} (id only when id_json is not ""). */
+/* {"type": type, "id": <id_json>} (id only when id_json is not ""):
+ * envelope_new (proto/envelope.h). */
 struct json_object *render_new(const char *type, const char *id_json);
 /* Serialize and release o; the text is malloc'd, *len its length. */
 char	*render_finish(struct json_object *o, size_t *len);
@@ -23,8 +26,8 @@ struct json_object *render_message(const char *type, const char *room,
 	    const struct store_message *m);
 struct json_object *render_messages(const char *room,
 	    const struct store_msglist *l);
-/* {"type":"error","id","code","message","field"?} */
-char	*render_error(const char *id_json, const char *code, const char *field,
+/* {"type":"error","id","code","message","field"?}: envelope_error. */
+char	*render_error(const char *id_json, enum perr code, const char *field,
 	    const char *message, size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 #include "batch.h"
 #include "config.h"
 #include "deliver.h"
+#include "envelope.h"
 #include "quota.h"
 #include "render.h"
 #include "reply.h"
@@ -49,7 +50,7 @@ reply_error_json(struct req_ctx *q, char *json, size_t len)
 }
 
 void
-reply_error(struct req_ctx *q, const char *code, const char *field,
+reply_error(struct req_ctx *q, enum perr code, const char *field,
     const char *message)
 {
 	size_t len;
@@ -62,12 +63,11 @@ reply_error(struct req_ctx *q, const char *code, const char *field,
 static void
 reply_retry_after(struct req_ctx *q, const char *msg, uint64_t retry_after_ms)
 {
-	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	struct json_object *o = envelope_error(q->rq_req->cr_id,
+	    PERR_RATE_LIMIT, NULL, msg);
 	char *json;
 	size_t len;
 
-	render_str(o, "code", "RATE_LIMIT");
-	render_str(o, "message", msg);
 	render_int(o, "retry_after_ms", retry_after_ms > INT64_MAX ?
 	    INT64_MAX : (int64_t)retry_after_ms);
 	json = render_finish(o, &len);
@@ -90,7 +90,7 @@ reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms)
 void
 reply_limit_exceeded(struct req_ctx *q, const char *limit)
 {
-	struct json_object *o = render_new("error", q->rq_req->cr_id);
+	struct json_object *o;
 	char msg[160], *json;
 	size_t len;
 
@@ -101,8 +101,7 @@ reply_limit_exceeded(struct req_ctx *q, const char *limit)
 	else
 		snprintf(msg, sizeof(msg), "%s (%d) reached: the server "
 		    "creates no more rooms", limit, q->rq_b->b_cfg->max_rooms);
-	render_str(o, "code", "LIMIT_EXCEEDED");
-	render_str(o, "message", msg);
+	o = envelope_error(q->rq_req->cr_id, PERR_LIMIT_EXCEEDED, NULL, msg);
 	render_str(o, "limit", limit);
 	json = render_finish(o, &len);
 	reply_error_json(q, json, len);
@@ -126,7 +125,7 @@ reply_after_commit(struct req_ctx *q, struct json_object *o)
 {
 	size_t len, flen;
 	char *json = render_finish(o, &len);
-	char *fail = render_error(q->rq_req->cr_id, "UNAVAILABLE", NULL,
+	char *fail = render_error(q->rq_req->cr_id, PERR_UNAVAILABLE, NULL,
 	    "the write was not committed; retry", &flen);
 
 	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, fail, flen);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
+
 struct broker;
 struct json_object;
 struct req_ctx;
@@ -14,7 +16,7 @@ struct req_ctx;
 void	reply_json(struct req_ctx *q, struct json_object *o);
 /* {"type":"error","id","code","message","field"?}; at once as a plain
  * frame for a request the worker expects no answer to. */
-void	reply_error(struct req_ctx *q, const char *code, const char *field,
+void	reply_error(struct req_ctx *q, enum perr code, const char *field,
 	    const char *message);
 /* {"type":"error","id","code":"RATE_LIMIT","message","retry_after_ms"} */
 void	reply_rate_limit(struct req_ctx *q, uint64_t retry_after_ms);

@@ -249,31 +249,31 @@ service_on_request(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 			h = &req_handlers[i];
 	q.rq_h = h;
 	if (cc == NULL || !cc->cc_authed) {
-		reply_error(&q, "NOT_AUTHENTICATED", NULL, "authenticate first");
+		reply_error(&q, PERR_NOT_AUTHENTICATED, NULL, "authenticate first");
 		goto done;
 	}
 	if (h == NULL) {
-		reply_error(&q, "UNKNOWN_TYPE", "type", "unknown request");
+		reply_error(&q, PERR_UNKNOWN_TYPE, "type", "unknown request");
 		goto done;
 	}
 	if (!service_rate_ok(&q))
 		goto done;
 	if ((h->rh_flags & REQ_ALLOWED) && !room_allowed(&cc->cc_id,
 	    b->b_cfg->default_room_policy == CFG_ROOMS_OPEN, req.cr_room)) {
-		reply_error(&q, "FORBIDDEN", "room",
+		reply_error(&q, PERR_FORBIDDEN, "room",
 		    "your token does not allow this room");
 		goto done;
 	}
 	if ((h->rh_flags & REQ_JOINED) && (q.rq_member = room_member_find(
 	    &cc->cc_rooms, req.cr_room)) == NULL) {
-		reply_error(&q, "NOT_IN_ROOM", "room",
+		reply_error(&q, PERR_NOT_IN_ROOM, "room",
 		    "join the room on this connection first");
 		goto done;
 	}
 	if (h->rh_flags & REQ_READS)
 		batch_commit(b);
 	if ((h->rh_flags & REQ_WRITES) && batch_write(b) == -1) {
-		reply_error(&q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(&q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		goto done;
 	}
 	h->rh_fn(&q);

@@ -78,7 +78,7 @@ svc_send(struct req_ctx *q)
 	b->b_metrics.bm_messages++;
 	return;
 unavailable:
-	reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+	reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 }
 
 void
@@ -104,7 +104,7 @@ svc_read(struct req_ctx *q)
 	    (rc == 0 && (store_read_get(b->b_store, r->cr_room, user,
 	    &before) == -1 || store_read_set(b->b_store, r->cr_room, user,
 	    r->cr_seq, &stored) == -1))) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		return;
 	}
 	o = render_new("read", r->cr_id);
@@ -129,20 +129,20 @@ target_message(struct req_ctx *q, struct store_message *msg, bool author)
 	    q->rq_req->cr_seq, msg);
 
 	if (rc == -1) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		return -1;
 	}
 	if (rc == STORE_NOTFOUND || msg->sm_deleted) {
 		if (rc == 0)
 			store_message_clear(msg);
-		reply_error(q, "NOT_FOUND", "seq", "no message with that seq");
+		reply_error(q, PERR_NOT_FOUND, "seq", "no message with that seq");
 		return -1;
 	}
 	if (author && !id->ci_moderator &&
 	    (msg->sm_kind != STORE_KIND_MESSAGE ||
 	    strcmp(msg->sm_user, id->ci_user) != 0)) {
 		store_message_clear(msg);
-		reply_error(q, "FORBIDDEN", "seq",
+		reply_error(q, PERR_FORBIDDEN, "seq",
 		    "only the author or a moderator may do that");
 		return -1;
 	}
@@ -162,14 +162,14 @@ svc_edit(struct req_ctx *q)
 		return;
 	if (msg.sm_kind != STORE_KIND_MESSAGE) {
 		store_message_clear(&msg);
-		reply_error(q, "NOT_FOUND", "seq", "no message with that seq "
+		reply_error(q, PERR_NOT_FOUND, "seq", "no message with that seq "
 		    "(events cannot be edited)");
 		return;
 	}
 	store_message_clear(&msg);
 	if (store_message_edit(b->b_store, r->cr_room, r->cr_seq, r->cr_text,
 	    now) != 0) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		return;
 	}
 	o = render_new("edited", r->cr_id);
@@ -193,7 +193,7 @@ svc_delete(struct req_ctx *q)
 		return;
 	store_message_clear(&msg);
 	if (store_message_delete(b->b_store, r->cr_room, r->cr_seq) != 0) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		return;
 	}
 	o = render_new("deleted", r->cr_id);
@@ -220,10 +220,10 @@ svc_react(struct req_ctx *q)
 	    q->rq_cc->cc_id.ci_user, r->cr_emoji, r->cr_active, &count);
 	if (rc != 0) {
 		if (rc == STORE_NOTFOUND)
-			reply_error(q, "NOT_FOUND", "seq",
+			reply_error(q, PERR_NOT_FOUND, "seq",
 			    "no message with that seq");
 		else
-			reply_error(q, "UNAVAILABLE", NULL,
+			reply_error(q, PERR_UNAVAILABLE, NULL,
 			    "database error; retry");
 		return;
 	}
@@ -250,18 +250,18 @@ svc_search(struct req_ctx *q)
 	 * Counting is cheap (a tokenizer pass over at most CHAT_MAX_Q), so
 	 * it is done here; the search itself runs on a reader. */
 	if (store_search_terms(q->rq_b->b_store, r->cr_q, &nterms) == -1) {
-		reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+		reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 		return;
 	}
 	if (nterms == 0) {
-		reply_error(q, "VALIDATION_ERROR", "q",
+		reply_error(q, PERR_VALIDATION_ERROR, "q",
 		    "the query has no words to search for");
 		return;
 	}
 	if (nterms > (size_t)max) {
 		snprintf(why, sizeof(why), "the query has %zu words; "
 		    "at most %d are allowed", nterms, max);
-		reply_error(q, "VALIDATION_ERROR", "q", why);
+		reply_error(q, PERR_VALIDATION_ERROR, "q", why);
 		return;
 	}
 	svc_read_search(q);

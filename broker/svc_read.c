@@ -200,12 +200,12 @@ read_fail(struct read_job *rd, struct store *s)
 	free(rd->rd_json);
 	rd->rd_too_expensive = store_interrupted(s);
 	if (rd->rd_too_expensive)
-		rd->rd_json = render_error(rd->rd_id, "TOO_EXPENSIVE", NULL,
+		rd->rd_json = render_error(rd->rd_id, PERR_TOO_EXPENSIVE, NULL,
 		    "the query ran past the server's deadline; make it "
 		    "cheaper (fewer or rarer words, a smaller limit)",
 		    &rd->rd_len);
 	else
-		rd->rd_json = render_error(rd->rd_id, "UNAVAILABLE", NULL,
+		rd->rd_json = render_error(rd->rd_id, PERR_UNAVAILABLE, NULL,
 		    "database error; retry", &rd->rd_len);
 }
 
@@ -374,7 +374,7 @@ search_run(struct reader_job *j, struct store *s)
 	    rd->rd_limit, &l);
 	if (rc == STORE_BADQUERY || rc == STORE_TOOMANY) {
 		rd->rd_error = true;
-		rd->rd_json = render_error(rd->rd_id, "VALIDATION_ERROR", "q",
+		rd->rd_json = render_error(rd->rd_id, PERR_VALIDATION_ERROR, "q",
 		    rc == STORE_BADQUERY ?
 		    "the query has no words to search for" :
 		    "the query has too many words", &rd->rd_len);
@@ -512,7 +512,7 @@ join_done(struct broker *b, struct reader_job *j)
 	if ((m = job_member(b, rd, &bc)) == NULL) {
 		/* Gone, or left (a leave took the hold along). */
 		if (bc != NULL) {
-			json = render_error(rd->rd_id, "UNAVAILABLE", "room",
+			json = render_error(rd->rd_id, PERR_UNAVAILABLE, "room",
 			    "the room was left before the join completed",
 			    &len);
 			deliver_reply(b, rd->rd_conn, json, len, true);
@@ -530,7 +530,7 @@ join_done(struct broker *b, struct reader_job *j)
 			deliver_reply(b, rd->rd_conn, rd->rd_json, rd->rd_len,
 			    true);
 		else {
-			json = render_error(rd->rd_id, "UNAVAILABLE", NULL,
+			json = render_error(rd->rd_id, PERR_UNAVAILABLE, NULL,
 			    "the room moved faster than the join could "
 			    "follow; retry", &len);
 			deliver_reply(b, rd->rd_conn, json, len, true);

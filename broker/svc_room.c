@@ -148,7 +148,7 @@ svc_join(struct req_ctx *q)
 	int rc, brc;
 
 	if (m == NULL && conn_room_count(q->rq_cc) >= CHAT_MAX_ROOMS_PER_CONN) {
-		reply_error(q, "VALIDATION_ERROR", "room",
+		reply_error(q, PERR_VALIDATION_ERROR, "room",
 		    "too many rooms on one connection");
 		return;
 	}
@@ -190,7 +190,7 @@ svc_join(struct req_ctx *q)
 	svc_read_join(q, m, made);
 	return;
 unavailable:
-	reply_error(q, "UNAVAILABLE", NULL, "database error; retry");
+	reply_error(q, PERR_UNAVAILABLE, NULL, "database error; retry");
 }
 
 void
@@ -202,7 +202,7 @@ svc_leave(struct req_ctx *q)
 	struct json_object *o;
 
 	if (m == NULL && !r->cr_forget) {
-		reply_error(q, "NOT_IN_ROOM", "room",
+		reply_error(q, PERR_NOT_IN_ROOM, "room",
 		    "this connection has not joined that room");
 		return;
 	}
@@ -216,7 +216,7 @@ svc_leave(struct req_ctx *q)
 		    q->rq_cc->cc_id.ci_user, r->cr_room);
 
 		if (rc == -1) {
-			reply_error(q, "UNAVAILABLE", NULL,
+			reply_error(q, PERR_UNAVAILABLE, NULL,
 			    "database error; retry");
 			return;
 		}

@@ -110,6 +110,23 @@ chat_room_valid(const char *s, size_t len)
 	return true;
 }
 
+bool
+chat_user_valid(const char *s, size_t len)
+{
+	size_t	i;
+	char	c;
+
+	if (len < 1 || len > CHAT_MAX_USER)
+		return false;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (!chat_is_alnum(c) && c != '_' && c != '.' && c != '@' &&
+		    c != '-')
+			return false;
+	}
+	return true;
+}
+
 static bool
 chat_is_hex(char c)
 {
@@ -427,24 +444,6 @@ chat_identity_encode(struct ipc_msg *m, const struct chat_identity *id)
 		ipc_add_str(m, id->ci_rooms[i]);
 }
 
-/* sub: 1-64 chars of [A-Za-z0-9_.@-] (PROTOCOL.md section 2). */
-static bool
-chat_user_valid(const char *s)
-{
-	size_t	len = strlen(s), i;
-	char	c;
-
-	if (len < 1 || len > CHAT_MAX_USER)
-		return false;
-	for (i = 0; i < len; i++) {
-		c = s[i];
-		if (!chat_is_alnum(c) && c != '_' && c != '.' && c != '@' &&
-		    c != '-')
-			return false;
-	}
-	return true;
-}
-
 int
 chat_identity_decode(struct ipc_reader *r, struct chat_identity *id)
 {
@@ -453,7 +452,7 @@ chat_identity_decode(struct ipc_reader *r, struct chat_identity *id)
 
 	memset(id, 0, sizeof(*id));
 	if (ipc_get_strbuf(r, id->ci_user, sizeof(id->ci_user)) == -1 ||
-	    !chat_user_valid(id->ci_user))
+	    !chat_user_valid(id->ci_user, strlen(id->ci_user)))
 		goto fail;
 	if (ipc_get_strbuf(r, id->ci_name, sizeof(id->ci_name)) == -1)
 		goto fail;

@@ -148,6 +148,9 @@ enum chat_text_rule {
 };
 /* Code points in valid UTF-8 that keeps rule, or -1. */
 ssize_t	chat_text_count(const char *s, size_t len, enum chat_text_rule rule);
+/* A user id (the JWT sub, the API's user): 1-64 chars of [A-Za-z0-9_.@-]
+ * (PROTOCOL.md section 2).  The one place that says so. */
+bool	chat_user_valid(const char *s, size_t len);
 /* 1-128 chars of [A-Za-z0-9_.:@-]. */
 bool	chat_room_valid(const char *s, size_t len);
 /* An id as the worker writes it: "", an integer, or a JSON string. */

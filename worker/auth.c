@@ -1,6 +1,5 @@
 /* auth.c: JWT verification with a pinned algorithm, then the claim rules. */
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +13,14 @@
 #include <openssl/pem.h>
 
 #include "auth.h"
+#include "auth_claims.h"
 #include "chat.h"
 #include "config.h"
+#include "json_in.h"
 #include "utf8.h"
 #include "util.h"
 
-/* Time claims are clamped to this, so "+ leeway" never overflows. */
-#define AUTH_TIME_MAX	(INT64_C(1) << 60)
+/* The leeway is clamped to this (time claims: auth_claims.c). */
 #define AUTH_LEEWAY_MAX	(INT64_C(1) << 30)
 
 struct auth_verifier {
@@ -239,65 +239,19 @@ auth_b64url_decode(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
-static long
-auth_hex4(const unsigned char *s)
-{
-	long v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		v <<= 4;
-		if (s[i] >= '0' && s[i] <= '9')
-			v |= s[i] - '0';
-		else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
-			v |= (s[i] | 0x20) - 'a' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * Strings json-c takes but libjwt's parser (jansson) refuses: raw control
- * characters, "\u0000", unpaired surrogate escapes (json-c: U+FFFD).
- * Such a token would fail as a "bad signature"; this makes it malformed.
- * The text is already known to be JSON that json-c accepts.
- */
-static bool
-auth_json_refused(const unsigned char *s, size_t n)
-{
-	bool in_string = false;
-	long u, lo;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"')
-			in_string = !in_string;
-		else if (in_string && s[i] < 0x20)
-			return true;
-		if (!in_string || s[i] != '\\')
-			continue;
-		i++;			/* the escaped character */
-		if (s[i] != 'u' || (u = auth_hex4(s + i + 1)) == -1)
-			continue;
-		i += 4;
-		if (u == 0 || (u >= 0xdc00 && u <= 0xdfff))
-			return true;
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (n - i < 7 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
-			    (lo = auth_hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
-				return true;
-			i += 6;
-		}
-	}
-	return false;
-}
-
-/* Decode one segment into a JSON object; NULL if it is anything else. */
+/* Decode one segment into a JSON object; NULL if it is anything else.
+ * Strings json-c takes but libjwt's parser (jansson) refuses (raw control
+ * characters, "\u0000", unpaired surrogate escapes) make it malformed
+ * here, not a "bad signature" later. */
 static json_object *
 auth_segment_json(const char *s, size_t len)
 {
-	json_tokener *tok;
+	static const struct json_in_rules rules = {
+		.jr_max_depth = JSON_TOKENER_DEFAULT_DEPTH,
+		.jr_utf8 = true,
+		.jr_refuse_escapes = true,
+	};
+	struct json_in_error e;
 	json_object *obj = NULL;
 	unsigned char *buf;
 	size_t n;
@@ -305,354 +259,11 @@ auth_segment_json(const char *s, size_t len)
 	if ((buf = auth_b64url_decode(s, len, &n)) == NULL)
 		return NULL;
 	/* Strict UTF-8 (no surrogates) as libjwt's parser wants it. */
-	if (n == 0 || !utf8_valid(buf, n) || (tok = json_tokener_new()) == NULL)
-		goto done;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	/* Trailing bytes after the object make the segment malformed. */
-	if (obj != NULL &&
-	    (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != n ||
-	    !json_object_is_type(obj, json_type_object) ||
-	    auth_json_refused(buf, n))) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-done:
+	if (n > 0 && utf8_valid(buf, n))
+		(void)json_in_parse((const char *)buf, n, &rules, &obj, &e);
 	explicit_bzero(buf, n);
 	free(buf);
 	return obj;
-}
-
-/* A claim, or NULL when absent; *present tells absent from JSON null. */
-static json_object *
-auth_claim(json_object *claims, const char *name, bool *present)
-{
-	json_object *val = NULL;
-
-	*present = json_object_object_get_ex(claims, name, &val);
-	return val;
-}
-
-/*
- * A NumericDate, int or float.  Rounded up: with an integer now,
- * "now >= t" and "now < t" give the same answers for ceil(t).
- * Returns 0 (absent: *present false), or -1 for a wrong type.
- */
-static int
-auth_time_claim(json_object *claims, const char *name, bool *present,
-    int64_t *t)
-{
-	json_object *val;
-	double d;
-
-	val = auth_claim(claims, name, present);
-	if (!*present)
-		return 0;
-	if (json_object_is_type(val, json_type_int)) {
-		*t = json_object_get_int64(val);
-	} else if (json_object_is_type(val, json_type_double)) {
-		d = ceil(json_object_get_double(val));
-		if (isnan(d))
-			return -1;
-		if (d > (double)AUTH_TIME_MAX)
-			*t = AUTH_TIME_MAX;
-		else if (d < -(double)AUTH_TIME_MAX)
-			*t = -AUTH_TIME_MAX;
-		else
-			*t = (int64_t)d;
-	} else
-		return -1;
-	if (*t > AUTH_TIME_MAX)
-		*t = AUTH_TIME_MAX;
-	if (*t < -AUTH_TIME_MAX)
-		*t = -AUTH_TIME_MAX;
-	return 0;
-}
-
-/* exp, nbf and iat, each with the leeway. */
-static int
-auth_check_times(const struct auth_verifier *v, json_object *claims,
-    int64_t now, struct chat_identity *id, const char **why)
-{
-	int64_t t, lw = v->av_leeway;
-	bool present;
-
-	if (now > AUTH_TIME_MAX)
-		now = AUTH_TIME_MAX;
-	if (now < -AUTH_TIME_MAX)
-		now = -AUTH_TIME_MAX;
-
-	if (auth_time_claim(claims, "exp", &present, &t) == -1) {
-		*why = "invalid exp";
-		return -1;
-	}
-	if (!present && v->av_require_exp) {
-		*why = "missing exp";
-		return -1;
-	}
-	if (present && now >= t + lw) {
-		*why = "token expired";
-		return -1;
-	}
-	/* 0 means "no exp" to the broker; an exp of 0 is long expired. */
-	id->ci_exp = present ? t : 0;
-
-	if (auth_time_claim(claims, "nbf", &present, &t) == -1) {
-		*why = "invalid nbf";
-		return -1;
-	}
-	if (present && now + lw < t) {
-		*why = "token not yet valid";
-		return -1;
-	}
-
-	if (auth_time_claim(claims, "iat", &present, &t) == -1) {
-		*why = "invalid iat";
-		return -1;
-	}
-	if (present && t > now + lw) {
-		*why = "issued in the future";
-		return -1;
-	}
-	return 0;
-}
-
-/* A string claim with no NUL inside; NULL for any other JSON type. */
-static const char *
-auth_string(json_object *val, size_t *len)
-{
-	const char *s;
-
-	if (!json_object_is_type(val, json_type_string))
-		return NULL;
-	s = json_object_get_string(val);
-	*len = (size_t)json_object_get_string_len(val);
-	if (strlen(s) != *len)
-		return NULL;
-	return s;
-}
-
-static bool
-auth_is_user_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-	    c == '-';
-}
-
-static bool
-auth_is_room_char(unsigned char c)
-{
-	return auth_is_user_char(c) || c == ':';
-}
-
-static int
-auth_check_sub(json_object *claims, struct chat_identity *id,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t i, len;
-	bool present;
-
-	val = auth_claim(claims, "sub", &present);
-	if (!present) {
-		*why = "missing sub";
-		return -1;
-	}
-	if ((s = auth_string(val, &len)) == NULL || len == 0 ||
-	    len > CHAT_MAX_USER)
-		goto bad;
-	for (i = 0; i < len; i++)
-		if (!auth_is_user_char((unsigned char)s[i]))
-			goto bad;
-	memcpy(id->ci_user, s, len + 1);
-	return 0;
-bad:
-	*why = "invalid sub";
-	return -1;
-}
-
-static int
-auth_check_iss(const struct auth_verifier *v, json_object *claims,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t len;
-	bool present;
-
-	if (v->av_issuer == NULL)
-		return 0;
-	val = auth_claim(claims, "iss", &present);
-	if (!present) {
-		*why = "missing iss";
-		return -1;
-	}
-	if ((s = auth_string(val, &len)) == NULL) {
-		*why = "invalid iss";
-		return -1;
-	}
-	if (strcmp(s, v->av_issuer) != 0) {
-		*why = "wrong issuer";
-		return -1;
-	}
-	return 0;
-}
-
-/* aud: a string, or an array whose string entries are candidates. */
-static int
-auth_check_aud(const struct auth_verifier *v, json_object *claims,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t i, n, len;
-	bool present;
-
-	if (v->av_audience == NULL)
-		return 0;
-	val = auth_claim(claims, "aud", &present);
-	if (!present) {
-		*why = "missing aud";
-		return -1;
-	}
-	if (json_object_is_type(val, json_type_string)) {
-		if ((s = auth_string(val, &len)) != NULL &&
-		    strcmp(s, v->av_audience) == 0)
-			return 0;
-	} else if (json_object_is_type(val, json_type_array)) {
-		n = json_object_array_length(val);
-		for (i = 0; i < n; i++) {
-			s = auth_string(json_object_array_get_idx(val, i),
-			    &len);
-			if (s != NULL && strcmp(s, v->av_audience) == 0)
-				return 0;
-		}
-	} else {
-		*why = "invalid aud";
-		return -1;
-	}
-	*why = "wrong audience";
-	return -1;
-}
-
-/* name: at most CHAT_MAX_NAME code points of valid UTF-8. */
-static int
-auth_check_name(json_object *claims, struct chat_identity *id,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t i, len, cps = 0;
-	bool present;
-
-	val = auth_claim(claims, "name", &present);
-	if (!present)
-		return 0;
-	if ((s = auth_string(val, &len)) == NULL ||
-	    len > CHAT_MAX_NAME_BYTES ||
-	    !utf8_valid((const uint8_t *)s, len))
-		goto bad;
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			cps++;
-	if (cps > CHAT_MAX_NAME)
-		goto bad;
-	memcpy(id->ci_name, s, len + 1);
-	return 0;
-bad:
-	*why = "invalid name";
-	return -1;
-}
-
-static int
-auth_check_role(json_object *claims, struct chat_identity *id,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t len;
-	bool present;
-
-	val = auth_claim(claims, "role", &present);
-	if (!present)
-		return 0;
-	if ((s = auth_string(val, &len)) == NULL) {
-		*why = "invalid role";
-		return -1;
-	}
-	id->ci_moderator = strcmp(s, "moderator") == 0;
-	return 0;
-}
-
-/* A room name, or a prefix of one ending in '*' ("*" alone: any room). */
-static bool
-auth_room_pattern_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > CHAT_MAX_ROOM)
-		return false;
-	if (s[len - 1] == '*')
-		len--;
-	for (i = 0; i < len; i++)
-		if (!auth_is_room_char((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* Last check of all, so nothing allocated here is ever undone. */
-static int
-auth_check_rooms(json_object *claims, struct chat_identity *id,
-    const char **why)
-{
-	json_object *val;
-	const char *s;
-	size_t i, n, len;
-	bool present;
-
-	val = auth_claim(claims, "rooms", &present);
-	if (!present)
-		return 0;
-	if (!json_object_is_type(val, json_type_array) ||
-	    (n = json_object_array_length(val)) > CHAT_MAX_PATTERNS)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		s = auth_string(json_object_array_get_idx(val, i), &len);
-		if (s == NULL || !auth_room_pattern_ok(s, len))
-			goto bad;
-	}
-	id->ci_rooms_present = true;
-	id->ci_nrooms = n;
-	if (n > 0) {
-		id->ci_rooms = xcalloc(n, sizeof(*id->ci_rooms));
-		for (i = 0; i < n; i++)
-			id->ci_rooms[i] = xstrdup(json_object_get_string(
-			    json_object_array_get_idx(val, i)));
-	}
-	return 0;
-bad:
-	*why = "invalid rooms";
-	return -1;
-}
-
-static int
-auth_check_claims(const struct auth_verifier *v, json_object *claims,
-    int64_t now, struct chat_identity *id, const char **why)
-{
-	if (auth_check_sub(claims, id, why) == -1 ||
-	    auth_check_times(v, claims, now, id, why) == -1 ||
-	    auth_check_iss(v, claims, why) == -1 ||
-	    auth_check_aud(v, claims, why) == -1 ||
-	    auth_check_name(claims, id, why) == -1 ||
-	    auth_check_role(claims, id, why) == -1 ||
-	    auth_check_rooms(claims, id, why) == -1)
-		return -1;
-	return 0;
 }
 
 /*
@@ -699,6 +310,7 @@ int
 auth_verify(const struct auth_verifier *v, const char *token, int64_t now,
     struct chat_identity *id, const char **why)
 {
+	struct auth_claim_rules rules;
 	const char *dot1, *dot2, *sig;
 	json_object *claims = NULL;
 	unsigned char *raw;
@@ -743,7 +355,11 @@ auth_verify(const struct auth_verifier *v, const char *token, int64_t now,
 		goto done;
 	}
 	/* The claims are read from the very bytes the signature covers. */
-	if (auth_check_claims(v, claims, now, id, why) == -1)
+	rules.acr_issuer = v->av_issuer;
+	rules.acr_audience = v->av_audience;
+	rules.acr_leeway = v->av_leeway;
+	rules.acr_require_exp = v->av_require_exp;
+	if (auth_claims_check(&rules, claims, now, id, why) == -1)
 		goto done;
 	rc = 0;
 done:

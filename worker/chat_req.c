@@ -29,6 +29,8 @@
 
 #include "chat.h"
 #include "chat_req.h"
+#include "envelope.h"
+#include "json_in.h"
 
 /* Types the worker answers itself. */
 static const struct {
@@ -48,22 +50,27 @@ chat_limits_default(struct chat_limits *lim)
 	lim->cl_max_bytes = CHAT_REQ_DEF_MAX_BYTES;
 }
 
+enum perr
+chat_req_perr(enum chat_err err)
+{
+	switch (err) {
+	case CHAT_ERR_PARSE:
+		return PERR_PARSE_ERROR;
+	case CHAT_ERR_VALIDATION:
+		return PERR_VALIDATION_ERROR;
+	case CHAT_ERR_UNKNOWN_TYPE:
+		return PERR_UNKNOWN_TYPE;
+	case CHAT_ERR_NONE:
+	case CHAT_ERR_INTERNAL:
+	default:
+		return PERR_INTERNAL_ERROR;
+	}
+}
+
 const char *
 chat_req_errcode(enum chat_err err)
 {
-	switch (err) {
-	case CHAT_ERR_NONE:
-		return "";
-	case CHAT_ERR_PARSE:
-		return "PARSE_ERROR";
-	case CHAT_ERR_VALIDATION:
-		return "VALIDATION_ERROR";
-	case CHAT_ERR_UNKNOWN_TYPE:
-		return "UNKNOWN_TYPE";
-	case CHAT_ERR_INTERNAL:
-	default:
-		return "INTERNAL_ERROR";
-	}
+	return err == CHAT_ERR_NONE ? "" : perr_wire(chat_req_perr(err));
 }
 
 void
@@ -91,147 +98,13 @@ chat_fail(struct chat_parsed *p, enum chat_err err, const char *field,
 	return -1;
 }
 
-/* Pre-scan of the raw text. */
-
-static int
-chat_hex4(const char *s, size_t len, size_t i, unsigned int *cu)
-{
-	unsigned int	v = 0;
-	size_t		k;
-	char		c;
-
-	if (len < 4 || i > len - 4)
-		return -1;
-	for (k = i; k < i + 4; k++) {
-		c = s[k];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned int)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned int)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned int)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*cu = v;
-	return 0;
-}
-
-static void
-chat_lone(char *out, size_t at, size_t *nlone)
-{
-	(*nlone)++;
-	if (out != NULL)
-		memcpy(out + at, "\\u0000", 6);
-}
-
-/*
- * Walk the string whose body starts at in[i].  Returns the index of its
- * closing quote (len if unterminated: json-c reports that), or -1 on a raw
- * control byte.  Counts lone surrogate escapes and, with out, rewrites
- * each at the same offset.
- */
-static ssize_t
-chat_scan_string(const char *in, size_t len, size_t i, char *out,
-    size_t *nlone)
-{
-	size_t		hi = SIZE_MAX;	/* an unpaired high surrogate escape */
-	unsigned int	cu;
-	unsigned char	c;
-
-	while (i < len) {
-		c = (unsigned char)in[i];
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			return -1;
-		if (c == '\\' && i + 1 < len && in[i + 1] == 'u' &&
-		    chat_hex4(in, len, i + 2, &cu) == 0) {
-			if (cu >= 0xdc00 && cu <= 0xdfff && hi != SIZE_MAX) {
-				hi = SIZE_MAX;		/* a pair */
-			} else {
-				if (hi != SIZE_MAX)
-					chat_lone(out, hi, nlone);
-				hi = SIZE_MAX;
-				if (cu >= 0xd800 && cu <= 0xdbff)
-					hi = i;
-				else if (cu >= 0xdc00 && cu <= 0xdfff)
-					chat_lone(out, i, nlone);
-			}
-			i += 6;
-			continue;
-		}
-		if (hi != SIZE_MAX)
-			chat_lone(out, hi, nlone);
-		hi = SIZE_MAX;
-		i += c == '\\' ? 2 : 1;
-	}
-	if (hi != SIZE_MAX)
-		chat_lone(out, hi, nlone);
-	return (ssize_t)(i < len ? i : len);
-}
-
-/*
- * json-c 0.16 decodes a lone surrogate escape ("\ud800") to U+FFFD, which
- * every text check would then pass, yet PROTOCOL.md refuses them.  So
- * before json-c runs, each one inside a value string is rewritten to
- * "\u0000" (same length) in a copy: every string field refuses NUL.  A
- * key's is left alone; it only misspells the key.  The same pass refuses
- * what the strict tokener still lets through: raw control bytes in
- * strings and single-quoted strings.  *copy is NULL if nothing changed.
- */
-static enum chat_err
-chat_prescan(const char *in, size_t len, char **copy, const char **why)
-{
-	size_t	i, j, end, nlone;
-	ssize_t	e;
-
-	*copy = NULL;
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\'') {
-			*why = "strings must use double quotes";
-			goto fail;
-		}
-		if (in[i] != '"')
-			continue;
-		nlone = 0;
-		if ((e = chat_scan_string(in, len, i + 1, NULL, &nlone)) == -1) {
-			*why = "control character inside a string";
-			goto fail;
-		}
-		end = (size_t)e;
-		for (j = end + 1; j < len && (in[j] == ' ' || in[j] == '\t' ||
-		    in[j] == '\n' || in[j] == '\r'); j++)
-			;
-		if (nlone > 0 && (j >= len || in[j] != ':')) {
-			if (*copy == NULL) {
-				if ((*copy = malloc(len)) == NULL)
-					return CHAT_ERR_INTERNAL;
-				memcpy(*copy, in, len);
-			}
-			(void)chat_scan_string(in, len, i + 1, *copy, &nlone);
-		}
-		i = end;
-	}
-	return CHAT_ERR_NONE;
-fail:
-	free(*copy);
-	*copy = NULL;
-	return CHAT_ERR_PARSE;
-}
-
 /* Fields. */
 
-/* NULL if absent or JSON null (json-c holds null as a NULL object). */
+/* NULL if absent or JSON null: null counts as absent. */
 static json_object *
 chat_field(json_object *obj, const char *key)
 {
-	json_object	*v;
-
-	if (!json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
+	return json_in_field(obj, key, NULL);
 }
 
 static int
@@ -244,10 +117,8 @@ chat_parse_room(json_object *obj, struct chat_req *r, struct chat_parsed *p)
 	if ((v = chat_field(obj, "room")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "room",
 		    "room is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (!chat_room_valid(s, len))
 		goto bad;
 	memcpy(r->cr_room, s, len);
@@ -271,10 +142,8 @@ chat_parse_text(json_object *obj, const char *key, size_t maxc, char **out,
 	if ((v = chat_field(obj, key)) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
 		    key);
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto range;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if ((n = chat_text_count(s, len, CHAT_TEXT_MSG)) == -1)
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s must be valid "
 		    "UTF-8 without NUL, lone surrogates or control characters "
@@ -303,10 +172,8 @@ chat_parse_optstr(json_object *obj, const char *key, size_t minc,
 
 	if ((v = chat_field(obj, key)) == NULL)
 		return 0;
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	n = chat_text_count(s, len, CHAT_TEXT_NONUL);
 	if (n == -1 || (size_t)n < minc || (size_t)n > maxc || len >= cap)
 		goto bad;
@@ -329,10 +196,8 @@ chat_parse_emoji(json_object *obj, struct chat_req *r, struct chat_parsed *p)
 	if ((v = chat_field(obj, "emoji")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "emoji",
 		    "emoji is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (len < 1 || len > CHAT_MAX_EMOJI ||
 	    chat_text_count(s, len, CHAT_TEXT_NOCTL) == -1)
 		goto bad;
@@ -349,28 +214,19 @@ static int
 chat_parse_int(json_object *obj, const char *key, int64_t min, int64_t max,
     bool *has, int64_t *out, struct chat_parsed *p)
 {
-	json_object	*v;
-	int64_t		 x;
-
-	if ((v = chat_field(obj, key)) == NULL) {
+	switch (json_in_int64(obj, key, has == NULL, min, max, out)) {
+	case JSON_IN_GOT:
 		if (has != NULL)
-			return 0;
+			*has = true;
+		return 0;
+	case JSON_IN_ABSENT:
+		return 0;
+	case JSON_IN_MISSING:
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
 		    key);
+	default:
+		break;
 	}
-	if (!json_object_is_type(v, json_type_int))
-		goto bad;
-	x = json_object_get_int64(v);
-	/* json-c clamps a uint64 above INT64_MAX to INT64_MAX here. */
-	if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
-		goto bad;
-	if (x < min || x > max)
-		goto bad;
-	*out = x;
-	if (has != NULL)
-		*has = true;
-	return 0;
-bad:
 	if (max == INT64_MAX)
 		return chat_fail(p, CHAT_ERR_VALIDATION, key,
 		    "%s must be an integer >= %" PRId64, key, min);
@@ -383,19 +239,17 @@ static int
 chat_parse_bool(json_object *obj, const char *key, bool required, bool *out,
     struct chat_parsed *p)
 {
-	json_object	*v;
-
-	if ((v = chat_field(obj, key)) == NULL) {
-		if (!required)
-			return 0;
+	switch (json_in_bool(obj, key, required, out)) {
+	case JSON_IN_GOT:
+	case JSON_IN_ABSENT:
+		return 0;
+	case JSON_IN_MISSING:
 		return chat_fail(p, CHAT_ERR_VALIDATION, key, "%s is required",
 		    key);
-	}
-	if (!json_object_is_type(v, json_type_boolean))
+	default:
 		return chat_fail(p, CHAT_ERR_VALIDATION, key,
 		    "%s must be true or false", key);
-	*out = json_object_get_boolean(v);
-	return 0;
+	}
 }
 
 /* The kind's fields, in table order (chat.h CHAT_F_*). */
@@ -509,10 +363,8 @@ chat_parse_token(json_object *obj, struct chat_parsed *p)
 	if ((v = chat_field(obj, "token")) == NULL)
 		return chat_fail(p, CHAT_ERR_VALIDATION, "token",
 		    "token is required");
-	if (!json_object_is_type(v, json_type_string))
+	if (json_in_string_value(v, SIZE_MAX, &s, &len) != JSON_IN_GOT)
 		goto bad;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
 	if (len < 1 || len > CHAT_REQ_MAX_TOKEN ||
 	    chat_text_count(s, len, CHAT_TEXT_NONUL) == -1)
 		goto bad;
@@ -578,14 +430,10 @@ chat_req_parse(const char *json, size_t len, const struct chat_limits *lim,
     struct chat_parsed *out)
 {
 	struct chat_limits	 deflim;
-	struct json_tokener	*tok = NULL;
-	json_object		*obj = NULL;
-	enum json_tokener_error	 jerr;
-	enum chat_err		 err;
-	const char		*why = NULL, *buf;
-	char			*copy = NULL;
-	size_t			 i;
-	int			 rc = -1;
+	struct json_in_rules	 rules;
+	struct json_in_error	 e;
+	json_object		*obj;
+	int			 rc;
 
 	memset(out, 0, sizeof(*out));
 	if (lim == NULL) {
@@ -595,44 +443,12 @@ chat_req_parse(const char *json, size_t len, const struct chat_limits *lim,
 	if (len > lim->cl_max_bytes || len > INT_MAX)
 		return chat_fail(out, CHAT_ERR_PARSE, NULL,
 		    "message larger than %zu bytes", lim->cl_max_bytes);
-	for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' ||
-	    json[i] == '\n' || json[i] == '\r'); i++)
-		;
-	if (i == len || json[i] != '{')
-		return chat_fail(out, CHAT_ERR_PARSE, NULL,
-		    "expected a JSON object");
-	if ((err = chat_prescan(json, len, &copy, &why)) != CHAT_ERR_NONE)
-		return chat_fail(out, err, NULL, "%s",
-		    err == CHAT_ERR_PARSE ? why : "out of memory");
-	buf = copy != NULL ? copy : json;
-
-	if ((tok = json_tokener_new_ex(lim->cl_max_depth > 0 ?
-	    lim->cl_max_depth : 1)) == NULL) {
-		chat_fail(out, CHAT_ERR_INTERNAL, NULL, "out of memory");
-		goto done;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_continue)
-		chat_fail(out, CHAT_ERR_PARSE, NULL, "truncated JSON");
-	else if (jerr == json_tokener_error_depth)
-		chat_fail(out, CHAT_ERR_PARSE, NULL,
-		    "JSON nested more than %d levels deep", lim->cl_max_depth);
-	else if (jerr != json_tokener_success)
-		chat_fail(out, CHAT_ERR_PARSE, NULL, "invalid JSON: %s",
-		    json_tokener_error_desc(jerr));
-	else if (json_tokener_get_parse_end(tok) != len)
-		chat_fail(out, CHAT_ERR_PARSE, NULL,
-		    "data after the JSON object");
-	else if (!json_object_is_type(obj, json_type_object))
-		chat_fail(out, CHAT_ERR_PARSE, NULL, "expected a JSON object");
-	else
-		rc = chat_parse_object(obj, lim, out);
-done:
+	memset(&rules, 0, sizeof(rules));
+	rules.jr_max_depth = lim->cl_max_depth;
+	if (json_in_parse(json, len, &rules, &obj, &e) == -1)
+		return chat_fail(out, e.je_reason == JSON_IN_NOMEM ?
+		    CHAT_ERR_INTERNAL : CHAT_ERR_PARSE, NULL, "%s", e.je_why);
+	rc = chat_parse_object(obj, lim, out);
 	json_object_put(obj);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(copy);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "chat.h"
+#include "envelope.h"
 
 #define CHAT_REQ_DEF_MAX_TEXT	4000	/* code points */
 #define CHAT_REQ_DEF_MAX_DEPTH	16	/* JSON nesting; requests are flat */
@@ -57,7 +58,9 @@ void	chat_limits_default(struct chat_limits *lim);
 int	chat_req_parse(const char *json, size_t len,
 	    const struct chat_limits *lim, struct chat_parsed *out);
 void	chat_parsed_free(struct chat_parsed *p);
-/* "PARSE_ERROR", "VALIDATION_ERROR", ... for the error reply. */
+/* The error reply's code (envelope.h); chat_req_errcode spells it
+ * ("" for CHAT_ERR_NONE). */
+enum perr chat_req_perr(enum chat_err err);
 const char *chat_req_errcode(enum chat_err err);
 
 #endif

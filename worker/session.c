@@ -28,6 +28,7 @@
 #include "chat_req.h"
 #include "config.h"
 #include "conn.h"
+#include "envelope.h"
 #include "http_upgrade.h"
 #include "ipc.h"
 #include "log.h"
@@ -132,18 +133,6 @@ session_room_del(struct session *s, const char *room)
 
 /* JSON replies. */
 
-/* Add "id" from its JSON text; valid JSON by construction (chat_req.c). */
-static void
-session_add_id(json_object *obj, const char *id_json)
-{
-	json_object	*id;
-
-	if (id_json == NULL || id_json[0] == '\0')
-		return;
-	if ((id = json_tokener_parse(id_json)) != NULL)
-		json_object_object_add(obj, "id", id);
-}
-
 /* Serialise, send and release obj. */
 static void
 session_send_json(struct ws_conn *c, json_object *obj)
@@ -151,8 +140,7 @@ session_send_json(struct ws_conn *c, json_object *obj)
 	const char	*text = NULL;
 
 	if (obj != NULL)
-		text = json_object_to_json_string_ext(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_object_to_json_string_ext(obj, ENVELOPE_JSON_FLAGS);
 	if (text == NULL) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "reply_failed",
 		    "out of memory building a reply");
@@ -162,35 +150,11 @@ session_send_json(struct ws_conn *c, json_object *obj)
 	json_object_put(obj);
 }
 
-/* A new {"type":type,"id":id} object (NULL when out of memory). */
-static json_object *
-session_reply_new(const char *type, const char *id_json)
-{
-	json_object	*obj;
-
-	if ((obj = json_object_new_object()) == NULL)
-		return NULL;
-	json_object_object_add(obj, "type", json_object_new_string(type));
-	session_add_id(obj, id_json);
-	return obj;
-}
-
 void
-session_send_error(struct ws_conn *c, const char *id_json, const char *code,
+session_send_error(struct ws_conn *c, const char *id_json, enum perr code,
     const char *field, const char *message)
 {
-	json_object	*obj = session_reply_new("error", id_json);
-
-	if (obj != NULL) {
-		json_object_object_add(obj, "code",
-		    json_object_new_string(code));
-		json_object_object_add(obj, "message",
-		    json_object_new_string(message));
-		if (field != NULL)
-			json_object_object_add(obj, "field",
-			    json_object_new_string(field));
-	}
-	session_send_json(c, obj);
+	session_send_json(c, envelope_error(id_json, code, field, message));
 }
 
 /* Broker messages. */
@@ -301,7 +265,7 @@ session_exp_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_conn(LOG_LVL_INFO, c->wc_id, "token_expired", "user %s",
 	    s->se_id.ci_user);
-	session_send_error(c, NULL, "INVALID_TOKEN", NULL, "token expired");
+	session_send_error(c, NULL, PERR_INVALID_TOKEN, NULL, "token expired");
 	conn_close(c, WS_CLOSE_INVALID_TOKEN, "token expired");
 }
 
@@ -350,7 +314,7 @@ session_send_invalid(struct ws_conn *c, const char *id_json, const char *why)
 	char	msg[CHAT_REQ_MSG_SIZE];
 
 	snprintf(msg, sizeof(msg), "invalid token: %s", why);
-	session_send_error(c, id_json, "INVALID_TOKEN", NULL, msg);
+	session_send_error(c, id_json, PERR_INVALID_TOKEN, NULL, msg);
 }
 
 /*
@@ -394,7 +358,7 @@ session_on_admitted(struct ws_conn *c)
 	s->se_welcomed = true;
 	snprintf(conn, sizeof(conn), "%016" PRIx64, c->wc_id);
 	format_iso8601_ms(now_wall_ms(), now);
-	if ((obj = session_reply_new("welcome", s->se_welcome_id)) != NULL) {
+	if ((obj = envelope_new("welcome", s->se_welcome_id)) != NULL) {
 		json_object_object_add(obj, "user",
 		    json_object_new_string(s->se_id.ci_user));
 		json_object_object_add(obj, "name", json_object_new_string(
@@ -452,7 +416,7 @@ session_refresh(struct ws_conn *c, const char *token, const char *id_json)
 		log_conn(LOG_LVL_INFO, c->wc_id, "refresh_failed",
 		    "token for another user");
 		chat_identity_free(&id);
-		session_send_error(c, id_json, "INVALID_TOKEN", NULL,
+		session_send_error(c, id_json, PERR_INVALID_TOKEN, NULL,
 		    "refresh token is for another user");
 		return;
 	}
@@ -461,7 +425,7 @@ session_refresh(struct ws_conn *c, const char *token, const char *id_json)
 	log_conn(LOG_LVL_INFO, c->wc_id, "refresh_ok", "user %s",
 	    s->se_id.ci_user);
 	session_arm_exp(c);
-	if ((obj = session_reply_new("refreshed", id_json)) != NULL)
+	if ((obj = envelope_new("refreshed", id_json)) != NULL)
 		json_object_object_add(obj, "exp", s->se_id.ci_exp != 0 ?
 		    json_object_new_int64(s->se_id.ci_exp) : NULL);
 	session_send_json(c, obj);
@@ -525,7 +489,7 @@ session_broker_lost(struct ws_conn *c)
 		return;
 	s->se_auth_sent = false;
 	while ((id = session_inflight_pop(s)) != NULL) {
-		session_send_error(c, id, "UNAVAILABLE", NULL,
+		session_send_error(c, id, PERR_UNAVAILABLE, NULL,
 		    "the server restarted before answering; retry");
 		free(id);
 	}
@@ -540,20 +504,20 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 
 	if (c->wc_worker->w_broker == NULL || !c->wc_registered ||
 	    (!s->se_auth_sent && session_send_auth(c) == -1)) {
-		session_send_error(c, id, "UNAVAILABLE", NULL,
+		session_send_error(c, id, PERR_UNAVAILABLE, NULL,
 		    "the server is restarting; retry");
 		return;
 	}
 	/* typing is the one request the broker does not answer. */
 	if (r->cr_kind != CHAT_REQ_TYPING &&
 	    s->se_if_n >= SESSION_MAX_INFLIGHT) {
-		session_send_error(c, id, "UNAVAILABLE", NULL,
+		session_send_error(c, id, PERR_UNAVAILABLE, NULL,
 		    "too many requests waiting for an answer; slow down");
 		return;
 	}
 	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= CHAT_MAX_ROOMS_PER_CONN &&
 	    session_room_find(s, r->cr_room) == -1) {
-		session_send_error(c, id, "VALIDATION_ERROR", "room",
+		session_send_error(c, id, PERR_VALIDATION_ERROR, "room",
 		    "too many rooms on one connection");
 		return;
 	}
@@ -563,12 +527,12 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 		ipc_msg_free(&m);
 		log_conn(LOG_LVL_WARN, c->wc_id, "client_req_unsent",
 		    "request does not fit in an IPC message");
-		session_send_error(c, id, "INTERNAL_ERROR", NULL,
+		session_send_error(c, id, PERR_INTERNAL_ERROR, NULL,
 		    "request too large to forward");
 		return;
 	}
 	if (worker_to_broker(c->wc_worker, &m) == -1) {
-		session_send_error(c, id, "UNAVAILABLE", NULL,
+		session_send_error(c, id, PERR_UNAVAILABLE, NULL,
 		    "the server is busy; retry");
 		return;
 	}
@@ -641,37 +605,37 @@ session_on_text(struct ws_conn *c, const char *text, size_t len)
 	 * text that is not JSON at all still gets PARSE_ERROR. */
 	if (!s->se_authed && p.cp_kind == CHAT_PARSED_ERROR &&
 	    p.cp_err != CHAT_ERR_PARSE && !p.cp_preauth) {
-		session_send_error(c, p.cp_id, "NOT_AUTHENTICATED", NULL,
+		session_send_error(c, p.cp_id, PERR_NOT_AUTHENTICATED, NULL,
 		    "authenticate first");
 		chat_parsed_free(&p);
 		return;
 	}
 	switch (p.cp_kind) {
 	case CHAT_PARSED_ERROR:
-		session_send_error(c, p.cp_id, chat_req_errcode(p.cp_err),
+		session_send_error(c, p.cp_id, chat_req_perr(p.cp_err),
 		    p.cp_err == CHAT_ERR_VALIDATION ? p.cp_field : NULL,
 		    p.cp_msg);
 		break;
 	case CHAT_PARSED_PING:
-		session_send_json(c, session_reply_new("pong", p.cp_id));
+		session_send_json(c, envelope_new("pong", p.cp_id));
 		break;
 	case CHAT_PARSED_AUTH:
 		if (s->se_authed)
-			session_send_error(c, p.cp_id, "VALIDATION_ERROR",
+			session_send_error(c, p.cp_id, PERR_VALIDATION_ERROR,
 			    "type", "already authenticated");
 		else
 			session_login(c, p.cp_token, p.cp_id);
 		break;
 	case CHAT_PARSED_REFRESH:
 		if (!s->se_authed)
-			session_send_error(c, p.cp_id, "NOT_AUTHENTICATED",
+			session_send_error(c, p.cp_id, PERR_NOT_AUTHENTICATED,
 			    NULL, "authenticate first");
 		else
 			session_refresh(c, p.cp_token, p.cp_id);
 		break;
 	case CHAT_PARSED_REQ:
 		if (!s->se_authed)
-			session_send_error(c, p.cp_id, "NOT_AUTHENTICATED",
+			session_send_error(c, p.cp_id, PERR_NOT_AUTHENTICATED,
 			    NULL, "authenticate first");
 		else
 			session_forward(c, &p.cp_req);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
+
 struct ws_conn;
 struct worker;
 struct http_upgrade_req;
@@ -43,6 +45,6 @@ void	session_broker_lost(struct ws_conn *c);
  * added when not NULL (VALIDATION_ERROR).  The connection stays open.
  */
 void	session_send_error(struct ws_conn *c, const char *id_json,
-	    const char *code, const char *field, const char *message);
+	    enum perr code, const char *field, const char *message);
 
 #endif

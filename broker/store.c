@@ -46,11 +46,16 @@ store_wrap(const struct store_ops *ops, struct store_conn *c)
 }
 
 struct store *
+store_open_ops(const struct store_ops *ops, const char *path,
+    enum cfg_sync sync, char *err, size_t errlen)
+{
+	return store_wrap(ops, ops->so_open(path, sync, err, errlen));
+}
+
+struct store *
 store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 {
-	const struct store_ops *ops = store_pick(NULL);
-
-	return store_wrap(ops, ops->so_open(path, sync, err, errlen));
+	return store_open_ops(store_pick(NULL), path, sync, err, errlen);
 }
 
 struct store *

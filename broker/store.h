@@ -36,6 +36,7 @@
 
 /* A store as its callers hold it: the implementation and its connection. */
 struct store;
+struct store_ops;
 /* One implementation's connection; each implementation defines it in its
  * private files (the SQLite one in store_sqlite.h) and no caller sees it. */
 struct store_conn;
@@ -118,6 +119,10 @@ const struct store_ops *store_pick(const char *name);
  * WAL mode, one migration per transaction. */
 struct store *store_open(const char *path, enum cfg_sync sync, char *err,
 	    size_t errlen);
+/* The same with the implementation ops (from store_pick(), or a test's
+ * table wrapping one). */
+struct store *store_open_ops(const struct store_ops *ops, const char *path,
+	    enum cfg_sync sync, char *err, size_t errlen);
 void	store_close(struct store *s);
 int	store_check(struct store *s);		/* 0: the database answers */
 

@@ -59,9 +59,10 @@ store_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 }
 
 struct store *
-store_open_reader(const char *path, char *err, size_t errlen)
+store_open_reader(const struct store *writer, const char *path, char *err,
+    size_t errlen)
 {
-	const struct store_ops *ops = store_pick(NULL);
+	const struct store_ops *ops = writer->s_ops;
 
 	return store_wrap(ops, ops->so_open_reader(path, err, errlen));
 }
@@ -307,7 +308,6 @@ store_msglist_free(struct store_msglist *l)
 	free(l->ml_msgs);
 	memset(l, 0, sizeof(*l));
 }
-
 
 void
 store_roomlist_free(struct store_roomlist *l)

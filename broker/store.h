@@ -126,14 +126,16 @@ struct store *store_open_ops(const struct store_ops *ops, const char *path,
 void	store_close(struct store *s);
 int	store_check(struct store *s);		/* 0: the database answers */
 
-/* A read-only connection to the same database for a reader thread (reader.c),
- * after store_open() made the schema.  One thread uses it at a time.
+/* A read-only connection to writer's database, with writer's
+ * implementation, for a reader thread (reader.c), after store_open() made
+ * the schema.  One thread uses it at a time; writer is only looked at.
  * store_set_deadline(): a statement still running at deadline_ms
  * (now_mono_ms() clock; 0: none) is interrupted and fails (-1), and
  * store_interrupted() says so until the next store_set_deadline().
  * store_snapshot_begin()/_end(): the reads between them see one
  * committed state (SQLite: a WAL read transaction). */
-struct store *store_open_reader(const char *path, char *err, size_t errlen);
+struct store *store_open_reader(const struct store *writer, const char *path,
+	    char *err, size_t errlen);
 void	store_set_deadline(struct store *s, uint64_t deadline_ms);
 int	store_interrupted(const struct store *s);
 /* From another thread: stop what s runs now (the pool's stop). */

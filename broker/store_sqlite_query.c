@@ -15,7 +15,6 @@
 
 #define STORE_MAX_LIMIT		100000		/* rows in one list */
 
-
 /* Copies the MSG_COLS row st is on. */
 static void
 row_read(sqlite3_stmt *st, struct store_message *m)
@@ -196,7 +195,7 @@ out:
 	return rc;
 }
 
-/* Rooms. */
+/* Rooms and read markers. */
 
 int
 sq_room_get(struct store_conn *s, const char *room, char epoch[STORE_ID_LEN],
@@ -234,6 +233,8 @@ sq_read_get(struct store_conn *s, const char *room, const char *user,
 	rc = sq_one_int(s, ST_READ_GET, read_seq);
 	return rc == -1 ? -1 : 0;
 }
+
+/* Unread counts. */
 
 /* Deleted seqs in [1, r] of one Fenwick tree (user "": every author). */
 static int
@@ -345,7 +346,6 @@ sq_room_count(struct store_conn *s, int64_t *n)
 	*n = 0;
 	return sq_one_int(s, ST_ROOM_COUNT, n) == 0 ? 0 : -1;
 }
-
 
 static int	rooms_for_user(struct store_conn *, const char *,
 		    struct store_roomlist *);

@@ -17,7 +17,6 @@
 
 /* The batch transaction (the broker's group commit). */
 
-
 int
 sq_begin(struct store_conn *s)
 {
@@ -60,6 +59,9 @@ sq_rollback(struct store_conn *s)
 	return rc;
 }
 
+/* Rooms. */
+
+/* A fresh epoch or msg_id: 16 random bytes in hex. */
 static void
 random_id(char out[STORE_ID_LEN])
 {
@@ -275,7 +277,7 @@ sq_reaction_set(struct store_conn *s, const char *room, int64_t seq,
 	    count));
 }
 
-/* Read markers and unread counts. */
+/* Read markers. */
 
 int
 sq_read_set(struct store_conn *s, const char *room, const char *user,
@@ -292,7 +294,7 @@ sq_read_set(struct store_conn *s, const char *room, const char *user,
 	return sq_op_end(s, rc);
 }
 
-/* Memberships and the rooms listing. */
+/* Memberships. */
 
 static int
 membership(struct store_conn *s, enum store_st id, const char *user,
@@ -307,7 +309,6 @@ membership(struct store_conn *s, enum store_st id, const char *user,
 		rc = STORE_NOTFOUND;
 	return sq_op_end(s, rc);
 }
-
 
 int
 sq_membership_add(struct store_conn *s, const char *user, const char *room)

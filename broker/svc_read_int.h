@@ -57,7 +57,6 @@ struct read_job {
 	size_t			 rd_nframes;
 };
 
-
 /* svc_read.c.  read_job_new(): a job of kind for the request q, with the
  * request's id, room and user copied. */
 struct read_job *read_job_new(struct req_ctx *q, enum read_kind kind,

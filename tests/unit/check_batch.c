@@ -1,6 +1,7 @@
 /* check_batch.c: the group commit (broker/batch.c) against a real SQLite
  * file, its outbox watched through a recording sink instead of workers. */
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,27 +38,27 @@ struct tb {
 	struct parley_config	 tb_cfg;
 	struct chat_state	 tb_cs;
 	struct broker		 tb_b;
+	struct store_ops	 tb_ops;	/* the store's, maybe failing */
 	struct sent		 tb_sent[TB_MAX_SENT];
 	size_t			 tb_nsent;
 };
 
-/* The sink has no argument of its own; Check forks each test, so one
- * bench per process. */
-static struct tb *bench;
-
+/* The next record of the bench that holds b. */
 static struct sent *
-sent_next(void)
+sent_next(struct broker *b)
 {
-	ck_assert_uint_lt(bench->tb_nsent, TB_MAX_SENT);
-	return &bench->tb_sent[bench->tb_nsent++];
+	struct tb	*t = (struct tb *)(void *)((char *)b -
+			    offsetof(struct tb, tb_b));
+
+	ck_assert_uint_lt(t->tb_nsent, TB_MAX_SENT);
+	return &t->tb_sent[t->tb_nsent++];
 }
 
 static void
 rec_reply(struct broker *b, uint64_t conn, const char *json, size_t len)
 {
-	struct sent	*se = sent_next();
+	struct sent	*se = sent_next(b);
 
-	ck_assert_ptr_eq(b, &bench->tb_b);
 	se->se_conn = conn;
 	snprintf(se->se_json, sizeof(se->se_json), "%.*s", (int)len, json);
 }
@@ -67,9 +68,8 @@ rec_room(struct broker *b, const char *room, int64_t seq,
     uint64_t exclude_conn, const char *exclude_user, const char *json,
     size_t len)
 {
-	struct sent	*se = sent_next();
+	struct sent	*se = sent_next(b);
 
-	ck_assert_ptr_eq(b, &bench->tb_b);
 	se->se_to_room = true;
 	se->se_conn = exclude_conn;
 	se->se_seq = seq;
@@ -84,9 +84,7 @@ static const struct batch_sink rec_sink = {
 	.bs_room = rec_room,
 };
 
-/* The SQLite store with a COMMIT that always fails (the disk is full). */
-static struct store_ops failing_ops;
-
+/* A COMMIT that always fails (the disk is full). */
 static int
 commit_fails(struct store_conn *c)
 {
@@ -100,7 +98,6 @@ tb_open(struct tb *t, int commit_batch, bool fail_commits)
 	char	 err[256] = "";
 
 	memset(t, 0, sizeof(*t));
-	bench = t;
 	snprintf(t->tb_dir, sizeof(t->tb_dir), "/tmp/check_batch.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(t->tb_dir));
 	snprintf(t->tb_path, sizeof(t->tb_path), "%s/parley.db", t->tb_dir);
@@ -110,11 +107,12 @@ tb_open(struct tb *t, int commit_batch, bool fail_commits)
 	t->tb_b.b_cfg = &t->tb_cfg;
 	t->tb_b.b_chat = &t->tb_cs;
 	t->tb_cs.cs_broker = &t->tb_b;
-	failing_ops = store_sqlite_ops;
-	failing_ops.so_commit = commit_fails;
-	t->tb_b.b_store = store_open_ops(fail_commits ? &failing_ops :
-	    store_pick("sqlite"), t->tb_path, CFG_SYNC_NORMAL, err,
-	    sizeof(err));
+	/* The store's own ops, but for COMMIT when it is to fail. */
+	t->tb_ops = *store_pick("sqlite");
+	if (fail_commits)
+		t->tb_ops.so_commit = commit_fails;
+	t->tb_b.b_store = store_open_ops(&t->tb_ops, t->tb_path,
+	    CFG_SYNC_NORMAL, err, sizeof(err));
 	ck_assert_msg(t->tb_b.b_store != NULL, "store_open: %s", err);
 	ck_assert_ptr_nonnull(t->tb_b.b_base = event_base_new());
 	ck_assert_int_eq(batch_init(&t->tb_b), 0);
@@ -136,7 +134,6 @@ tb_close(struct tb *t)
 		unlink(p);
 	}
 	rmdir(t->tb_dir);
-	bench = NULL;
 }
 
 /* One send as svc_message.c does it: open the batch, append, queue the

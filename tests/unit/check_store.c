@@ -1166,7 +1166,7 @@ START_TEST(test_reader_deadline_ends_snapshot)
 	tdb_init(&t);
 	s = open_ok(&t);
 	ck_assert_int_eq(store_room_create(s, "r", epoch), 0);
-	rd = store_open_reader(t.td_path, err, sizeof(err));
+	rd = store_open_reader(s, t.td_path, err, sizeof(err));
 	ck_assert_msg(rd != NULL, "store_open_reader: %s", err);
 	for (i = 1; i <= 1500; i++) {
 		store_set_deadline(rd, 1);	/* long past */

@@ -1,5 +1,5 @@
 /* batch.c: group commit with a bounded delay and size (config [store]
- * commit_batch, commit_delay_ms). */
+ * commit_batch, commit_delay_ms); the outbox leaves through a sink. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +22,43 @@ batch_timer_cb(evutil_socket_t fd, short what, void *arg)
 	batch_commit(arg);
 }
 
+/* The default sink: the workers, through deliver.c. */
+static void
+sink_deliver_reply(struct broker *b, uint64_t conn, const char *json,
+    size_t len)
+{
+	deliver_reply(b, conn, json, len, true);
+}
+
+static void
+sink_deliver_room(struct broker *b, const char *room, int64_t seq,
+    uint64_t exclude_conn, const char *exclude_user, const char *json,
+    size_t len)
+{
+	deliver_room(b, room_lookup(&b->b_chat->cs_rooms, room), seq,
+	    exclude_conn, exclude_user, json, len);
+}
+
+static const struct batch_sink batch_deliver_sink = {
+	.bs_reply = sink_deliver_reply,
+	.bs_room = sink_deliver_room,
+};
+
 int
 batch_init(struct broker *b)
 {
 	struct chat_state *cs = b->b_chat;
 
 	STAILQ_INIT(&cs->cs_outbox);
+	cs->cs_sink = &batch_deliver_sink;
 	cs->cs_batch_timer = evtimer_new(b->b_base, batch_timer_cb, b);
 	return cs->cs_batch_timer == NULL ? -1 : 0;
+}
+
+void
+batch_set_sink(struct broker *b, const struct batch_sink *sink)
+{
+	b->b_chat->cs_sink = sink;
 }
 
 static void
@@ -89,25 +118,25 @@ batch_wrote(struct broker *b)
 static void
 batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 {
-	struct chat_state *cs = b->b_chat;
+	const struct batch_sink *sink = b->b_chat->cs_sink;
 
 	if (!ob->ob_to_room) {
 		if (committed && ob->ob_json != NULL)
-			deliver_reply(b, ob->ob_conn, ob->ob_json, ob->ob_len,
-			    true);
+			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
+			    ob->ob_len);
 		else if (!committed && ob->ob_fail_json != NULL)
-			deliver_reply(b, ob->ob_conn, ob->ob_fail_json,
-			    ob->ob_fail_len, true);
+			sink->bs_reply(b, ob->ob_conn, ob->ob_fail_json,
+			    ob->ob_fail_len);
 		else if (!committed)
 			/* Not a write's answer (an error, a read): still true. */
-			deliver_reply(b, ob->ob_conn, ob->ob_json, ob->ob_len,
-			    true);
+			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
+			    ob->ob_len);
 		return;
 	}
 	/* Presence and typing queued meanwhile are still true. */
 	if (committed || !ob->ob_write)
-		deliver_room(b, room_lookup(&cs->cs_rooms, ob->ob_room),
-		    ob->ob_seq, ob->ob_conn, ob->ob_exclude_user, ob->ob_json, ob->ob_len);
+		sink->bs_room(b, ob->ob_room, ob->ob_seq, ob->ob_conn,
+		    ob->ob_exclude_user, ob->ob_json, ob->ob_len);
 }
 
 static bool

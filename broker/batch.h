@@ -4,12 +4,29 @@
 #ifndef PARLEY_BATCH_H
 #define PARLEY_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct broker;
 
+/* Where the outbox goes once its batch is settled: deliver.c by default
+ * (batch_init()).  reply: one connection's answer (response: it answers
+ * one of its requests).  room: a broadcast to the room's members but
+ * exclude_conn (0: none) and exclude_user's connections (NULL: none).
+ * A test sets its own to watch the outbox without workers. */
+struct batch_sink {
+	void	(*bs_reply)(struct broker *b, uint64_t conn, const char *json,
+		    size_t len);
+	void	(*bs_room)(struct broker *b, const char *room, int64_t seq,
+		    uint64_t exclude_conn, const char *exclude_user,
+		    const char *json, size_t len);
+};
+
+/* Sets up the outbox and its timer (not started) with deliver.c's sink. */
 int	batch_init(struct broker *b);
+/* Replaces the sink; sink must outlive the batch. */
+void	batch_set_sink(struct broker *b, const struct batch_sink *sink);
 void	batch_free(struct broker *b);
 /* Before a write: open the batch if needed.  -1: the database failed. */
 int	batch_write(struct broker *b);

@@ -15,6 +15,7 @@
 
 struct event;
 struct quota_user;
+struct batch_sink;
 
 /* Per chat connection. */
 struct chat_conn {
@@ -83,6 +84,7 @@ struct chat_state {
 	int			 cs_batch_writes;
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;
+	const struct batch_sink	*cs_sink;	/* where the outbox goes */
 
 	/* Read jobs (svc_read.c): serials tie a job to its member_hold. */
 	uint64_t		 cs_job_serial;

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "reader.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 
@@ -147,8 +148,8 @@ reader_start(struct broker *b, struct event_base *base, const char *path,
 		int rc;
 
 		rt->rt_reader = r;
-		if ((rt->rt_store = store_open_reader(path, err,
-		    errlen)) == NULL)
+		if ((rt->rt_store = store_open_reader(b->b_store, path,
+		    err, errlen)) == NULL)
 			goto fail;
 		if ((rc = pthread_create(&rt->rt_tid, NULL,
 		    reader_thread_main, rt)) != 0) {

@@ -1,5 +1,7 @@
-/* store.h: the broker's persistence in SQLite.  Only the broker opens the
- * database; nothing here talks to sockets or knows about JSON.
+/* store.h: the broker's persistence, behind one interface (struct
+ * store_ops) with SQLite as its implementation today (store_sqlite*.c).
+ * Only the broker opens the database; nothing here talks to sockets or
+ * knows about JSON, and no database library's type appears here.
  *
  * Return values: 0 done, STORE_NOTFOUND (1) when the room, message or row
  * asked for does not exist, -1 on a database error (already logged as
@@ -32,16 +34,12 @@
 #define STORE_SEARCH_MAX_TERMS	32
 #define STORE_ID_LEN		33	/* 16 random bytes in hex, plus NUL */
 
+/* A store as its callers hold it: the implementation and its connection. */
 struct store;
-
-/* One schema step, from sql/NNNN_name.sql; see sql/gen_migrations.sh. */
-struct store_migration {
-	int		 mig_version;	/* NNNN: 1, 2, ... without holes */
-	const char	*mig_name;
-	const char	*mig_sql;
-};
-extern const struct store_migration store_migrations[];	/* sql/migrations.c */
-extern const size_t store_nmigrations;
+struct store_ops;
+/* One implementation's connection; each implementation defines it in its
+ * private files (the SQLite one in store_sqlite.h) and no caller sees it. */
+struct store_conn;
 
 enum store_kind {
 	STORE_KIND_MESSAGE = 0,		/* chat text */
@@ -111,21 +109,33 @@ struct store_roomlist {
 	size_t		 rl_n;
 };
 
-/* Opens (creating) path in WAL mode and brings the schema up to date, one
- * migration per transaction.  Refuses a schema newer than this binary. */
+/* The implementation called name (NULL: the default, "sqlite"), or NULL
+ * when there is none.  A configuration key choosing the store would pass
+ * its value here. */
+const struct store_ops *store_pick(const char *name);
+
+/* Opens (creating) path with the default implementation and brings the
+ * schema up to date; refuses a schema newer than this binary.  SQLite:
+ * WAL mode, one migration per transaction. */
 struct store *store_open(const char *path, enum cfg_sync sync, char *err,
 	    size_t errlen);
+/* The same with the implementation ops (from store_pick(), or a test's
+ * table wrapping one). */
+struct store *store_open_ops(const struct store_ops *ops, const char *path,
+	    enum cfg_sync sync, char *err, size_t errlen);
 void	store_close(struct store *s);
 int	store_check(struct store *s);		/* 0: the database answers */
 
-/* A read-only connection to the same file for a reader thread (reader.c),
- * after store_open() made the schema.  One thread uses it at a time.
+/* A read-only connection to writer's database, with writer's
+ * implementation, for a reader thread (reader.c), after store_open() made
+ * the schema.  One thread uses it at a time; writer is only looked at.
  * store_set_deadline(): a statement still running at deadline_ms
  * (now_mono_ms() clock; 0: none) is interrupted and fails (-1), and
  * store_interrupted() says so until the next store_set_deadline().
  * store_snapshot_begin()/_end(): the reads between them see one
- * committed state (a WAL read transaction). */
-struct store *store_open_reader(const char *path, char *err, size_t errlen);
+ * committed state (SQLite: a WAL read transaction). */
+struct store *store_open_reader(const struct store *writer, const char *path,
+	    char *err, size_t errlen);
 void	store_set_deadline(struct store *s, uint64_t deadline_ms);
 int	store_interrupted(const struct store *s);
 /* From another thread: stop what s runs now (the pool's stop). */
@@ -154,7 +164,7 @@ int	store_event_append(struct store *s, const struct store_post *p,
 int	store_find_client_msg(struct store *s, const char *room,
 	    const char *user, const char *client_msg_id, struct store_ack *ack);
 
-/* store_query.c: reading messages back. */
+/* Reading messages back. */
 
 /* One row, deleted or not, with its reactions. */
 int	store_message_get(struct store *s, const char *room, int64_t seq,
@@ -220,19 +230,89 @@ int	store_rooms_for_user(struct store *s, const char *user,
 	    struct store_roomlist *out);
 void	store_roomlist_free(struct store_roomlist *l);
 
-/* Registers the full-text tokenizer of messages_fts ("parley_room",
- * store_fts.c) on a connection: store_open() does; any other connection
- * that reads or writes messages_fts must too.  0 or -1. */
-struct sqlite3;
-int	store_fts_register(struct sqlite3 *db);
-
 /* The number of search terms in q (0: nothing to search for), for the
- * caller's configured cap; -1 on error. */
+ * caller's configured cap; -1 on error.  The terms are the ones
+ * store_search() would look for. */
 int	store_search_terms(struct store *s, const char *q, size_t *nterms);
-/* The FTS5 query store_search() runs for room and q, in *out (free it):
- * 0, STORE_BADQUERY (no terms, *out NULL) or -1.  *nterms: q's terms.
- * Exposed for tests. */
-int	store_fts_query(struct store *s, const char *room, const char *q,
-	    char **out, size_t *nterms);
+
+/*
+ * The interface every implementation fills: one function per call above,
+ * on its own connection type.  The wrappers in store.c dispatch to these;
+ * callers never use the table.  Adding a store is a new set of files that
+ * defines struct store_conn and one const struct store_ops, and one line
+ * in store.c's list of implementations.
+ */
+struct store_ops {
+	const char	*so_name;	/* for store_pick() */
+	struct store_conn *(*so_open)(const char *path, enum cfg_sync sync,
+			    char *err, size_t errlen);
+	struct store_conn *(*so_open_reader)(const char *path, char *err,
+			    size_t errlen);
+	void		(*so_close)(struct store_conn *c);
+	int		(*so_check)(struct store_conn *c);
+	void		(*so_set_deadline)(struct store_conn *c,
+			    uint64_t deadline_ms);
+	int		(*so_interrupted)(const struct store_conn *c);
+	void		(*so_interrupt)(struct store_conn *c);
+	int		(*so_snapshot_begin)(struct store_conn *c);
+	void		(*so_snapshot_end)(struct store_conn *c);
+	int		(*so_begin)(struct store_conn *c);
+	int		(*so_commit)(struct store_conn *c);
+	int		(*so_rollback)(struct store_conn *c);
+	int		(*so_room_get)(struct store_conn *c, const char *room,
+			    char epoch[STORE_ID_LEN], int64_t *last_seq);
+	int		(*so_room_create)(struct store_conn *c,
+			    const char *room, char epoch[STORE_ID_LEN]);
+	int		(*so_message_append)(struct store_conn *c,
+			    const struct store_post *p, struct store_ack *ack);
+	int		(*so_event_append)(struct store_conn *c,
+			    const struct store_post *p, struct store_ack *ack);
+	int		(*so_find_client_msg)(struct store_conn *c,
+			    const char *room, const char *user,
+			    const char *client_msg_id, struct store_ack *ack);
+	int		(*so_message_get)(struct store_conn *c,
+			    const char *room, int64_t seq,
+			    struct store_message *m);
+	int		(*so_message_edit)(struct store_conn *c,
+			    const char *room, int64_t seq, const char *text,
+			    int64_t edited_ts);
+	int		(*so_message_delete)(struct store_conn *c,
+			    const char *room, int64_t seq);
+	int		(*so_history)(struct store_conn *c, const char *room,
+			    int64_t before, size_t limit,
+			    struct store_msglist *out);
+	int		(*so_since)(struct store_conn *c, const char *room,
+			    int64_t since, size_t max,
+			    struct store_msglist *out);
+	int		(*so_search)(struct store_conn *c, const char *room,
+			    const char *q, int64_t before, size_t limit,
+			    struct store_msglist *out);
+	int		(*so_search_terms)(struct store_conn *c,
+			    const char *q, size_t *nterms);
+	int		(*so_reaction_set)(struct store_conn *c,
+			    const char *room, int64_t seq, const char *user,
+			    const char *emoji, bool active, int64_t *count);
+	int		(*so_read_set)(struct store_conn *c, const char *room,
+			    const char *user, int64_t seq, int64_t *stored);
+	int		(*so_read_get)(struct store_conn *c, const char *room,
+			    const char *user, int64_t *read_seq);
+	int		(*so_unread)(struct store_conn *c, const char *room,
+			    const char *user, int64_t read_seq,
+			    int64_t *unread);
+	int		(*so_membership_add)(struct store_conn *c,
+			    const char *user, const char *room);
+	int		(*so_membership_remove)(struct store_conn *c,
+			    const char *user, const char *room);
+	int		(*so_membership_has)(struct store_conn *c,
+			    const char *user, const char *room);
+	int		(*so_membership_count)(struct store_conn *c,
+			    const char *user, int64_t *n);
+	int		(*so_room_count)(struct store_conn *c, int64_t *n);
+	int		(*so_rooms_for_user)(struct store_conn *c,
+			    const char *user, struct store_roomlist *out);
+};
+
+/* The implementations. */
+extern const struct store_ops store_sqlite_ops;	/* store_sqlite.c */
 
 #endif

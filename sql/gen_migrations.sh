@@ -1,5 +1,5 @@
 #!/bin/sh
-# gen_migrations.sh: turn sql/NNNN_name.sql into the C table store.c applies.
+# gen_migrations.sh: turn sql/NNNN_name.sql into the C table store_sqlite_migrate.c applies.
 # Usage: gen_migrations.sh [sqldir] > migrations.c
 # The output is committed, so a build needs no generator; rerun it after
 # adding a migration.  Versions must run 1, 2, 3... without holes.
@@ -14,7 +14,7 @@ cat <<'HEAD'
  * Do not edit; add a new numbered .sql file and rerun the script. */
 #include <stddef.h>
 
-#include "store.h"
+#include "store_sqlite.h"
 
 const struct store_migration store_migrations[] = {
 HEAD

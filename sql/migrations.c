@@ -2,7 +2,7 @@
  * Do not edit; add a new numbered .sql file and rerun the script. */
 #include <stddef.h>
 
-#include "store.h"
+#include "store_sqlite.h"
 
 const struct store_migration store_migrations[] = {
 	{ 1, "init",

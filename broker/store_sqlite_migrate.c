@@ -1,4 +1,4 @@
-/* store_migrate.c: the migration runner: checks application_id, then applies
+/* store_sqlite_migrate.c: the migration runner: checks application_id, then applies
  * sql/NNNN_*.sql above PRAGMA user_version, one transaction each. */
 #include <stdint.h>
 #include <stdio.h>
@@ -7,8 +7,7 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_int.h"
-#include "store_migrate.h"
+#include "store_sqlite.h"
 
 #define STORE_APP_ID		1347570777	/* "PRLY", set by 0001_init */
 
@@ -19,7 +18,7 @@
  * lock, in case another process migrates the same file.
  */
 int
-store_migrate(sqlite3 *db, char *err, size_t errlen)
+sq_migrate(sqlite3 *db, char *err, size_t errlen)
 {
 	const struct store_migration *m;
 	char		 sql[64];
@@ -29,43 +28,43 @@ store_migrate(sqlite3 *db, char *err, size_t errlen)
 
 	for (i = 0; i < store_nmigrations; i++) {
 		if (store_migrations[i].mig_version != (int)i + 1) {
-			store_seterr(err, errlen, "migration table out of "
+			sq_seterr(err, errlen, "migration table out of "
 			    "order at %s", store_migrations[i].mig_name);
 			return -1;
 		}
 	}
-	if (store_db_pragma(db, "PRAGMA application_id", &app, NULL, 0, err,
+	if (sq_db_pragma(db, "PRAGMA application_id", &app, NULL, 0, err,
 	    errlen) == -1)
 		return -1;
 	if (app != 0 && app != STORE_APP_ID) {
-		store_seterr(err, errlen, "not a parley database "
+		sq_seterr(err, errlen, "not a parley database "
 		    "(application_id %lld)", (long long)app);
 		return -1;
 	}
 	for (;;) {
-		if (store_db_exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
+		if (sq_db_exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
 			return -1;
-		if (store_db_pragma(db, "PRAGMA user_version", &v, NULL, 0, err,
+		if (sq_db_pragma(db, "PRAGMA user_version", &v, NULL, 0, err,
 		    errlen) == -1)
 			goto fail;
 		if (v > latest) {
-			store_seterr(err, errlen, "database schema version "
+			sq_seterr(err, errlen, "database schema version "
 			    "%lld is newer than this parleyd knows (%lld): "
 			    "refusing to open it", (long long)v,
 			    (long long)latest);
 			goto fail;
 		}
 		if (v == latest)
-			return store_db_exec(db, "COMMIT", err, errlen);
+			return sq_db_exec(db, "COMMIT", err, errlen);
 		m = &store_migrations[v];
-		if (store_db_exec(db, m->mig_sql, err, errlen) == -1)
+		if (sq_db_exec(db, m->mig_sql, err, errlen) == -1)
 			goto fail;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		    m->mig_version);
-		if (store_db_exec(db, sql, err, errlen) == -1 ||
-		    store_db_exec(db, "COMMIT", err, errlen) == -1)
+		if (sq_db_exec(db, sql, err, errlen) == -1 ||
+		    sq_db_exec(db, "COMMIT", err, errlen) == -1)
 			goto fail;
-		log_info("store_migrate", "schema version %d (%s) applied",
+		log_info("sq_migrate", "schema version %d (%s) applied",
 		    m->mig_version, m->mig_name);
 	}
 fail:

@@ -2,10 +2,13 @@
 #ifndef PARLEY_CONFIG_INT_H
 #define PARLEY_CONFIG_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+/* Only pointers to it here, so no config.h: config.c including this
+ * header and this header including config.h would be a circle. */
+struct parley_config;
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_U64, CFG_SIZE, CFG_BOOL, CFG_ENUM };
 

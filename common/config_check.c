@@ -140,7 +140,7 @@ cfg_line_of(const struct cfg_parse *cp, const char *section, const char *key)
 {
 	const struct cfg_key	*k = cfg_find(section, key);
 
-	return k == NULL ? 0 : cp->cp_set[k - cfg_keys];
+	return k == NULL ? 0 : cp->cfp_set[k - cfg_keys];
 }
 
 #define VERR(cp, sec, key, ...) do {					\
@@ -167,7 +167,7 @@ cfg_same_addr(const char *a, const char *b)
 int
 cfg_validate(struct cfg_parse *cp)
 {
-	struct parley_config	*c = cp->cp_cfg;
+	struct parley_config	*c = cp->cfp_cfg;
 	const struct cfg_key	*k;
 	const char		*why;
 	size_t			 i;

@@ -45,18 +45,18 @@ extern const struct cfg_key cfg_keys[CFG_NKEYS];
 
 /* One load in progress. */
 struct cfg_parse {
-	struct parley_config	*cp_cfg;
-	const char		*cp_path;
-	FILE			*cp_fp;
-	char			*cp_line;	/* whole current line */
-	size_t			 cp_linecap;
-	int			 cp_lineno;
-	int			 cp_set[CFG_NKEYS];	/* line set on, or 0 */
-	char			*cp_err;
-	size_t			 cp_errlen;
-	int			 cp_errline;	/* first error, 0: none */
-	int			 cp_failed;
-	void			(*cp_warn)(const char *);
+	struct parley_config	*cfp_cfg;
+	const char		*cfp_path;
+	FILE			*cfp_fp;
+	char			*cfp_line;	/* whole current line */
+	size_t			 cfp_linecap;
+	int			 cfp_lineno;
+	int			 cfp_set[CFG_NKEYS];	/* line set on, or 0 */
+	char			*cfp_err;
+	size_t			 cfp_errlen;
+	int			 cfp_errline;	/* first error, 0: none */
+	int			 cfp_failed;
+	void			(*cfp_warn)(const char *);
 };
 
 /* config.c: the key table. */

@@ -34,21 +34,21 @@ cfg_error(struct cfg_parse *cp, int line, const char *fmt, ...)
 	va_list	ap;
 	int	n;
 
-	if (cp->cp_failed)
+	if (cp->cfp_failed)
 		return;
-	cp->cp_failed = 1;
-	cp->cp_errline = line;
-	if (cp->cp_err == NULL || cp->cp_errlen == 0)
+	cp->cfp_failed = 1;
+	cp->cfp_errline = line;
+	if (cp->cfp_err == NULL || cp->cfp_errlen == 0)
 		return;
 	if (line > 0)
-		n = snprintf(cp->cp_err, cp->cp_errlen, "%s:%d: ",
-		    cp->cp_path, line);
+		n = snprintf(cp->cfp_err, cp->cfp_errlen, "%s:%d: ",
+		    cp->cfp_path, line);
 	else
-		n = snprintf(cp->cp_err, cp->cp_errlen, "%s: ", cp->cp_path);
-	if (n < 0 || (size_t)n >= cp->cp_errlen)
+		n = snprintf(cp->cfp_err, cp->cfp_errlen, "%s: ", cp->cfp_path);
+	if (n < 0 || (size_t)n >= cp->cfp_errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(cp->cp_err + n, cp->cp_errlen - n, fmt, ap);
+	vsnprintf(cp->cfp_err + n, cp->cfp_errlen - n, fmt, ap);
 	va_end(ap);
 }
 
@@ -203,36 +203,36 @@ cfg_reader(char *str, int num, void *arg)
 
 	if (num < 3)
 		return NULL;
-	n = getline(&cp->cp_line, &cp->cp_linecap, cp->cp_fp);
+	n = getline(&cp->cfp_line, &cp->cfp_linecap, cp->cfp_fp);
 	if (n < 0)
 		return NULL;
-	cp->cp_lineno++;
+	cp->cfp_lineno++;
 	len = (size_t)n;
-	while (len > 0 && (cp->cp_line[len - 1] == '\n' ||
-	    cp->cp_line[len - 1] == '\r'))
+	while (len > 0 && (cp->cfp_line[len - 1] == '\n' ||
+	    cp->cfp_line[len - 1] == '\r'))
 		len--;
-	cp->cp_line[len] = '\0';
-	if (strlen(cp->cp_line) != len) {
-		cfg_error(cp, cp->cp_lineno, "NUL byte in line");
-		cp->cp_line[0] = '\0';
+	cp->cfp_line[len] = '\0';
+	if (strlen(cp->cfp_line) != len) {
+		cfg_error(cp, cp->cfp_lineno, "NUL byte in line");
+		cp->cfp_line[0] = '\0';
 	} else if (len > CFG_MAX_LINE) {
-		cfg_error(cp, cp->cp_lineno, "line longer than %d bytes",
+		cfg_error(cp, cp->cfp_lineno, "line longer than %d bytes",
 		    CFG_MAX_LINE);
-		cp->cp_line[0] = '\0';
+		cp->cfp_line[0] = '\0';
 	}
-	for (s = cp->cp_line; *s == ' ' || *s == '\t'; s++)
+	for (s = cp->cfp_line; *s == ' ' || *s == '\t'; s++)
 		;
-	memmove(cp->cp_line, s, strlen(s) + 1);
-	/* libinih gets at most num - 2 bytes; values come from cp_line, so
+	memmove(cp->cfp_line, s, strlen(s) + 1);
+	/* libinih gets at most num - 2 bytes; values come from cfp_line, so
 	 * a key line goes to libinih without its value (an inline secret
 	 * never sits in libinih's buffer). */
-	len = strlen(cp->cp_line);
-	if (cp->cp_line[0] != '[' && cp->cp_line[0] != ';' &&
-	    cp->cp_line[0] != '#' && (s = strpbrk(cp->cp_line, "=:")) != NULL)
-		len = (size_t)(s + 1 - cp->cp_line);
+	len = strlen(cp->cfp_line);
+	if (cp->cfp_line[0] != '[' && cp->cfp_line[0] != ';' &&
+	    cp->cfp_line[0] != '#' && (s = strpbrk(cp->cfp_line, "=:")) != NULL)
+		len = (size_t)(s + 1 - cp->cfp_line);
 	if (len > (size_t)num - 2)
 		len = (size_t)num - 2;
-	memcpy(str, cp->cp_line, len);
+	memcpy(str, cp->cfp_line, len);
 	str[len] = '\n';
 	str[len + 1] = '\0';
 	return str;
@@ -269,7 +269,7 @@ cfg_handler(void *arg, const char *section, const char *name,
 	const struct cfg_key	*k;
 	const char		*value;
 	char			 why[256], msg[512];
-	int			 line = cp->cp_lineno;
+	int			 line = cp->cfp_lineno;
 	size_t			 idx;
 
 	if (*name == '\0') {
@@ -286,22 +286,22 @@ cfg_handler(void *arg, const char *section, const char *name,
 		return 0;
 	}
 	idx = (size_t)(k - cfg_keys);
-	if (cp->cp_set[idx] != 0) {
+	if (cp->cfp_set[idx] != 0) {
 		cfg_error(cp, line, "[%s] %s: duplicate key (first set on "
-		    "line %d)", section, name, cp->cp_set[idx]);
+		    "line %d)", section, name, cp->cfp_set[idx]);
 		return 0;
 	}
-	cp->cp_set[idx] = line;
-	value = cfg_line_value(cp->cp_line);
-	if (cfg_set(cp->cp_cfg, k, value, why, sizeof(why)) == -1) {
+	cp->cfp_set[idx] = line;
+	value = cfg_line_value(cp->cfp_line);
+	if (cfg_set(cp->cfp_cfg, k, value, why, sizeof(why)) == -1) {
 		cfg_error(cp, line, "[%s] %s: %s", section, name, why);
 		return 0;
 	}
-	if (k->state == PLANNED && cp->cp_warn != NULL) {
+	if (k->state == PLANNED && cp->cfp_warn != NULL) {
 		snprintf(msg, sizeof(msg), "%s:%d: key [%s] %s is accepted "
-		    "but not implemented yet", cp->cp_path, line, section,
+		    "but not implemented yet", cp->cfp_path, line, section,
 		    name);
-		cp->cp_warn(msg);
+		cp->cfp_warn(msg);
 	}
 	return 1;
 }
@@ -319,39 +319,39 @@ cfg_parse_file(const char *path, FILE *fp, struct parley_config *cfg,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	memset(&cp, 0, sizeof(cp));
-	cp.cp_cfg = &tmp;
-	cp.cp_path = path;
-	cp.cp_err = err;
-	cp.cp_errlen = errlen;
-	cp.cp_warn = warn;
+	cp.cfp_cfg = &tmp;
+	cp.cfp_path = path;
+	cp.cfp_err = err;
+	cp.cfp_errlen = errlen;
+	cp.cfp_warn = warn;
 
 	cfg_defaults(&tmp);
 	tmp.cfg_path = xstrdup(path);
-	if ((cp.cp_fp = fp) == NULL) {
+	if ((cp.cfp_fp = fp) == NULL) {
 		cfg_error(&cp, 0, "cannot open: %s", strerror(errno));
 		goto fail;
 	}
 	/* The file may hold an inline secret: every copy of its bytes is
-	 * in a buffer wiped below (getline grows cp_line only for lines
+	 * in a buffer wiped below (getline grows cfp_line only for lines
 	 * too long to be valid). */
-	setvbuf(cp.cp_fp, iobuf, _IOFBF, sizeof(iobuf));
-	cp.cp_linecap = CFG_MAX_LINE + 2;
-	cp.cp_line = xmalloc(cp.cp_linecap);
+	setvbuf(cp.cfp_fp, iobuf, _IOFBF, sizeof(iobuf));
+	cp.cfp_linecap = CFG_MAX_LINE + 2;
+	cp.cfp_line = xmalloc(cp.cfp_linecap);
 	rc = ini_parse_stream(cfg_reader, &cp, cfg_handler, &cp);
-	if (ferror(cp.cp_fp) && !cp.cp_failed)
-		cfg_error(&cp, cp.cp_lineno, "read error");
-	fclose(cp.cp_fp);
+	if (ferror(cp.cfp_fp) && !cp.cfp_failed)
+		cfg_error(&cp, cp.cfp_lineno, "read error");
+	fclose(cp.cfp_fp);
 	explicit_bzero(iobuf, sizeof(iobuf));
-	explicit_bzero(cp.cp_line, cp.cp_linecap);
-	free(cp.cp_line);
-	if (rc > 0 && (!cp.cp_failed || rc < cp.cp_errline)) {
+	explicit_bzero(cp.cfp_line, cp.cfp_linecap);
+	free(cp.cfp_line);
+	if (rc > 0 && (!cp.cfp_failed || rc < cp.cfp_errline)) {
 		/* A line libinih refused before any error of ours. */
-		cp.cp_failed = 0;
+		cp.cfp_failed = 0;
 		cfg_error(&cp, rc, "syntax error: expected [section] or "
 		    "key = value");
-	} else if (rc < 0 && !cp.cp_failed)
+	} else if (rc < 0 && !cp.cfp_failed)
 		cfg_error(&cp, 0, "cannot parse (error %d)", rc);
-	if (cp.cp_failed || cfg_validate(&cp) == -1)
+	if (cp.cfp_failed || cfg_validate(&cp) == -1)
 		goto fail;
 	*cfg = tmp;
 	return 0;

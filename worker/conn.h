@@ -49,11 +49,11 @@ struct conn_app {
 };
 
 /* A row of the worker's endpoint table (worker.c): the path is the
- * config string at cr_path_off; cr_app NULL is the echo endpoint. */
+ * config string at ro_path_off; ro_app NULL is the echo endpoint. */
 struct conn_route {
-	enum conn_endpoint	 cr_endpoint;
-	size_t			 cr_path_off;	/* offsetof(parley_config, ...) */
-	const struct conn_app	*cr_app;
+	enum conn_endpoint	 ro_endpoint;
+	size_t			 ro_path_off;	/* offsetof(parley_config, ...) */
+	const struct conn_app	*ro_app;
 };
 
 /* Why reads are paused; they resume when no reason is left. */

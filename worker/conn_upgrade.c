@@ -64,9 +64,9 @@ conn_route_find(const struct conn_route *routes,
     const struct parley_config *cfg, const char *path)
 {
 	for (const struct conn_route *r = routes;
-	    r->cr_endpoint != CONN_EP_NONE; r++) {
+	    r->ro_endpoint != CONN_EP_NONE; r++) {
 		const char *p = *(char *const *)(const void *)
-		    ((const char *)cfg + r->cr_path_off);
+		    ((const char *)cfg + r->ro_path_off);
 
 		if (p != NULL && p[0] != '\0' && strcmp(p, path) == 0)
 			return r;
@@ -93,8 +93,8 @@ conn_upgrade(struct ws_conn *c, const char *head, size_t len)
 		conn_http_error(c, 404, "no WebSocket endpoint at this path");
 		goto done;
 	}
-	c->wc_endpoint = route->cr_endpoint;
-	c->wc_app = route->cr_app;
+	c->wc_endpoint = route->ro_endpoint;
+	c->wc_app = route->ro_app;
 	if (!origin_allowed(cfg->allowed_origins, req.hu_origin)) {
 		c->wc_endpoint = CONN_EP_NONE;
 		c->wc_app = NULL;

@@ -166,8 +166,8 @@ cfg_find(const char *section, const char *key)
 	size_t	i;
 
 	for (i = 0; i < CFG_NKEYS; i++)
-		if (strcmp(cfg_keys[i].section, section) == 0 &&
-		    strcmp(cfg_keys[i].key, key) == 0)
+		if (strcmp(cfg_keys[i].ck_section, section) == 0 &&
+		    strcmp(cfg_keys[i].ck_key, key) == 0)
 			return &cfg_keys[i];
 	return NULL;
 }
@@ -180,11 +180,11 @@ cfg_defaults(struct parley_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < CFG_NKEYS; i++)
-		if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].dflt, why,
+		if (cfg_set(cfg, &cfg_keys[i], cfg_keys[i].ck_dflt, why,
 		    sizeof(why)) == -1) {
 			/* A bad built-in default is a bug of this file. */
 			fprintf(stderr, "config: default of [%s] %s: %s\n",
-			    cfg_keys[i].section, cfg_keys[i].key, why);
+			    cfg_keys[i].ck_section, cfg_keys[i].ck_key, why);
 			abort();
 		}
 }
@@ -199,7 +199,7 @@ cfg_free(struct parley_config *cfg)
 	if (cfg->secret != NULL)
 		explicit_bzero(cfg->secret, strlen(cfg->secret));
 	for (i = 0; i < CFG_NKEYS; i++)
-		if (cfg_keys[i].type == CFG_STR)
+		if (cfg_keys[i].ck_type == CFG_STR)
 			free(*(char **)cfg_field(cfg, &cfg_keys[i]));
 	free(cfg->cfg_path);
 	memset(cfg, 0, sizeof(*cfg));

@@ -175,10 +175,10 @@ cfg_validate(struct cfg_parse *cp)
 
 	for (i = 0; i < CFG_NKEYS; i++) {
 		k = &cfg_keys[i];
-		if (k->check == NULL)
+		if (k->ck_check == NULL)
 			continue;
-		if ((why = k->check(*(char **)cfg_field(c, k))) != NULL)
-			VERR(cp, k->section, k->key, "%s", why);
+		if ((why = k->ck_check(*(char **)cfg_field(c, k))) != NULL)
+			VERR(cp, k->ck_section, k->ck_key, "%s", why);
 	}
 
 	if (c->ping_interval >= c->idle_timeout)

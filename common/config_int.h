@@ -16,21 +16,21 @@ enum cfg_type { CFG_STR, CFG_INT, CFG_U64, CFG_SIZE, CFG_BOOL, CFG_ENUM };
 enum cfg_state { BUILT, PLANNED };
 
 struct cfg_enum {
-	const char	*name;
-	int		 value;
+	const char	*ce_name;
+	int		 ce_value;
 };
 
 struct cfg_key {
-	const char		*section;
-	const char		*key;
-	enum cfg_type		 type;
-	size_t			 off;	/* into struct parley_config */
-	const char		*dflt;
-	enum cfg_state		 state;
-	int64_t			 min;	/* CFG_INT, CFG_U64, CFG_SIZE */
-	uint64_t		 max;
-	const struct cfg_enum	*names;	/* CFG_ENUM, NULL-terminated */
-	const char		*(*check)(const char *); /* CFG_STR: NULL if ok */
+	const char		*ck_section;
+	const char		*ck_key;
+	enum cfg_type		 ck_type;
+	size_t			 ck_off;	/* into struct parley_config */
+	const char		*ck_dflt;
+	enum cfg_state		 ck_state;
+	int64_t			 ck_min;	/* CFG_INT, CFG_U64, CFG_SIZE */
+	uint64_t		 ck_max;
+	const struct cfg_enum	*ck_names;	/* CFG_ENUM, NULL-terminated */
+	const char		*(*ck_check)(const char *); /* CFG_STR: NULL if ok */
 };
 
 /* Keys in cfg_keys (config.c checks the count when it compiles). */
@@ -65,7 +65,7 @@ const struct cfg_key *cfg_find(const char *section, const char *key);
 static inline void *
 cfg_field(struct parley_config *cfg, const struct cfg_key *k)
 {
-	return (char *)cfg + k->off;
+	return (char *)cfg + k->ck_off;
 }
 
 /* config_parse.c: values and the file. */

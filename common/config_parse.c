@@ -139,7 +139,7 @@ cfg_set(struct parley_config *cfg, const struct cfg_key *k, const char *v,
 	char			*end;
 	size_t			 n;
 
-	switch (k->type) {
+	switch (k->ck_type) {
 	case CFG_STR:
 		free(*(char **)p);
 		*(char **)p = xstrdup(v);
@@ -148,19 +148,19 @@ cfg_set(struct parley_config *cfg, const struct cfg_key *k, const char *v,
 		errno = 0;
 		ll = strtoll(v, &end, 10);
 		if (*v == '\0' || isspace((unsigned char)*v) || *end != '\0' ||
-		    errno != 0 || ll < k->min || ll > (long long)k->max)
+		    errno != 0 || ll < k->ck_min || ll > (long long)k->ck_max)
 			goto range;
 		*(int *)p = (int)ll;
 		return 0;
 	case CFG_U64:
-		if (cfg_parse_u64(v, &u) == -1 || u < (uint64_t)k->min ||
-		    u > k->max)
+		if (cfg_parse_u64(v, &u) == -1 || u < (uint64_t)k->ck_min ||
+		    u > k->ck_max)
 			goto range;
 		*(uint64_t *)p = u;
 		return 0;
 	case CFG_SIZE:
-		if (cfg_parse_size(v, &u) == -1 || u < (uint64_t)k->min ||
-		    u > k->max)
+		if (cfg_parse_size(v, &u) == -1 || u < (uint64_t)k->ck_min ||
+		    u > k->ck_max)
 			goto range;
 		*(uint64_t *)p = u;
 		return 0;
@@ -173,22 +173,22 @@ cfg_set(struct parley_config *cfg, const struct cfg_key *k, const char *v,
 		*(bool *)p = b;
 		return 0;
 	case CFG_ENUM:
-		for (e = k->names; e->name != NULL; e++)
-			if (strcmp(v, e->name) == 0) {
-				*(int *)p = e->value;
+		for (e = k->ck_names; e->ce_name != NULL; e++)
+			if (strcmp(v, e->ce_name) == 0) {
+				*(int *)p = e->ce_value;
 				return 0;
 			}
 		n = (size_t)snprintf(why, whylen, "must be one of:");
-		for (e = k->names; e->name != NULL && n < whylen; e++)
+		for (e = k->ck_names; e->ce_name != NULL && n < whylen; e++)
 			n += (size_t)snprintf(why + n, whylen - n, "%s %s",
-			    e == k->names ? "" : ",", e->name);
+			    e == k->ck_names ? "" : ",", e->ce_name);
 		return -1;
 	}
 	snprintf(why, whylen, "bad key type");
 	return -1;
  range:
 	snprintf(why, whylen, "not a number between %" PRId64 " and %" PRIu64,
-	    k->min, k->max);
+	    k->ck_min, k->ck_max);
 	return -1;
 }
 
@@ -297,7 +297,7 @@ cfg_handler(void *arg, const char *section, const char *name,
 		cfg_error(cp, line, "[%s] %s: %s", section, name, why);
 		return 0;
 	}
-	if (k->state == PLANNED && cp->cfp_warn != NULL) {
+	if (k->ck_state == PLANNED && cp->cfp_warn != NULL) {
 		snprintf(msg, sizeof(msg), "%s:%d: key [%s] %s is accepted "
 		    "but not implemented yet", cp->cfp_path, line, section,
 		    name);

@@ -114,22 +114,22 @@ conn_on_message(struct ws_conn *c)
 static void
 conn_on_control(struct ws_conn *c, const struct ws_event *ev)
 {
-	switch (ev->opcode) {
+	switch (ev->we_opcode) {
 	case WS_OP_PING:
-		conn_out_pong(c, ev->data, ev->len);
+		conn_out_pong(c, ev->we_data, ev->we_len);
 		break;
 	case WS_OP_PONG:
 		break;
 	case WS_OP_CLOSE:
 		/* Echo the client's code (RFC 6455 5.5.1), then close. */
 		log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_peer_close", "code %u",
-		    ev->close_code);
-		c->wc_close_code = ev->close_code;
-		if (ev->close_code == WS_CLOSE_NO_STATUS)
+		    ev->we_close_code);
+		c->wc_close_code = ev->we_close_code;
+		if (ev->we_close_code == WS_CLOSE_NO_STATUS)
 			conn_out_frame(c, WS_OP_CLOSE, NULL, 0);
 		else {
-			uint8_t payload[2] = { ev->close_code >> 8,
-			    ev->close_code & 0xff };
+			uint8_t payload[2] = { ev->we_close_code >> 8,
+			    ev->we_close_code & 0xff };
 
 			conn_out_frame(c, WS_OP_CLOSE, payload, 2);
 		}
@@ -159,12 +159,12 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 		used = ws_parser_feed(&c->wc_parser, buf, len, &ev);
 		if (used > 0)
 			c->wc_last_rx_ms = now_mono_ms();
-		switch (ev.type) {
+		switch (ev.we_type) {
 		case WS_EV_NONE:
 			break;
 		case WS_EV_DATA:
 			if (c->wc_endpoint == CONN_EP_CHAT &&
-			    ev.opcode == WS_OP_BINARY) {
+			    ev.we_opcode == WS_OP_BINARY) {
 				evbuffer_drain(in, used);
 				conn_close(c, WS_CLOSE_UNSUPPORTED,
 				    "binary messages are not accepted");
@@ -172,20 +172,20 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 			}
 			/* Compressed: the wire size is bounded by the
 			 * parser, the inflated size by the inflater. */
-			if (c->wc_deflate != NULL && !ev.compressed &&
-			    evbuffer_get_length(c->wc_msg) + ev.len >
+			if (c->wc_deflate != NULL && !ev.we_compressed &&
+			    evbuffer_get_length(c->wc_msg) + ev.we_len >
 			    conn_max_message(c)) {
 				evbuffer_drain(in, evbuffer_get_length(in));
 				conn_close(c, WS_CLOSE_TOO_BIG,
 				    "message too big");
 				return;
 			}
-			c->wc_msg_opcode = ev.opcode;
-			evbuffer_add(c->wc_msg, ev.data, ev.len);
+			c->wc_msg_opcode = ev.we_opcode;
+			evbuffer_add(c->wc_msg, ev.we_data, ev.we_len);
 			break;
 		case WS_EV_MESSAGE_END:
-			c->wc_msg_opcode = ev.opcode;
-			c->wc_msg_compressed = ev.compressed;
+			c->wc_msg_opcode = ev.we_opcode;
+			c->wc_msg_compressed = ev.we_compressed;
 			evbuffer_drain(in, used);
 			conn_on_message(c);
 			continue;
@@ -196,12 +196,12 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 		case WS_EV_ERROR:
 			evbuffer_drain(in, evbuffer_get_length(in));
 			log_conn(LOG_LVL_INFO, c->wc_id, "ws_protocol_error",
-			    "%s", ev.reason);
-			conn_close(c, ev.close_code, ev.reason);
+			    "%s", ev.we_reason);
+			conn_close(c, ev.we_close_code, ev.we_reason);
 			return;
 		}
 		evbuffer_drain(in, used);
-		if (used == 0 && ev.type == WS_EV_NONE)
+		if (used == 0 && ev.we_type == WS_EV_NONE)
 			break;
 	}
 }

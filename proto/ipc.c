@@ -35,7 +35,7 @@ ipc_type_lookup(uint16_t type)
 	size_t	i;
 
 	for (i = 0; i < sizeof(ipc_types) / sizeof(ipc_types[0]); i++)
-		if (ipc_types[i].type == type)
+		if (ipc_types[i].ti_type == type)
 			return &ipc_types[i];
 	return NULL;
 }
@@ -45,7 +45,7 @@ ipc_type_name(uint16_t type)
 {
 	const struct ipc_type_info *ti = ipc_type_lookup(type);
 
-	return ti != NULL ? ti->name : "IPC_?";
+	return ti != NULL ? ti->ti_name : "IPC_?";
 }
 
 int
@@ -69,7 +69,7 @@ ipc_hdr_decode(const uint8_t *buf, struct ipc_hdr *h)
 	memcpy(&h->conn_id, buf + IPC_OFF_CONN, sizeof(h->conn_id));
 	if ((ti = ipc_type_lookup(h->type)) == NULL)
 		return -1;
-	if (h->len < ti->min || h->len > ti->max)
+	if (h->len < ti->ti_min || h->len > ti->ti_max)
 		return -1;
 	return 0;
 }
@@ -200,7 +200,7 @@ ipc_msg_finish(struct ipc_msg *m)
 		goto fail;
 	/* Reserve kept im_len within the header plus IPC_MAX_PAYLOAD. */
 	len = (uint32_t)(m->im_len - IPC_HDR_SIZE);
-	if (len < ti->min || len > ti->max)
+	if (len < ti->ti_min || len > ti->ti_max)
 		goto fail;
 	memcpy(m->im_buf + IPC_OFF_LEN, &len, sizeof(len));
 	return 0;

@@ -38,9 +38,9 @@ enum ipc_role { IPC_ROLE_SUPERVISOR, IPC_ROLE_BROKER, IPC_ROLE_WORKER, IPC_ROLE_
 enum ipc_conn_kind { IPC_CONN_CHAT = 0, IPC_CONN_ECHO = 1 };
 
 struct ipc_type_info {
-	uint16_t	 type;
-	const char	*name;
-	uint32_t	 min, max;
+	uint16_t	 ti_type;
+	const char	*ti_name;
+	uint32_t	 ti_min, ti_max;
 };
 
 /* NULL for an unknown type. */

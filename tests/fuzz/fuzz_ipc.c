@@ -309,8 +309,8 @@ fuzz_ipc(const uint8_t *data, size_t len)
 		return 1;
 	/* A decoded header is within its type's bounds, as promised. */
 	if (decoded && (ipc_type_lookup(h.type) == NULL ||
-	    h.len < ipc_type_lookup(h.type)->min ||
-	    h.len > ipc_type_lookup(h.type)->max))
+	    h.len < ipc_type_lookup(h.type)->ti_min ||
+	    h.len > ipc_type_lookup(h.type)->ti_max))
 		return 1;
 	payload = data + IPC_HDR_SIZE;
 	plen = len - IPC_HDR_SIZE;

@@ -259,7 +259,7 @@ START_TEST(test_every_type_covered)
 		ck_assert_msg(found, "no round-trip case for %s",
 		    ipc_type_name(all_types[i]));
 		ck_assert_ptr_nonnull(ipc_type_lookup(all_types[i]));
-		ck_assert_uint_eq(ipc_type_lookup(all_types[i])->type,
+		ck_assert_uint_eq(ipc_type_lookup(all_types[i])->ti_type,
 		    all_types[i]);
 	}
 }
@@ -283,18 +283,18 @@ START_TEST(test_hdr_bounds)
 	struct ipc_hdr	 h;
 
 	ck_assert_ptr_nonnull(ti);
-	put_hdr(buf, ti->type, 0, ti->min, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_min, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), 0);
-	ck_assert_uint_eq(h.len, ti->min);
+	ck_assert_uint_eq(h.len, ti->ti_min);
 	ck_assert_uint_eq(h.conn_id, 99);
-	put_hdr(buf, ti->type, 0, ti->max, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_max, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), 0);
-	put_hdr(buf, ti->type, 0, ti->max + 1, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_max + 1, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
-	put_hdr(buf, ti->type, 0, UINT32_MAX, 99);
+	put_hdr(buf, ti->ti_type, 0, UINT32_MAX, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
-	if (ti->min > 0) {
-		put_hdr(buf, ti->type, 0, ti->min - 1, 99);
+	if (ti->ti_min > 0) {
+		put_hdr(buf, ti->ti_type, 0, ti->ti_min - 1, 99);
 		ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
 	}
 }
@@ -310,27 +310,27 @@ START_TEST(test_finish_bounds)
 
 	ck_assert_ptr_nonnull(ti);
 	/* Types up to IPC_MAX_PAYLOAD get one big check of their own. */
-	n = ti->max < 65536 + 1 ? ti->max + 1 : 65537;
+	n = ti->ti_max < 65536 + 1 ? ti->ti_max + 1 : 65537;
 	zero = calloc(1, n);
 	ck_assert_ptr_nonnull(zero);
 
-	ipc_msg_init(&m, ti->type, 0);
-	ipc_add_data(&m, zero, ti->min);
+	ipc_msg_init(&m, ti->ti_type, 0);
+	ipc_add_data(&m, zero, ti->ti_min);
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ipc_msg_free(&m);
-	if (ti->max < 65536 + 1) {
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->max);
+	if (ti->ti_max < 65536 + 1) {
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_max);
 		ck_assert_int_eq(ipc_msg_finish(&m), 0);
 		ipc_msg_free(&m);
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->max + 1);
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_max + 1);
 		ck_assert_int_eq(ipc_msg_finish(&m), -1);
 		ipc_msg_free(&m);
 	}
-	if (ti->min > 0) {
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->min - 1);
+	if (ti->ti_min > 0) {
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_min - 1);
 		ck_assert_int_eq(ipc_msg_finish(&m), -1);
 		ipc_msg_free(&m);
 	}

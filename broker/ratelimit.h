@@ -12,7 +12,7 @@
  * a config reload applies at once. */
 struct rl_bucket {
 	double		 rb_tokens;	/* as of rb_last_ms */
-	uint64_t	 rb_last_ms;	/* when rb_tokens was last brought up to date */
+	uint64_t	 rb_last_ms;	/* when rb_tokens was last updated */
 };
 
 void	rl_bucket_init(struct rl_bucket *b, double burst, uint64_t now_ms);

@@ -304,23 +304,24 @@ build_case(const struct ws_case *c, size_t *lenp)
 /* ---- running the parser and writing a transcript ---- */
 
 struct run {
-	struct ws_parser r_p;
-	char		 r_out[512];
-	size_t		 r_outlen;
-	uint8_t		*r_msg;		/* the data message so far */
-	size_t		 r_msglen;
-	size_t		 r_msgcap;
-	int		 r_msgop;	/* -1: no DATA seen yet */
-	bool		 r_msgz;
+	struct ws_parser ru_p;
+	char		 ru_out[512];
+	size_t		 ru_outlen;
+	uint8_t		*ru_msg;		/* the data message so far */
+	size_t		 ru_msglen;
+	size_t		 ru_msgcap;
+	int		 ru_msgop;	/* -1: no DATA seen yet */
+	bool		 ru_msgz;
 };
 
 static void
 tr_add(struct run *r, const char *s, size_t len)
 {
-	ck_assert_msg(r->r_outlen + len < sizeof(r->r_out), "transcript full");
-	memcpy(r->r_out + r->r_outlen, s, len);
-	r->r_outlen += len;
-	r->r_out[r->r_outlen] = '\0';
+	ck_assert_msg(r->ru_outlen + len < sizeof(r->ru_out),
+	    "transcript full");
+	memcpy(r->ru_out + r->ru_outlen, s, len);
+	r->ru_outlen += len;
+	r->ru_out[r->ru_outlen] = '\0';
 }
 
 static void
@@ -361,17 +362,17 @@ tr_bytes(struct run *r, const uint8_t *b, size_t len)
 static void
 tr_event(struct run *r, const struct ws_event *ev)
 {
-	if (r->r_outlen > 0)
+	if (r->ru_outlen > 0)
 		tr_add(r, " ", 1);
 	switch (ev->we_type) {
 	case WS_EV_MESSAGE_END:
-		ck_assert(r->r_msgop == -1 || r->r_msgop == ev->we_opcode);
+		ck_assert(r->ru_msgop == -1 || r->ru_msgop == ev->we_opcode);
 		tr_add(r, ev->we_opcode == WS_OP_TEXT ? "T" : "B", 1);
 		if (ev->we_compressed)
 			tr_add(r, "z", 1);
-		tr_bytes(r, r->r_msg, r->r_msglen);
-		r->r_msglen = 0;
-		r->r_msgop = -1;
+		tr_bytes(r, r->ru_msg, r->ru_msglen);
+		r->ru_msglen = 0;
+		r->ru_msgop = -1;
 		break;
 	case WS_EV_CONTROL:
 		if (ev->we_opcode == WS_OP_CLOSE)
@@ -392,19 +393,19 @@ tr_event(struct run *r, const struct ws_event *ev)
 static void
 run_data(struct run *r, const struct ws_event *ev)
 {
-	if (r->r_msgop == -1) {
-		r->r_msgop = ev->we_opcode;
-		r->r_msgz = ev->we_compressed;
+	if (r->ru_msgop == -1) {
+		r->ru_msgop = ev->we_opcode;
+		r->ru_msgz = ev->we_compressed;
 	}
-	if (r->r_msgop != ev->we_opcode || r->r_msgz != ev->we_compressed)
+	if (r->ru_msgop != ev->we_opcode || r->ru_msgz != ev->we_compressed)
 		ck_abort_msg("DATA opcode or flags changed mid-message");
-	if (r->r_msglen + ev->we_len > r->r_msgcap) {
-		r->r_msgcap = (r->r_msglen + ev->we_len) * 2;
-		r->r_msg = realloc(r->r_msg, r->r_msgcap);
-		ck_assert_ptr_nonnull(r->r_msg);
+	if (r->ru_msglen + ev->we_len > r->ru_msgcap) {
+		r->ru_msgcap = (r->ru_msglen + ev->we_len) * 2;
+		r->ru_msg = realloc(r->ru_msg, r->ru_msgcap);
+		ck_assert_ptr_nonnull(r->ru_msg);
 	}
-	memcpy(r->r_msg + r->r_msglen, ev->we_data, ev->we_len);
-	r->r_msglen += ev->we_len;
+	memcpy(r->ru_msg + r->ru_msglen, ev->we_data, ev->we_len);
+	r->ru_msglen += ev->we_len;
 }
 
 /*
@@ -423,12 +424,12 @@ run_chunk(struct run *r, const uint8_t *src, size_t n)
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, src, n);
 	for (;;) {
-		c = ws_parser_feed(&r->r_p, buf + off, n - off, &ev);
+		c = ws_parser_feed(&r->ru_p, buf + off, n - off, &ev);
 		if (c > n - off)
 			ck_abort_msg("consumed %zu of %zu", c, n - off);
 		if (ev.we_type == WS_EV_NONE) {
-			dead = r->r_p.wp_state == WS_PS_FAILED ||
-			    r->r_p.wp_state == WS_PS_CLOSED;
+			dead = r->ru_p.wp_state == WS_PS_FAILED ||
+			    r->ru_p.wp_state == WS_PS_CLOSED;
 			if (dead ? c != 0 : off + c != n)
 				ck_abort_msg("NONE left bytes unconsumed");
 			break;
@@ -468,10 +469,10 @@ run_case(const struct ws_case *c, int mode, struct run *r)
 	uint32_t seed = (uint32_t)mode * 2654435761u;
 
 	memset(r, 0, sizeof(*r));
-	r->r_msgop = -1;
-	ws_parser_init(&r->r_p, c->max ? c->max : 1 << 20);
-	r->r_p.wp_allow_rsv1 = (c->opt & O_RSV1) != 0;
-	r->r_p.wp_validate_utf8 = !(c->opt & O_NOUTF8);
+	r->ru_msgop = -1;
+	ws_parser_init(&r->ru_p, c->max ? c->max : 1 << 20);
+	r->ru_p.wp_allow_rsv1 = (c->opt & O_RSV1) != 0;
+	r->ru_p.wp_validate_utf8 = !(c->opt & O_NOUTF8);
 	in = build_case(c, &len);
 	while (off < len) {
 		if (mode == 0)
@@ -488,12 +489,12 @@ run_case(const struct ws_case *c, int mode, struct run *r)
 	}
 	/* An empty feed at the end changes nothing. */
 	run_chunk(r, in, 0);
-	if (r->r_p.wp_state == WS_PS_PAYLOAD ||
-	    (r->r_p.wp_state == WS_PS_HEADER &&
-	    (r->r_p.wp_hdr_len > 0 || r->r_p.wp_in_message)))
+	if (r->ru_p.wp_state == WS_PS_PAYLOAD ||
+	    (r->ru_p.wp_state == WS_PS_HEADER &&
+	    (r->ru_p.wp_hdr_len > 0 || r->ru_p.wp_in_message)))
 		tr_add(r, " ...", 4);
 	free(in);
-	free(r->r_msg);
+	free(r->ru_msg);
 }
 
 START_TEST(test_cases)
@@ -504,9 +505,9 @@ START_TEST(test_cases)
 
 	for (mode = 0; mode < 12; mode++) {
 		run_case(c, mode, &r);
-		ck_assert_msg(strcmp(r.r_out, c->want) == 0,
+		ck_assert_msg(strcmp(r.ru_out, c->want) == 0,
 		    "%s (mode %d): got \"%s\", want \"%s\"", c->name, mode,
-		    r.r_out, c->want);
+		    r.ru_out, c->want);
 	}
 }
 END_TEST

@@ -35,7 +35,7 @@ conn_out_pending(const struct ws_conn *c)
 static void
 conn_check_output(struct ws_conn *c)
 {
-	size_t queued = evbuffer_get_length(conn_output(c));
+	size_t queued = conn_out_pending(c);
 
 	if (queued > cfg_output_limit(c->wc_worker->w_cfg)) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "slow_consumer",

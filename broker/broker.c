@@ -160,10 +160,10 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	if (ipc_get_u8(r, &kind) == -1 || ipc_get_u8(r, &resumed) == -1 ||
 	    ipc_get_strbuf(r, addr, sizeof(addr)) == -1 || ipc_end(r) == -1)
 		return -1;
-	if (h->conn_id == 0 || registry_find(bw, h->conn_id) != NULL)
+	if (h->hd_conn_id == 0 || registry_find(bw, h->hd_conn_id) != NULL)
 		return -1;
 	bc = xcalloc(1, sizeof(*bc));
-	bc->bc_id = h->conn_id;
+	bc->bc_id = h->hd_conn_id;
 	bc->bc_worker = bw;
 	bc->bc_kind = kind;
 	bc->bc_resumed = resumed != 0;
@@ -189,10 +189,10 @@ broker_on_conn_close(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct bworker *bw = ctx;
-	struct bconn *bc = registry_remove(bw, h->conn_id);
+	struct bconn *bc = registry_remove(bw, h->hd_conn_id);
 
 	if (bc == NULL) {
-		log_conn(LOG_LVL_DEBUG, h->conn_id, "conn_unknown",
+		log_conn(LOG_LVL_DEBUG, h->hd_conn_id, "conn_unknown",
 		    "close for an unknown connection");
 		return 0;
 	}
@@ -229,7 +229,7 @@ broker_on_conn_auth(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct bworker *bw = ctx;
-	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+	struct bconn *bc = bconn_lookup(bw, h->hd_conn_id);
 
 	return bc == NULL ? 0 : service_on_auth(bw->bw_broker, bc, r);
 }
@@ -239,7 +239,7 @@ broker_on_conn_rooms(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct bworker *bw = ctx;
-	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+	struct bconn *bc = bconn_lookup(bw, h->hd_conn_id);
 
 	return bc == NULL ? 0 : service_on_rooms(bw->bw_broker, bc, r);
 }
@@ -249,7 +249,7 @@ broker_on_client_req(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct bworker *bw = ctx;
-	struct bconn *bc = bconn_lookup(bw, h->conn_id);
+	struct bconn *bc = bconn_lookup(bw, h->hd_conn_id);
 
 	return bc == NULL ? 0 : service_on_request(bw->bw_broker, bc, r);
 }

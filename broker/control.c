@@ -28,10 +28,10 @@
 static void
 ctl_client_free(struct ctl_client *cc)
 {
-	LIST_REMOVE(cc, cl_entry);
-	if (cc->cl_timeout != NULL)
-		event_free(cc->cl_timeout);
-	peer_free(cc->cl_peer);
+	LIST_REMOVE(cc, cli_entry);
+	if (cc->cli_timeout != NULL)
+		event_free(cc->cli_timeout);
+	peer_free(cc->cli_peer);
 	free(cc);
 }
 
@@ -49,7 +49,7 @@ ctl_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct ctl_client *cc = arg;
 
 	log_info("ctl_timeout", "control client closed after %d s",
-	    cc->cl_broker->b_cfg->control_timeout);
+	    cc->cli_broker->b_cfg->control_timeout);
 	ctl_client_free(cc);
 }
 
@@ -94,13 +94,13 @@ ctl_on_req(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r, int *fdp)
 	if (ipc_end(r) == -1)
 		goto done;
 	log_info("ctl_command", "%s", argv[0]);
-	status = ctl_dispatch(cc->cl_broker, (int)argc, argv, out);
+	status = ctl_dispatch(cc->cli_broker, (int)argc, argv, out);
 	ipc_msg_init(&m, IPC_CTL_REPLY, 0);
 	ipc_add_u32(&m, (uint32_t)status);
 	ipc_add_strn(&m, (const char *)evbuffer_pullup(out, -1),
 	    evbuffer_get_length(out));
-	peer_send(cc->cl_peer, &m);
-	peer_close_when_flushed(cc->cl_peer);
+	peer_send(cc->cli_peer, &m);
+	peer_close_when_flushed(cc->cli_peer);
 	rc = 0;
 done:
 	for (uint32_t i = 0; i < CTL_MAX_ARGS; i++)
@@ -120,7 +120,7 @@ ctl_nclients(struct broker *b)
 	struct ctl_client *cc;
 	size_t n = 0;
 
-	LIST_FOREACH(cc, &b->b_ctl_clients, cl_entry)
+	LIST_FOREACH(cc, &b->b_ctl_clients, cli_entry)
 		n++;
 	return n;
 }
@@ -150,20 +150,20 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	cc = xcalloc(1, sizeof(*cc));
-	cc->cl_broker = b;
-	if ((cc->cl_peer = peer_new(b->b_base, fd, "control client",
+	cc->cli_broker = b;
+	if ((cc->cli_peer = peer_new(b->b_base, fd, "control client",
 	    ctl_from_client, cc, ctl_client_lost)) == NULL) {
 		free(cc);
 		return;
 	}
-	LIST_INSERT_HEAD(&b->b_ctl_clients, cc, cl_entry);
-	if ((cc->cl_timeout = evtimer_new(b->b_base, ctl_timeout_cb, cc)) ==
+	LIST_INSERT_HEAD(&b->b_ctl_clients, cc, cli_entry);
+	if ((cc->cli_timeout = evtimer_new(b->b_base, ctl_timeout_cb, cc)) ==
 	    NULL) {
 		ctl_client_free(cc);
 		return;
 	}
 	tv.tv_sec = b->b_cfg->control_timeout;
-	evtimer_add(cc->cl_timeout, &tv);
+	evtimer_add(cc->cli_timeout, &tv);
 }
 
 int

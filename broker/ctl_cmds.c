@@ -15,10 +15,10 @@
 #include "ws_close.h"
 
 struct ctl_cmd {
-	const char	*cc_name;
-	int		 cc_min_args, cc_max_args;	/* after the name */
-	const char	*cc_usage;
-	int		(*cc_exec)(struct broker *, int, char **,
+	const char	*cmd_name;
+	int		 cmd_min_args, cmd_max_args;	/* after the name */
+	const char	*cmd_usage;
+	int		(*cmd_exec)(struct broker *, int, char **,
 			    struct evbuffer *);
 };
 
@@ -103,9 +103,9 @@ ctl_cmd_rooms(struct broker *b, int argc, char **argv, struct evbuffer *out)
 {
 	struct chat_state *cs = b->b_chat;
 
-	strmap_each(&cs->cs_rooms.rt_rooms, ctl_room_line, out);
+	strmap_each(&cs->cs_rooms.rtb_rooms, ctl_room_line, out);
 	evbuffer_add_printf(out, "total rooms=%zu\n",
-	    cs->cs_rooms.rt_rooms.smap_count);
+	    cs->cs_rooms.rtb_rooms.smap_count);
 	return 0;
 }
 
@@ -122,7 +122,7 @@ static int
 ctl_cmd_help(struct broker *b, int argc, char **argv, struct evbuffer *out)
 {
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
-		evbuffer_add_printf(out, "%s\n", ctl_cmds[i].cc_usage);
+		evbuffer_add_printf(out, "%s\n", ctl_cmds[i].cmd_usage);
 	return 0;
 }
 
@@ -132,13 +132,14 @@ ctl_dispatch(struct broker *b, int argc, char **argv, struct evbuffer *out)
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
 		const struct ctl_cmd *cmd = &ctl_cmds[i];
 
-		if (strcmp(argv[0], cmd->cc_name) != 0)
+		if (strcmp(argv[0], cmd->cmd_name) != 0)
 			continue;
-		if (argc - 1 < cmd->cc_min_args || argc - 1 > cmd->cc_max_args) {
-			evbuffer_add_printf(out, "usage: %s\n", cmd->cc_usage);
+		if (argc - 1 < cmd->cmd_min_args ||
+		    argc - 1 > cmd->cmd_max_args) {
+			evbuffer_add_printf(out, "usage: %s\n", cmd->cmd_usage);
 			return 1;
 		}
-		return cmd->cc_exec(b, argc, argv, out);
+		return cmd->cmd_exec(b, argc, argv, out);
 	}
 	evbuffer_add_printf(out, "unknown command '%s' (try 'help')\n",
 	    argv[0]);

@@ -19,10 +19,10 @@ static double
 rl_refill(const struct rl_bucket *b, double rate, double burst,
     uint64_t now_ms)
 {
-	double tokens = b->tokens;
+	double tokens = b->rb_tokens;
 
-	if (now_ms > b->last_ms)
-		tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
+	if (now_ms > b->rb_last_ms)
+		tokens += (double)(now_ms - b->rb_last_ms) * rate / 1000.0;
 	if (tokens > burst)
 		tokens = burst;
 	return tokens;
@@ -31,8 +31,8 @@ rl_refill(const struct rl_bucket *b, double rate, double burst,
 void
 rl_bucket_init(struct rl_bucket *b, double burst, uint64_t now_ms)
 {
-	b->tokens = burst;
-	b->last_ms = now_ms;
+	b->rb_tokens = burst;
+	b->rb_last_ms = now_ms;
 }
 
 bool
@@ -41,13 +41,13 @@ rl_take(struct rl_bucket *b, double rate, double burst, uint64_t now_ms,
 {
 	double need;
 
-	b->tokens = rl_refill(b, rate, burst, now_ms);
-	if (now_ms > b->last_ms)
-		b->last_ms = now_ms;
-	if (b->tokens >= 1.0 - RL_EPSILON) {
-		b->tokens -= 1.0;
-		if (b->tokens < 0)
-			b->tokens = 0;
+	b->rb_tokens = rl_refill(b, rate, burst, now_ms);
+	if (now_ms > b->rb_last_ms)
+		b->rb_last_ms = now_ms;
+	if (b->rb_tokens >= 1.0 - RL_EPSILON) {
+		b->rb_tokens -= 1.0;
+		if (b->rb_tokens < 0)
+			b->rb_tokens = 0;
 		return true;
 	}
 	if (retry_after_ms != NULL) {
@@ -55,7 +55,7 @@ rl_take(struct rl_bucket *b, double rate, double burst, uint64_t now_ms,
 			*retry_after_ms = UINT64_MAX;
 			return false;
 		}
-		need = ceil((1.0 - b->tokens) * 1000.0 / rate - RL_EPSILON);
+		need = ceil((1.0 - b->rb_tokens) * 1000.0 / rate - RL_EPSILON);
 		*retry_after_ms = need < 1 ? 1 : (uint64_t)need;
 	}
 	return false;

@@ -11,8 +11,8 @@
  * with rl_bucket_init(); rate and burst are passed on each call so that
  * a config reload applies at once. */
 struct rl_bucket {
-	double		 tokens;	/* as of last_ms */
-	uint64_t	 last_ms;	/* when tokens was last brought up to date */
+	double		 rb_tokens;	/* as of rb_last_ms */
+	uint64_t	 rb_last_ms;	/* when rb_tokens was last updated */
 };
 
 void	rl_bucket_init(struct rl_bucket *b, double burst, uint64_t now_ms);

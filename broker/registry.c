@@ -88,11 +88,11 @@ registry_next(struct broker *b, struct registry_iter *it, struct bconn **bcp)
 {
 	void *v;
 
-	if (it->ri_slot < 1)
-		it->ri_slot = 1;
-	for (; it->ri_slot <= CFG_MAX_WORKERS; it->ri_slot++, it->ri_pos = 0)
-		if (idmap_next(&b->b_workers[it->ri_slot].bw_conns,
-		    &it->ri_pos, NULL, &v)) {
+	if (it->rit_slot < 1)
+		it->rit_slot = 1;
+	for (; it->rit_slot <= CFG_MAX_WORKERS; it->rit_slot++, it->rit_pos = 0)
+		if (idmap_next(&b->b_workers[it->rit_slot].bw_conns,
+		    &it->rit_pos, NULL, &v)) {
 			*bcp = v;
 			return true;
 		}

@@ -38,8 +38,8 @@ size_t		 registry_total(const struct broker *b);
  *	while (registry_next(b, &it, &bc)) ...
  * Adding or removing connections during the walk is not allowed. */
 struct registry_iter {
-	int	 ri_slot;
-	size_t	 ri_pos;
+	int	 rit_slot;
+	size_t	 rit_pos;
 };
 bool		 registry_next(struct broker *b, struct registry_iter *it,
 		    struct bconn **bcp);

@@ -12,19 +12,19 @@
 void
 room_table_init(struct room_table *t)
 {
-	strmap_init(&t->rt_rooms);
+	strmap_init(&t->rtb_rooms);
 }
 
 void
 room_table_free(struct room_table *t)
 {
-	strmap_free(&t->rt_rooms);
+	strmap_free(&t->rtb_rooms);
 }
 
 struct room *
 room_lookup(struct room_table *t, const char *name)
 {
-	return strmap_get(&t->rt_rooms, name);
+	return strmap_get(&t->rtb_rooms, name);
 }
 
 struct room_member *
@@ -52,7 +52,7 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 		snprintf(r->r_name, sizeof(r->r_name), "%s", name);
 		LIST_INIT(&r->r_members);
 		strmap_init(&r->r_users);
-		strmap_put(&t->rt_rooms, r->r_name, r);
+		strmap_put(&t->rtb_rooms, r->r_name, r);
 	}
 	if ((ru = strmap_get(&r->r_users, user)) == NULL) {
 		ru = xcalloc(1, sizeof(*ru));
@@ -79,7 +79,7 @@ room_maybe_free(struct room_table *t, struct room *r)
 {
 	if (r->r_nmembers > 0 || r->r_users.smap_count > 0)
 		return;
-	strmap_del(&t->rt_rooms, r->r_name);
+	strmap_del(&t->rtb_rooms, r->r_name);
 	strmap_free(&r->r_users);
 	free(r);
 }

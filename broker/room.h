@@ -50,7 +50,7 @@ struct room {
 };
 
 struct room_table {
-	struct strmap		 rt_rooms;	/* name -> struct room */
+	struct strmap		 rtb_rooms;	/* name -> struct room */
 };
 
 void	room_table_init(struct room_table *t);

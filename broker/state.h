@@ -54,10 +54,10 @@ struct bworker {
 };
 
 struct ctl_client {
-	struct peer		*cl_peer;
-	struct broker		*cl_broker;
-	struct event		*cl_timeout;	/* control_timeout: closed */
-	LIST_ENTRY(ctl_client)	 cl_entry;
+	struct peer		*cli_peer;
+	struct broker		*cli_broker;
+	struct event		*cli_timeout;	/* control_timeout: closed */
+	LIST_ENTRY(ctl_client)	 cli_entry;
 };
 
 /* Counters for /metrics and parleyctl. */

@@ -7,9 +7,9 @@
 #include "util.h"
 
 struct strmap_entry {
-	struct strmap_entry	*se_next;
-	void			*se_val;
-	char			 se_key[];
+	struct strmap_entry	*sme_next;
+	void			*sme_val;
+	char			 sme_key[];
 };
 
 static size_t
@@ -39,7 +39,7 @@ strmap_free(struct strmap *m)
 		struct strmap_entry *e = m->smap_buckets[i], *next;
 
 		for (; e != NULL; e = next) {
-			next = e->se_next;
+			next = e->sme_next;
 			free(e);
 		}
 	}
@@ -54,8 +54,8 @@ strmap_slot(const struct strmap *m, const char *key)
 	struct strmap_entry **pp;
 
 	pp = &m->smap_buckets[strmap_hash(key) & (m->smap_nbuckets - 1)];
-	for (; *pp != NULL; pp = &(*pp)->se_next)
-		if (strcmp((*pp)->se_key, key) == 0)
+	for (; *pp != NULL; pp = &(*pp)->sme_next)
+		if (strcmp((*pp)->sme_key, key) == 0)
 			break;
 	return pp;
 }
@@ -65,7 +65,7 @@ strmap_get(const struct strmap *m, const char *key)
 {
 	struct strmap_entry *e = *strmap_slot(m, key);
 
-	return e != NULL ? e->se_val : NULL;
+	return e != NULL ? e->sme_val : NULL;
 }
 
 static void
@@ -78,10 +78,10 @@ strmap_grow(struct strmap *m)
 		struct strmap_entry *e = m->smap_buckets[i], *next;
 
 		for (; e != NULL; e = next) {
-			size_t j = strmap_hash(e->se_key) & (n - 1);
+			size_t j = strmap_hash(e->sme_key) & (n - 1);
 
-			next = e->se_next;
-			e->se_next = b[j];
+			next = e->sme_next;
+			e->sme_next = b[j];
 			b[j] = e;
 		}
 	}
@@ -97,14 +97,14 @@ strmap_put(struct strmap *m, const char *key, void *val)
 	size_t len;
 
 	if (*pp != NULL) {
-		(*pp)->se_val = val;
+		(*pp)->sme_val = val;
 		return;
 	}
 	len = strlen(key);
 	e = xmalloc(sizeof(*e) + len + 1);
-	memcpy(e->se_key, key, len + 1);
-	e->se_val = val;
-	e->se_next = NULL;
+	memcpy(e->sme_key, key, len + 1);
+	e->sme_val = val;
+	e->sme_next = NULL;
 	*pp = e;
 	if (++m->smap_count > m->smap_nbuckets)
 		strmap_grow(m);
@@ -118,8 +118,8 @@ strmap_del(struct strmap *m, const char *key)
 
 	if (e == NULL)
 		return NULL;
-	*pp = e->se_next;
-	val = e->se_val;
+	*pp = e->sme_next;
+	val = e->sme_val;
 	free(e);
 	m->smap_count--;
 	return val;
@@ -131,6 +131,6 @@ strmap_each(const struct strmap *m,
 {
 	for (size_t i = 0; i < m->smap_nbuckets; i++)
 		for (struct strmap_entry *e = m->smap_buckets[i]; e != NULL;
-		    e = e->se_next)
-			fn(e->se_key, e->se_val, arg);
+		    e = e->sme_next)
+			fn(e->sme_key, e->sme_val, arg);
 }

@@ -256,17 +256,17 @@ main(int argc, char *argv[])
 		read_failed(sock, "answer");
 		goto done;
 	}
-	if (ipc_hdr_decode(hbuf, &h) == -1 || h.type != IPC_CTL_REPLY) {
+	if (ipc_hdr_decode(hbuf, &h) == -1 || h.hd_type != IPC_CTL_REPLY) {
 		fprintf(stderr, "parleyctl: %s answered something that is not "
 		    "a control reply\n", sock);
 		goto done;
 	}
-	payload = xmalloc(h.len);
-	if (read_full(fd, payload, h.len, CTL_TIMEOUT_MS) == -1) {
+	payload = xmalloc(h.hd_len);
+	if (read_full(fd, payload, h.hd_len, CTL_TIMEOUT_MS) == -1) {
 		read_failed(sock, "whole answer");
 		goto done;
 	}
-	ipc_reader_init(&r, payload, h.len);
+	ipc_reader_init(&r, payload, h.hd_len);
 	if (ipc_get_u32(&r, &status) == -1 ||
 	    ipc_get_str(&r, &text, &textlen, IPC_MAX_PAYLOAD) == -1 ||
 	    ipc_end(&r) == -1) {

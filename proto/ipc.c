@@ -35,7 +35,7 @@ ipc_type_lookup(uint16_t type)
 	size_t	i;
 
 	for (i = 0; i < sizeof(ipc_types) / sizeof(ipc_types[0]); i++)
-		if (ipc_types[i].type == type)
+		if (ipc_types[i].ti_type == type)
 			return &ipc_types[i];
 	return NULL;
 }
@@ -45,7 +45,7 @@ ipc_type_name(uint16_t type)
 {
 	const struct ipc_type_info *ti = ipc_type_lookup(type);
 
-	return ti != NULL ? ti->name : "IPC_?";
+	return ti != NULL ? ti->ti_name : "IPC_?";
 }
 
 int
@@ -63,13 +63,13 @@ ipc_hdr_decode(const uint8_t *buf, struct ipc_hdr *h)
 {
 	const struct ipc_type_info *ti;
 
-	memcpy(&h->type, buf + IPC_OFF_TYPE, sizeof(h->type));
-	memcpy(&h->flags, buf + IPC_OFF_FLAGS, sizeof(h->flags));
-	memcpy(&h->len, buf + IPC_OFF_LEN, sizeof(h->len));
-	memcpy(&h->conn_id, buf + IPC_OFF_CONN, sizeof(h->conn_id));
-	if ((ti = ipc_type_lookup(h->type)) == NULL)
+	memcpy(&h->hd_type, buf + IPC_OFF_TYPE, sizeof(h->hd_type));
+	memcpy(&h->hd_flags, buf + IPC_OFF_FLAGS, sizeof(h->hd_flags));
+	memcpy(&h->hd_len, buf + IPC_OFF_LEN, sizeof(h->hd_len));
+	memcpy(&h->hd_conn_id, buf + IPC_OFF_CONN, sizeof(h->hd_conn_id));
+	if ((ti = ipc_type_lookup(h->hd_type)) == NULL)
 		return -1;
-	if (h->len < ti->min || h->len > ti->max)
+	if (h->hd_len < ti->ti_min || h->hd_len > ti->ti_max)
 		return -1;
 	return 0;
 }
@@ -200,7 +200,7 @@ ipc_msg_finish(struct ipc_msg *m)
 		goto fail;
 	/* Reserve kept im_len within the header plus IPC_MAX_PAYLOAD. */
 	len = (uint32_t)(m->im_len - IPC_HDR_SIZE);
-	if (len < ti->min || len > ti->max)
+	if (len < ti->ti_min || len > ti->ti_max)
 		goto fail;
 	memcpy(m->im_buf + IPC_OFF_LEN, &len, sizeof(len));
 	return 0;
@@ -522,9 +522,9 @@ ipc_seqpacket_recv(int sock, uint8_t *buf, size_t cap, struct ipc_hdr *h,
 		goto bad;
 	if (ipc_hdr_decode(buf, h) == -1)
 		goto bad;
-	if ((size_t)n != IPC_HDR_SIZE + (size_t)h->len)
+	if ((size_t)n != IPC_HDR_SIZE + (size_t)h->hd_len)
 		goto bad;
-	if (((h->flags & IPC_F_HASFD) != 0) != (nfds == 1))
+	if (((h->hd_flags & IPC_F_HASFD) != 0) != (nfds == 1))
 		goto bad;
 	if (nfds == 1)
 		*fd = fds[0];

@@ -23,10 +23,10 @@ enum ipc_type {
 #define IPC_F_RESPONSE	0x0002	/* IPC_REPLY: the answer to a request */
 
 struct ipc_hdr {
-	uint16_t	type;
-	uint16_t	flags;
-	uint32_t	len;		/* payload bytes after the header */
-	uint64_t	conn_id;	/* client connection, 0 if none */
+	uint16_t	hd_type;
+	uint16_t	hd_flags;
+	uint32_t	hd_len;		/* payload bytes after the header */
+	uint64_t	hd_conn_id;	/* client connection, 0 if none */
 };
 #define IPC_HDR_SIZE	16
 
@@ -38,9 +38,9 @@ enum ipc_role { IPC_ROLE_SUPERVISOR, IPC_ROLE_BROKER, IPC_ROLE_WORKER, IPC_ROLE_
 enum ipc_conn_kind { IPC_CONN_CHAT = 0, IPC_CONN_ECHO = 1 };
 
 struct ipc_type_info {
-	uint16_t	 type;
-	const char	*name;
-	uint32_t	 min, max;
+	uint16_t	 ti_type;
+	const char	*ti_name;
+	uint32_t	 ti_min, ti_max;
 };
 
 /* NULL for an unknown type. */
@@ -110,7 +110,7 @@ int	ipc_end(const struct ipc_reader *r);
  * with its message (SCM_RIGHTS).  send: fd may be -1.  recv: reads one
  * packet into buf (cap >= IPC_HDR_SIZE), checks the header, stores any
  * passed fd in *fd (else -1).  Returns the payload length, 0 on EOF
- * (h->type is then 0), -1 on error (errno set; EAGAIN: nothing pending,
+ * (h->hd_type is then 0), -1 on error (errno set; EAGAIN: nothing pending,
  * EBADMSG: malformed packet).
  */
 int	ipc_seqpacket_send(int sock, const struct ipc_msg *m, int fd);

@@ -45,23 +45,23 @@ peer_dispatch(struct peer *p, const struct ipc_hdr *h, const uint8_t *payload)
 	ipc_handler_fn fn;
 	int fd = -1;
 
-	if (p->p_hello != 0 && !p->p_greeted && h->type != p->p_hello) {
+	if (p->p_hello != 0 && !p->p_greeted && h->hd_type != p->p_hello) {
 		log_warnx("ipc_no_hello", "%s sent %s before %s", p->p_name,
-		    ipc_type_name(h->type), ipc_type_name(p->p_hello));
+		    ipc_type_name(h->hd_type), ipc_type_name(p->p_hello));
 		return -1;
 	}
-	if ((fn = handler_lookup(p->p_table, h->type)) == NULL) {
+	if ((fn = handler_lookup(p->p_table, h->hd_type)) == NULL) {
 		log_warnx("ipc_unexpected", "%s sent %s", p->p_name,
-		    ipc_type_name(h->type));
+		    ipc_type_name(h->hd_type));
 		return -1;
 	}
-	ipc_reader_init(&r, payload, h->len);
+	ipc_reader_init(&r, payload, h->hd_len);
 	if (fn(p->p_ctx, h, &r, &fd) == -1) {
 		log_warnx("ipc_malformed", "%s sent a malformed %s", p->p_name,
-		    ipc_type_name(h->type));
+		    ipc_type_name(h->hd_type));
 		return -1;
 	}
-	if (h->type == p->p_hello)
+	if (h->hd_type == p->p_hello)
 		p->p_greeted = true;
 	return 0;
 }
@@ -85,15 +85,15 @@ peer_readcb(struct bufferevent *bev, void *arg)
 		evbuffer_copyout(in, hbuf, sizeof(hbuf));
 		if (ipc_hdr_decode(hbuf, &h) == -1) {
 			log_warnx("ipc_bad_header", "%s sent a bad header "
-			    "(type 0x%04x)", p->p_name, h.type);
+			    "(type 0x%04x)", p->p_name, h.hd_type);
 			rc = -1;
 			break;
 		}
-		if (evbuffer_get_length(in) < IPC_HDR_SIZE + (size_t)h.len)
+		if (evbuffer_get_length(in) < IPC_HDR_SIZE + (size_t)h.hd_len)
 			break;
-		msg = evbuffer_pullup(in, IPC_HDR_SIZE + (ssize_t)h.len);
+		msg = evbuffer_pullup(in, IPC_HDR_SIZE + (ssize_t)h.hd_len);
 		rc = peer_dispatch(p, &h, msg + IPC_HDR_SIZE);
-		evbuffer_drain(in, IPC_HDR_SIZE + (size_t)h.len);
+		evbuffer_drain(in, IPC_HDR_SIZE + (size_t)h.hd_len);
 		if (rc == -1)
 			break;
 	}
@@ -191,9 +191,8 @@ peer_send(struct peer *p, struct ipc_msg *m)
 	if (p->p_dead)
 		goto out;
 	if (ipc_msg_finish(m) == -1) {
-		log_warnx("ipc_compose", "bad %s for %s",
-		    ipc_type_name(((struct ipc_hdr *)(void *)m->im_buf)->type),
-		    p->p_name);
+		log_warnx("ipc_compose", "bad %s for %s", ipc_type_name(
+		    ((struct ipc_hdr *)(void *)m->im_buf)->hd_type), p->p_name);
 		goto out;
 	}
 	if (peer_queued(p) + m->im_len > p->p_out_max) {
@@ -297,11 +296,11 @@ chan_readcb(evutil_socket_t fd, short what, void *arg)
 			log_warn("chan_read", "%s", c->c_name);
 			goto lost;
 		}
-		if (n == 0 && h.type == 0)
+		if (n == 0 && h.hd_type == 0)
 			goto lost;
-		if ((fn = handler_lookup(c->c_table, h.type)) == NULL) {
+		if ((fn = handler_lookup(c->c_table, h.hd_type)) == NULL) {
 			log_warnx("ipc_unexpected", "%s sent %s", c->c_name,
-			    ipc_type_name(h.type));
+			    ipc_type_name(h.hd_type));
 			if (pfd != -1)
 				close(pfd);
 			goto lost;
@@ -309,7 +308,7 @@ chan_readcb(evutil_socket_t fd, short what, void *arg)
 		ipc_reader_init(&r, buf + IPC_HDR_SIZE, (size_t)n);
 		if (fn(c->c_ctx, &h, &r, &pfd) == -1) {
 			log_warnx("ipc_malformed", "%s sent a malformed %s",
-			    c->c_name, ipc_type_name(h.type));
+			    c->c_name, ipc_type_name(h.hd_type));
 			if (pfd != -1)
 				close(pfd);
 			goto lost;

@@ -35,9 +35,10 @@ enum conn_state {
 enum conn_endpoint { CONN_EP_NONE, CONN_EP_CHAT, CONN_EP_ECHO };
 
 /*
- * What runs on top of a WebSocket endpoint (the chat session): conn.c
- * calls it through this table and knows nothing of chat, so another
- * application, or another transport under the session, plugs in beside.
+ * What runs on top of a WebSocket endpoint (the chat session): the
+ * connection (conn*.c) calls it through this table and knows nothing of
+ * chat, so another application, or another transport under the session,
+ * plugs in beside.
  */
 struct conn_app {
 	/* Upgraded (101 sent); req is the request, valid during the call. */
@@ -49,11 +50,11 @@ struct conn_app {
 };
 
 /* A row of the worker's endpoint table (worker.c): the path is the
- * config string at cr_path_off; cr_app NULL is the echo endpoint. */
+ * config string at ro_path_off; ro_app NULL is the echo endpoint. */
 struct conn_route {
-	enum conn_endpoint	 cr_endpoint;
-	size_t			 cr_path_off;	/* offsetof(parley_config, ...) */
-	const struct conn_app	*cr_app;
+	enum conn_endpoint	 ro_endpoint;
+	size_t			 ro_path_off;	/* offsetof(parley_config, ...) */
+	const struct conn_app	*ro_app;
 };
 
 /* Why reads are paused; they resume when no reason is left. */
@@ -98,9 +99,11 @@ struct ws_conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
 	    int salen, void *ssl);
 void	conn_free(struct ws_conn *c);
 
-/* Send a text message (one JSON text).  Over max_output_bytes: 1013. */
+/* Output (conn_out.c, the only writer of a client's output; its other
+ * functions are in conn_int.h).  Send a text message (one JSON text);
+ * over the output limit (cfg_output_limit): closed 1013. */
 void	conn_send_text(struct ws_conn *c, const char *text, size_t len);
-/* Append a shared, already framed message. */
+/* Append a shared, already framed message (the same limit). */
 void	conn_send_shared(struct ws_conn *c, struct fanout_block *fb);
 /* Start the close: queue a close frame, flush, shut down. */
 void	conn_close(struct ws_conn *c, uint16_t code, const char *reason);

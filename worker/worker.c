@@ -66,7 +66,7 @@ worker_on_reply(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 	const uint8_t *text;
 	size_t len;
 
@@ -74,7 +74,7 @@ worker_on_reply(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	/* The client may have gone while the answer was on its way. */
 	if (c == NULL)
 		return 0;
-	if ((h->flags & IPC_F_RESPONSE) && c->wc_endpoint == CONN_EP_CHAT)
+	if ((h->hd_flags & IPC_F_RESPONSE) && c->wc_endpoint == CONN_EP_CHAT)
 		session_on_response(c);
 	conn_send_text(c, (const char *)text, len);
 	return 0;
@@ -121,7 +121,7 @@ worker_on_kick(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 	char reason[WS_MAX_CONTROL_PAYLOAD];
 	uint16_t code;
 
@@ -138,7 +138,7 @@ worker_on_room_seq(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 	char room[CHAT_MAX_ROOM + 1];
 	int64_t seq;
 
@@ -155,7 +155,7 @@ worker_on_room_left(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 	char room[CHAT_MAX_ROOM + 1];
 
 	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 || ipc_end(r) == -1)
@@ -170,7 +170,7 @@ worker_on_conn_admitted(void *ctx, const struct ipc_hdr *h,
     struct ipc_reader *r, int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 
 	if (c == NULL)
 		return 0;
@@ -185,7 +185,7 @@ worker_on_conn_refused(void *ctx, const struct ipc_hdr *h,
     struct ipc_reader *r, int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 	char why[132];		/* IPC_CONN_REFUSED bound */
 	uint32_t retry_ms;
 
@@ -208,7 +208,7 @@ worker_on_auth_ok(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
     int *fdp)
 {
 	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->conn_id);
+	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
 
 	if (c != NULL && c->wc_endpoint == CONN_EP_CHAT &&
 	    c->wc_state == CONN_OPEN)

@@ -45,9 +45,9 @@ static void
 ws_fail(struct ws_parser *p, struct ws_event *ev, uint16_t code,
     const char *reason)
 {
-	ev->type = WS_EV_ERROR;
-	ev->close_code = code;
-	ev->reason = reason;
+	ev->we_type = WS_EV_ERROR;
+	ev->we_close_code = code;
+	ev->we_reason = reason;
 	p->wp_state = WS_PS_FAILED;
 }
 
@@ -165,9 +165,9 @@ ws_message_end(struct ws_parser *p, struct ws_event *ev)
 		ws_fail(p, ev, WS_CLOSE_INVALID_DATA, "invalid utf-8");
 		return;
 	}
-	ev->type = WS_EV_MESSAGE_END;
-	ev->opcode = p->wp_msg_opcode;
-	ev->compressed = p->wp_msg_compressed;
+	ev->we_type = WS_EV_MESSAGE_END;
+	ev->we_opcode = p->wp_msg_opcode;
+	ev->we_compressed = p->wp_msg_compressed;
 	p->wp_in_message = false;
 	p->wp_msg_len = 0;
 }
@@ -190,11 +190,11 @@ ws_control_done(struct ws_parser *p, struct ws_event *ev)
 	uint16_t code;
 
 	p->wp_state = WS_PS_HEADER;
-	ev->opcode = p->wp_opcode;
+	ev->we_opcode = p->wp_opcode;
 	if (p->wp_opcode != WS_OP_CLOSE) {
-		ev->type = WS_EV_CONTROL;
-		ev->data = c;
-		ev->len = n;
+		ev->we_type = WS_EV_CONTROL;
+		ev->we_data = c;
+		ev->we_len = n;
 		return;
 	}
 	if (n == 1) {
@@ -217,10 +217,10 @@ ws_control_done(struct ws_parser *p, struct ws_event *ev)
 		c += 2;
 		n -= 2;
 	}
-	ev->type = WS_EV_CONTROL;
-	ev->close_code = code;
-	ev->data = c;
-	ev->len = n;
+	ev->we_type = WS_EV_CONTROL;
+	ev->we_close_code = code;
+	ev->we_data = c;
+	ev->we_len = n;
 	p->wp_state = WS_PS_CLOSED;
 }
 
@@ -334,11 +334,11 @@ ws_feed_payload(struct ws_parser *p, uint8_t *buf, size_t len,
 		/* One event per call: the end comes with the next one. */
 		p->wp_msg_done = p->wp_fin;
 	}
-	ev->type = WS_EV_DATA;
-	ev->opcode = p->wp_msg_opcode;
-	ev->compressed = p->wp_msg_compressed;
-	ev->data = buf;
-	ev->len = n;
+	ev->we_type = WS_EV_DATA;
+	ev->we_opcode = p->wp_msg_opcode;
+	ev->we_compressed = p->wp_msg_compressed;
+	ev->we_data = buf;
+	ev->we_len = n;
 	return n;
 }
 
@@ -349,14 +349,14 @@ ws_parser_feed(struct ws_parser *p, uint8_t *buf, size_t len,
 	size_t	off = 0;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->type = WS_EV_NONE;
+	ev->we_type = WS_EV_NONE;
 	if (p->wp_state == WS_PS_FAILED || p->wp_state == WS_PS_CLOSED)
 		return 0;
 	if (p->wp_msg_done) {
 		ws_message_end(p, ev);
 		return 0;
 	}
-	while (off < len && ev->type == WS_EV_NONE) {
+	while (off < len && ev->we_type == WS_EV_NONE) {
 		if (p->wp_state == WS_PS_HEADER)
 			off += ws_feed_header(p, buf + off, len - off, ev);
 		else

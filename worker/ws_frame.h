@@ -27,21 +27,21 @@ enum ws_event_type {
 	WS_EV_DATA,		/* a chunk of a data message, unmasked */
 	WS_EV_MESSAGE_END,	/* the data message is complete */
 	WS_EV_CONTROL,		/* a whole ping, pong or close frame */
-	WS_EV_ERROR,		/* fail the connection with close_code */
+	WS_EV_ERROR,		/* fail the connection with we_close_code */
 };
 
 struct ws_event {
-	enum ws_event_type	type;
-	uint8_t			opcode;	/* TEXT/BINARY for DATA and MESSAGE_END,
+	enum ws_event_type	we_type;
+	uint8_t			we_opcode;	/* TEXT/BINARY for DATA and MESSAGE_END,
 					 * PING/PONG/CLOSE for CONTROL */
-	bool			compressed;	/* RSV1 was set on the first frame */
-	const uint8_t		*data;	/* DATA: chunk; CONTROL: payload
+	bool			we_compressed;	/* RSV1 was set on the first frame */
+	const uint8_t		*we_data;	/* DATA: chunk; CONTROL: payload
 					 * (for CLOSE: the reason, after the code) */
-	size_t			len;
-	uint16_t		close_code;	/* CONTROL close: the peer's code,
+	size_t			we_len;
+	uint16_t		we_close_code;	/* CONTROL close: the peer's code,
 						 * WS_CLOSE_NO_STATUS if none;
 						 * ERROR: the code to send */
-	const char		*reason;	/* ERROR: short static reason */
+	const char		*we_reason;	/* ERROR: short static reason */
 };
 
 enum ws_parser_state {

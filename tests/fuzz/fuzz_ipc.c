@@ -305,27 +305,28 @@ fuzz_ipc(const uint8_t *data, size_t len)
 	if (len < IPC_HDR_SIZE)
 		return 0;
 	decoded = ipc_hdr_decode(data, &h) == 0;
-	if (strlen(ipc_type_name(h.type)) == 0)
+	if (strlen(ipc_type_name(h.hd_type)) == 0)
 		return 1;
 	/* A decoded header is within its type's bounds, as promised. */
-	if (decoded && (ipc_type_lookup(h.type) == NULL ||
-	    h.len < ipc_type_lookup(h.type)->min ||
-	    h.len > ipc_type_lookup(h.type)->max))
+	if (decoded && (ipc_type_lookup(h.hd_type) == NULL ||
+	    h.hd_len < ipc_type_lookup(h.hd_type)->ti_min ||
+	    h.hd_len > ipc_type_lookup(h.hd_type)->ti_max))
 		return 1;
 	payload = data + IPC_HDR_SIZE;
 	plen = len - IPC_HDR_SIZE;
 
 	/* As a handler would: the type's layout, then ipc_end. */
 	ipc_reader_init(&z.z_r, payload, plen);
-	ipc_msg_init(&z.z_m, h.type, h.conn_id);
-	ok = fz_layout(&z, h.type, h.conn_id) == 0 && ipc_end(&z.z_r) == 0;
+	ipc_msg_init(&z.z_m, h.hd_type, h.hd_conn_id);
+	ok = fz_layout(&z, h.hd_type, h.hd_conn_id) == 0 &&
+	    ipc_end(&z.z_r) == 0;
 	bad |= fz_check(&z, payload);
 	/* A message read cleanly re-encodes into an acceptable one. */
-	if (ok && decoded && h.len == plen && !z.z_m.im_error) {
+	if (ok && decoded && h.hd_len == plen && !z.z_m.im_error) {
 		if (ipc_msg_finish(&z.z_m) == -1 ||
 		    ipc_hdr_decode(z.z_m.im_buf, &h2) == -1 ||
-		    h2.type != h.type || h2.len != h.len ||
-		    h2.conn_id != h.conn_id)
+		    h2.hd_type != h.hd_type || h2.hd_len != h.hd_len ||
+		    h2.hd_conn_id != h.hd_conn_id)
 			bad = 1;
 	}
 	ipc_msg_free(&z.z_m);
@@ -333,7 +334,7 @@ fuzz_ipc(const uint8_t *data, size_t len)
 	/* Then an arbitrary getter sequence over the same bytes. */
 	ipc_reader_init(&z.z_r, payload, plen);
 	ipc_msg_init(&z.z_m, IPC_REPLY, 0);
-	(void)fz_program(&z, h.conn_id);
+	(void)fz_program(&z, h.hd_conn_id);
 	bad |= fz_check(&z, payload);
 	ipc_msg_free(&z.z_m);
 	return bad;

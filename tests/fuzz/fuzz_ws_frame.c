@@ -24,7 +24,7 @@ fz_chunk(struct ws_parser *p, uint8_t *buf, size_t n)
 	for (;;) {
 		c = ws_parser_feed(p, buf + off, n - off, &ev);
 		FZ_CHECK(c <= n - off);
-		if (ev.type == WS_EV_NONE) {
+		if (ev.we_type == WS_EV_NONE) {
 			if (p->wp_state == WS_PS_FAILED ||
 			    p->wp_state == WS_PS_CLOSED) {
 				FZ_CHECK(c == 0);
@@ -35,43 +35,43 @@ fz_chunk(struct ws_parser *p, uint8_t *buf, size_t n)
 		}
 		idle = c == 0 ? idle + 1 : 0;
 		FZ_CHECK(idle <= 1);
-		switch (ev.type) {
+		switch (ev.we_type) {
 		case WS_EV_DATA:
-			FZ_CHECK(ev.len > 0);
-			FZ_CHECK(ev.data >= buf + off &&
-			    ev.data + ev.len <= buf + off + c);
-			FZ_CHECK(ev.opcode == WS_OP_TEXT ||
-			    ev.opcode == WS_OP_BINARY);
+			FZ_CHECK(ev.we_len > 0);
+			FZ_CHECK(ev.we_data >= buf + off &&
+			    ev.we_data + ev.we_len <= buf + off + c);
+			FZ_CHECK(ev.we_opcode == WS_OP_TEXT ||
+			    ev.we_opcode == WS_OP_BINARY);
 			break;
 		case WS_EV_MESSAGE_END:
-			FZ_CHECK(ev.opcode == WS_OP_TEXT ||
-			    ev.opcode == WS_OP_BINARY);
-			FZ_CHECK(!ev.compressed || p->wp_allow_rsv1);
+			FZ_CHECK(ev.we_opcode == WS_OP_TEXT ||
+			    ev.we_opcode == WS_OP_BINARY);
+			FZ_CHECK(!ev.we_compressed || p->wp_allow_rsv1);
 			break;
 		case WS_EV_CONTROL:
-			FZ_CHECK(ev.len <= WS_MAX_CONTROL_PAYLOAD);
-			FZ_CHECK(ev.opcode == WS_OP_PING ||
-			    ev.opcode == WS_OP_PONG || ev.opcode == WS_OP_CLOSE);
-			if (ev.opcode == WS_OP_CLOSE) {
+			FZ_CHECK(ev.we_len <= WS_MAX_CONTROL_PAYLOAD);
+			FZ_CHECK(ev.we_opcode == WS_OP_PING ||
+			    ev.we_opcode == WS_OP_PONG || ev.we_opcode == WS_OP_CLOSE);
+			if (ev.we_opcode == WS_OP_CLOSE) {
 				FZ_CHECK(p->wp_state == WS_PS_CLOSED);
-				FZ_CHECK(ev.close_code == WS_CLOSE_NO_STATUS ||
-				    ws_close_code_valid(ev.close_code));
-				FZ_CHECK(utf8_valid(ev.data, ev.len));
+				FZ_CHECK(ev.we_close_code == WS_CLOSE_NO_STATUS ||
+				    ws_close_code_valid(ev.we_close_code));
+				FZ_CHECK(utf8_valid(ev.we_data, ev.we_len));
 			}
 			break;
 		case WS_EV_ERROR:
 			FZ_CHECK(p->wp_state == WS_PS_FAILED);
-			FZ_CHECK(ev.reason != NULL);
-			FZ_CHECK(ev.close_code == WS_CLOSE_PROTOCOL_ERROR ||
-			    ev.close_code == WS_CLOSE_INVALID_DATA ||
-			    ev.close_code == WS_CLOSE_TOO_BIG);
+			FZ_CHECK(ev.we_reason != NULL);
+			FZ_CHECK(ev.we_close_code == WS_CLOSE_PROTOCOL_ERROR ||
+			    ev.we_close_code == WS_CLOSE_INVALID_DATA ||
+			    ev.we_close_code == WS_CLOSE_TOO_BIG);
 			break;
 		default:
 			abort();
 		}
 		/* Touch every byte an event points at, for ASan. */
-		for (i = 0; i < ev.len; i++)
-			sink ^= ev.data[i];
+		for (i = 0; i < ev.we_len; i++)
+			sink ^= ev.we_data[i];
 		(void)sink;
 		off += c;
 	}

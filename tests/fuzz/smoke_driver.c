@@ -24,8 +24,8 @@
 #endif
 
 struct seed {
-	uint8_t		s_buf[SMOKE_MAXLEN];
-	size_t		s_len;
+	uint8_t		sd_buf[SMOKE_MAXLEN];
+	size_t		sd_len;
 };
 
 struct seeds {
@@ -62,8 +62,8 @@ seed_add(struct seeds *ss, const void *p, size_t len)
 {
 	if (ss->ss_n == SMOKE_NSEEDS || len > SMOKE_MAXLEN)
 		abort();	/* a seed table bug, not a finding */
-	memcpy(ss->ss_v[ss->ss_n].s_buf, p, len);
-	ss->ss_v[ss->ss_n].s_len = len;
+	memcpy(ss->ss_v[ss->ss_n].sd_buf, p, len);
+	ss->ss_v[ss->ss_n].sd_len = len;
 	ss->ss_n++;
 }
 
@@ -419,12 +419,12 @@ mutate(uint64_t *st, uint8_t *buf, size_t len, const struct seeds *ss)
 		break;
 	case 7:		/* splice in part of a seed */
 		o = &ss->ss_v[rnd_below(st, ss->ss_n)];
-		w = rnd_below(st, o->s_len + 1);
-		n = rnd_below(st, o->s_len - w + 1);
+		w = rnd_below(st, o->sd_len + 1);
+		n = rnd_below(st, o->sd_len - w + 1);
 		if (n > SMOKE_MAXLEN - len)
 			n = SMOKE_MAXLEN - len;
 		memmove(buf + pos + n, buf + pos, len - pos);
-		memcpy(buf + pos, o->s_buf + w, n);
+		memcpy(buf + pos, o->sd_buf + w, n);
 		len += n;
 		break;
 	case 8:		/* repeat the input: pipelined frames and messages */
@@ -459,8 +459,8 @@ make_input(uint64_t *st, uint8_t *buf, const struct seeds *ss)
 		return len;
 	}
 	s = &ss->ss_v[rnd_below(st, ss->ss_n)];
-	memcpy(buf, s->s_buf, s->s_len);
-	len = s->s_len;
+	memcpy(buf, s->sd_buf, s->sd_len);
+	len = s->sd_len;
 	k = 1 + rnd_below(st, 8);
 	for (i = 0; i < k; i++)
 		len = mutate(st, buf, len, ss);
@@ -501,8 +501,8 @@ run_target(const struct target *t, size_t iters, size_t *inputs)
 	for (i = 0; i < iters; i++) {
 		/* Every seed as it is first, then mutants. */
 		if (i < ss->ss_n) {
-			len = ss->ss_v[i].s_len;
-			memcpy(buf, ss->ss_v[i].s_buf, len);
+			len = ss->ss_v[i].sd_len;
+			memcpy(buf, ss->ss_v[i].sd_buf, len);
 		} else
 			len = make_input(&st, buf, ss);
 		if (run_one(t, buf, len) != 0) {
@@ -611,8 +611,8 @@ write_seeds(const struct target *t, const char *dir)
 		snprintf(path, sizeof(path), "%s/%s/seed-%02zu", dir,
 		    t->t_name, i);
 		if ((fp = fopen(path, "wb")) == NULL ||
-		    fwrite(ss->ss_v[i].s_buf, 1, ss->ss_v[i].s_len, fp) !=
-		    ss->ss_v[i].s_len || fclose(fp) != 0) {
+		    fwrite(ss->ss_v[i].sd_buf, 1, ss->ss_v[i].sd_len, fp) !=
+		    ss->ss_v[i].sd_len || fclose(fp) != 0) {
 			perror(path);
 			free(ss);
 			return -1;

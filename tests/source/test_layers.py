@@ -32,8 +32,9 @@ ONE_JOB = [
     # xmalloc dies through fatal(); the logger formats with util's helpers.
     {"common/log", "common/util"},
     # A connection enters the registry at birth and leaves at death; the
-    # registry walks the connections for re-registration.
-    {"worker/conn", "worker/registry"},
+    # registry walks the connections for re-registration.  conn_int.h is
+    # conn.c's private half, shared with conn_upgrade/read/out.c.
+    {"worker/conn", "worker/conn_int", "worker/registry"},
 ]
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"', re.M)
 

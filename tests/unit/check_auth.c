@@ -32,12 +32,12 @@
 
 /* A verifier configuration; auth_tokens.tsv names these. */
 struct profile {
-	const char	*p_name;
-	const char	*p_alg;
-	const char	*p_keyfile;	/* under keys/ */
-	const char	*p_issuer;
-	const char	*p_audience;
-	bool		 p_require_exp;
+	const char	*pf_name;
+	const char	*pf_alg;
+	const char	*pf_keyfile;	/* under keys/ */
+	const char	*pf_issuer;
+	const char	*pf_audience;
+	bool		 pf_require_exp;
 };
 
 static const struct profile profiles[] = {
@@ -111,15 +111,15 @@ cfg_init(struct test_cfg *t, const char *alg)
 static void
 cfg_profile(struct test_cfg *t, const struct profile *p)
 {
-	cfg_init(t, p->p_alg);
-	key_path(p->p_keyfile, t->tc_path, sizeof(t->tc_path));
-	if (strncmp(p->p_alg, "HS", 2) == 0)
+	cfg_init(t, p->pf_alg);
+	key_path(p->pf_keyfile, t->tc_path, sizeof(t->tc_path));
+	if (strncmp(p->pf_alg, "HS", 2) == 0)
 		t->tc_cfg.secret_file = t->tc_path;
 	else
 		t->tc_cfg.public_key_file = t->tc_path;
-	snprintf(t->tc_issuer, sizeof(t->tc_issuer), "%s", p->p_issuer);
-	snprintf(t->tc_audience, sizeof(t->tc_audience), "%s", p->p_audience);
-	t->tc_cfg.require_exp = p->p_require_exp;
+	snprintf(t->tc_issuer, sizeof(t->tc_issuer), "%s", p->pf_issuer);
+	snprintf(t->tc_audience, sizeof(t->tc_audience), "%s", p->pf_audience);
+	t->tc_cfg.require_exp = p->pf_require_exp;
 }
 
 static struct auth_verifier *
@@ -140,7 +140,7 @@ verifier(const char *profile)
 	size_t i;
 
 	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
-		if (strcmp(profiles[i].p_name, profile) == 0) {
+		if (strcmp(profiles[i].pf_name, profile) == 0) {
 			cfg_profile(&t, &profiles[i]);
 			return verifier_cfg(&t.tc_cfg);
 		}

@@ -19,7 +19,7 @@ struct neg_case {
 	const char	*name;
 	bool		 offered;
 	bool		 cnct, snct;
-	int		 cmwb, smwb;	/* as http_upgrade.c reports them */
+	int		 cmwb, smwb;	/* as http_ext.c reports them */
 	const char	*answer;	/* NULL: declined */
 	int		 server_bits, client_bits;
 };

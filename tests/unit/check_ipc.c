@@ -208,12 +208,12 @@ START_TEST(test_roundtrip)
 	build(c, &m);
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ck_assert_int_eq(ipc_hdr_decode(m.im_buf, &h), 0);
-	ck_assert_uint_eq(h.type, c->type);
-	ck_assert_uint_eq(h.flags, 0);
-	ck_assert_uint_eq(h.len, m.im_len - IPC_HDR_SIZE);
-	ck_assert_uint_eq(h.conn_id, c->conn);
-	ck_assert_str_eq(ipc_type_name(h.type), c->name);
-	ipc_reader_init(&r, m.im_buf + IPC_HDR_SIZE, h.len);
+	ck_assert_uint_eq(h.hd_type, c->type);
+	ck_assert_uint_eq(h.hd_flags, 0);
+	ck_assert_uint_eq(h.hd_len, m.im_len - IPC_HDR_SIZE);
+	ck_assert_uint_eq(h.hd_conn_id, c->conn);
+	ck_assert_str_eq(ipc_type_name(h.hd_type), c->name);
+	ipc_reader_init(&r, m.im_buf + IPC_HDR_SIZE, h.hd_len);
 	ck_assert_int_eq(read_back(c, &r), 0);
 	ck_assert_int_eq(ipc_end(&r), 0);
 	ipc_msg_free(&m);
@@ -259,7 +259,7 @@ START_TEST(test_every_type_covered)
 		ck_assert_msg(found, "no round-trip case for %s",
 		    ipc_type_name(all_types[i]));
 		ck_assert_ptr_nonnull(ipc_type_lookup(all_types[i]));
-		ck_assert_uint_eq(ipc_type_lookup(all_types[i])->type,
+		ck_assert_uint_eq(ipc_type_lookup(all_types[i])->ti_type,
 		    all_types[i]);
 	}
 }
@@ -283,18 +283,18 @@ START_TEST(test_hdr_bounds)
 	struct ipc_hdr	 h;
 
 	ck_assert_ptr_nonnull(ti);
-	put_hdr(buf, ti->type, 0, ti->min, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_min, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), 0);
-	ck_assert_uint_eq(h.len, ti->min);
-	ck_assert_uint_eq(h.conn_id, 99);
-	put_hdr(buf, ti->type, 0, ti->max, 99);
+	ck_assert_uint_eq(h.hd_len, ti->ti_min);
+	ck_assert_uint_eq(h.hd_conn_id, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_max, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), 0);
-	put_hdr(buf, ti->type, 0, ti->max + 1, 99);
+	put_hdr(buf, ti->ti_type, 0, ti->ti_max + 1, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
-	put_hdr(buf, ti->type, 0, UINT32_MAX, 99);
+	put_hdr(buf, ti->ti_type, 0, UINT32_MAX, 99);
 	ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
-	if (ti->min > 0) {
-		put_hdr(buf, ti->type, 0, ti->min - 1, 99);
+	if (ti->ti_min > 0) {
+		put_hdr(buf, ti->ti_type, 0, ti->ti_min - 1, 99);
 		ck_assert_int_eq(ipc_hdr_decode(buf, &h), -1);
 	}
 }
@@ -310,27 +310,27 @@ START_TEST(test_finish_bounds)
 
 	ck_assert_ptr_nonnull(ti);
 	/* Types up to IPC_MAX_PAYLOAD get one big check of their own. */
-	n = ti->max < 65536 + 1 ? ti->max + 1 : 65537;
+	n = ti->ti_max < 65536 + 1 ? ti->ti_max + 1 : 65537;
 	zero = calloc(1, n);
 	ck_assert_ptr_nonnull(zero);
 
-	ipc_msg_init(&m, ti->type, 0);
-	ipc_add_data(&m, zero, ti->min);
+	ipc_msg_init(&m, ti->ti_type, 0);
+	ipc_add_data(&m, zero, ti->ti_min);
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ipc_msg_free(&m);
-	if (ti->max < 65536 + 1) {
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->max);
+	if (ti->ti_max < 65536 + 1) {
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_max);
 		ck_assert_int_eq(ipc_msg_finish(&m), 0);
 		ipc_msg_free(&m);
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->max + 1);
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_max + 1);
 		ck_assert_int_eq(ipc_msg_finish(&m), -1);
 		ipc_msg_free(&m);
 	}
-	if (ti->min > 0) {
-		ipc_msg_init(&m, ti->type, 0);
-		ipc_add_data(&m, zero, ti->min - 1);
+	if (ti->ti_min > 0) {
+		ipc_msg_init(&m, ti->ti_type, 0);
+		ipc_add_data(&m, zero, ti->ti_min - 1);
 		ck_assert_int_eq(ipc_msg_finish(&m), -1);
 		ipc_msg_free(&m);
 	}
@@ -350,7 +350,7 @@ START_TEST(test_finish_max_payload)
 	ipc_add_data(&m, big, IPC_MAX_PAYLOAD);
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ck_assert_int_eq(ipc_hdr_decode(m.im_buf, &h), 0);
-	ck_assert_uint_eq(h.len, IPC_MAX_PAYLOAD);
+	ck_assert_uint_eq(h.hd_len, IPC_MAX_PAYLOAD);
 	/* One more byte is refused, and the error sticks. */
 	ipc_add_u8(&m, 0);
 	ck_assert(m.im_error);
@@ -551,9 +551,9 @@ START_TEST(test_sp_nofd)
 	n = ipc_seqpacket_recv(sv[1], buf, sizeof(buf), &h, &fd);
 	ck_assert_int_eq(n, 2 + 4 + 3);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_uint_eq(h.type, IPC_KICK);
-	ck_assert_uint_eq(h.flags & IPC_F_HASFD, 0);
-	ck_assert_uint_eq(h.conn_id, 77);
+	ck_assert_uint_eq(h.hd_type, IPC_KICK);
+	ck_assert_uint_eq(h.hd_flags & IPC_F_HASFD, 0);
+	ck_assert_uint_eq(h.hd_conn_id, 77);
 	ipc_reader_init(&r, buf + IPC_HDR_SIZE, (size_t)n);
 	ck_assert_int_eq(ipc_get_u16(&r, &code), 0);
 	ck_assert_uint_eq(code, 1008);
@@ -567,12 +567,12 @@ START_TEST(test_sp_nofd)
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ck_assert_int_eq(ipc_seqpacket_send(sv[0], &m, -1), 0);
 	ck_assert_int_eq(ipc_seqpacket_recv(sv[1], buf, sizeof(buf), &h, &fd), 0);
-	ck_assert_uint_eq(h.type, IPC_DRAIN);
+	ck_assert_uint_eq(h.hd_type, IPC_DRAIN);
 
 	/* EOF: 0 with type 0. */
 	close(sv[0]);
 	ck_assert_int_eq(ipc_seqpacket_recv(sv[1], buf, sizeof(buf), &h, &fd), 0);
-	ck_assert_uint_eq(h.type, 0);
+	ck_assert_uint_eq(h.hd_type, 0);
 	ck_assert_int_eq(fd, -1);
 	close(sv[1]);
 	ipc_msg_free(&m);
@@ -600,8 +600,8 @@ START_TEST(test_sp_fd)
 
 	n = ipc_seqpacket_recv(sv[1], buf, sizeof(buf), &h, &fd);
 	ck_assert_int_eq(n, 16);
-	ck_assert_uint_eq(h.type, IPC_PEER_SETUP);
-	ck_assert_uint_eq(h.flags & IPC_F_HASFD, IPC_F_HASFD);
+	ck_assert_uint_eq(h.hd_type, IPC_PEER_SETUP);
+	ck_assert_uint_eq(h.hd_flags & IPC_F_HASFD, IPC_F_HASFD);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	/* The passed fd is the pipe's write end: prove it by writing. */

@@ -94,7 +94,7 @@ START_TEST(test_last_member)
 	ck_assert(leave(m));
 	ck_assert_ptr_null(room_lookup(&t, "lobby"));
 	ck_assert_ptr_null(LIST_FIRST(&conn_rooms[0]));
-	ck_assert_uint_eq(t.rt_rooms.smap_count, 0);
+	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 	/* And a join after that makes a new one. */
 	m = join("lobby", 0, "alice", true);
 	ck_assert_uint_eq(room_lookup(&t, "lobby")->r_nmembers, 1);
@@ -202,7 +202,7 @@ START_TEST(test_conn_many_rooms)
 		snprintf(name, sizeof(name), "room%d", i);
 		m[i] = join(name, 0, "alice", true);
 	}
-	ck_assert_uint_eq(t.rt_rooms.smap_count, 10);
+	ck_assert_uint_eq(t.rtb_rooms.smap_count, 10);
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "room%d", i);
 		ck_assert_ptr_eq(room_member_find(&conn_rooms[0], name), m[i]);
@@ -221,7 +221,7 @@ START_TEST(test_conn_many_rooms)
 	/* What a closing connection does: leave every room in its list. */
 	while (!LIST_EMPTY(&conn_rooms[0]))
 		ck_assert(leave(LIST_FIRST(&conn_rooms[0])));
-	ck_assert_uint_eq(t.rt_rooms.smap_count, 0);
+	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 }
 END_TEST
 

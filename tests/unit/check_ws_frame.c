@@ -304,23 +304,24 @@ build_case(const struct ws_case *c, size_t *lenp)
 /* ---- running the parser and writing a transcript ---- */
 
 struct run {
-	struct ws_parser r_p;
-	char		 r_out[512];
-	size_t		 r_outlen;
-	uint8_t		*r_msg;		/* the data message so far */
-	size_t		 r_msglen;
-	size_t		 r_msgcap;
-	int		 r_msgop;	/* -1: no DATA seen yet */
-	bool		 r_msgz;
+	struct ws_parser ru_p;
+	char		 ru_out[512];
+	size_t		 ru_outlen;
+	uint8_t		*ru_msg;		/* the data message so far */
+	size_t		 ru_msglen;
+	size_t		 ru_msgcap;
+	int		 ru_msgop;	/* -1: no DATA seen yet */
+	bool		 ru_msgz;
 };
 
 static void
 tr_add(struct run *r, const char *s, size_t len)
 {
-	ck_assert_msg(r->r_outlen + len < sizeof(r->r_out), "transcript full");
-	memcpy(r->r_out + r->r_outlen, s, len);
-	r->r_outlen += len;
-	r->r_out[r->r_outlen] = '\0';
+	ck_assert_msg(r->ru_outlen + len < sizeof(r->ru_out),
+	    "transcript full");
+	memcpy(r->ru_out + r->ru_outlen, s, len);
+	r->ru_outlen += len;
+	r->ru_out[r->ru_outlen] = '\0';
 }
 
 static void
@@ -361,50 +362,50 @@ tr_bytes(struct run *r, const uint8_t *b, size_t len)
 static void
 tr_event(struct run *r, const struct ws_event *ev)
 {
-	if (r->r_outlen > 0)
+	if (r->ru_outlen > 0)
 		tr_add(r, " ", 1);
-	switch (ev->type) {
+	switch (ev->we_type) {
 	case WS_EV_MESSAGE_END:
-		ck_assert(r->r_msgop == -1 || r->r_msgop == ev->opcode);
-		tr_add(r, ev->opcode == WS_OP_TEXT ? "T" : "B", 1);
-		if (ev->compressed)
+		ck_assert(r->ru_msgop == -1 || r->ru_msgop == ev->we_opcode);
+		tr_add(r, ev->we_opcode == WS_OP_TEXT ? "T" : "B", 1);
+		if (ev->we_compressed)
 			tr_add(r, "z", 1);
-		tr_bytes(r, r->r_msg, r->r_msglen);
-		r->r_msglen = 0;
-		r->r_msgop = -1;
+		tr_bytes(r, r->ru_msg, r->ru_msglen);
+		r->ru_msglen = 0;
+		r->ru_msgop = -1;
 		break;
 	case WS_EV_CONTROL:
-		if (ev->opcode == WS_OP_CLOSE)
-			tr_fmt(r, "CLOSE%lu", ev->close_code);
+		if (ev->we_opcode == WS_OP_CLOSE)
+			tr_fmt(r, "CLOSE%lu", ev->we_close_code);
 		else
-			tr_add(r, ev->opcode == WS_OP_PING ? "PING" : "PONG", 4);
-		tr_bytes(r, ev->data, ev->len);
+			tr_add(r, ev->we_opcode == WS_OP_PING ? "PING" : "PONG", 4);
+		tr_bytes(r, ev->we_data, ev->we_len);
 		break;
 	case WS_EV_ERROR:
-		ck_assert_ptr_nonnull(ev->reason);
-		tr_fmt(r, "E%lu", ev->close_code);
+		ck_assert_ptr_nonnull(ev->we_reason);
+		tr_fmt(r, "E%lu", ev->we_close_code);
 		break;
 	default:
-		ck_abort_msg("unexpected event %d", ev->type);
+		ck_abort_msg("unexpected event %d", ev->we_type);
 	}
 }
 
 static void
 run_data(struct run *r, const struct ws_event *ev)
 {
-	if (r->r_msgop == -1) {
-		r->r_msgop = ev->opcode;
-		r->r_msgz = ev->compressed;
+	if (r->ru_msgop == -1) {
+		r->ru_msgop = ev->we_opcode;
+		r->ru_msgz = ev->we_compressed;
 	}
-	if (r->r_msgop != ev->opcode || r->r_msgz != ev->compressed)
+	if (r->ru_msgop != ev->we_opcode || r->ru_msgz != ev->we_compressed)
 		ck_abort_msg("DATA opcode or flags changed mid-message");
-	if (r->r_msglen + ev->len > r->r_msgcap) {
-		r->r_msgcap = (r->r_msglen + ev->len) * 2;
-		r->r_msg = realloc(r->r_msg, r->r_msgcap);
-		ck_assert_ptr_nonnull(r->r_msg);
+	if (r->ru_msglen + ev->we_len > r->ru_msgcap) {
+		r->ru_msgcap = (r->ru_msglen + ev->we_len) * 2;
+		r->ru_msg = realloc(r->ru_msg, r->ru_msgcap);
+		ck_assert_ptr_nonnull(r->ru_msg);
 	}
-	memcpy(r->r_msg + r->r_msglen, ev->data, ev->len);
-	r->r_msglen += ev->len;
+	memcpy(r->ru_msg + r->ru_msglen, ev->we_data, ev->we_len);
+	r->ru_msglen += ev->we_len;
 }
 
 /*
@@ -423,12 +424,12 @@ run_chunk(struct run *r, const uint8_t *src, size_t n)
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, src, n);
 	for (;;) {
-		c = ws_parser_feed(&r->r_p, buf + off, n - off, &ev);
+		c = ws_parser_feed(&r->ru_p, buf + off, n - off, &ev);
 		if (c > n - off)
 			ck_abort_msg("consumed %zu of %zu", c, n - off);
-		if (ev.type == WS_EV_NONE) {
-			dead = r->r_p.wp_state == WS_PS_FAILED ||
-			    r->r_p.wp_state == WS_PS_CLOSED;
+		if (ev.we_type == WS_EV_NONE) {
+			dead = r->ru_p.wp_state == WS_PS_FAILED ||
+			    r->ru_p.wp_state == WS_PS_CLOSED;
 			if (dead ? c != 0 : off + c != n)
 				ck_abort_msg("NONE left bytes unconsumed");
 			break;
@@ -437,9 +438,9 @@ run_chunk(struct run *r, const uint8_t *src, size_t n)
 		idle = c == 0 ? idle + 1 : 0;
 		if (idle > 1)
 			ck_abort_msg("no progress");
-		if (ev.type == WS_EV_DATA) {
-			if (ev.len == 0 || ev.data < buf + off ||
-			    ev.data + ev.len > buf + off + c)
+		if (ev.we_type == WS_EV_DATA) {
+			if (ev.we_len == 0 || ev.we_data < buf + off ||
+			    ev.we_data + ev.we_len > buf + off + c)
 				ck_abort_msg("DATA outside the consumed bytes");
 			run_data(r, &ev);
 		} else
@@ -468,10 +469,10 @@ run_case(const struct ws_case *c, int mode, struct run *r)
 	uint32_t seed = (uint32_t)mode * 2654435761u;
 
 	memset(r, 0, sizeof(*r));
-	r->r_msgop = -1;
-	ws_parser_init(&r->r_p, c->max ? c->max : 1 << 20);
-	r->r_p.wp_allow_rsv1 = (c->opt & O_RSV1) != 0;
-	r->r_p.wp_validate_utf8 = !(c->opt & O_NOUTF8);
+	r->ru_msgop = -1;
+	ws_parser_init(&r->ru_p, c->max ? c->max : 1 << 20);
+	r->ru_p.wp_allow_rsv1 = (c->opt & O_RSV1) != 0;
+	r->ru_p.wp_validate_utf8 = !(c->opt & O_NOUTF8);
 	in = build_case(c, &len);
 	while (off < len) {
 		if (mode == 0)
@@ -488,12 +489,12 @@ run_case(const struct ws_case *c, int mode, struct run *r)
 	}
 	/* An empty feed at the end changes nothing. */
 	run_chunk(r, in, 0);
-	if (r->r_p.wp_state == WS_PS_PAYLOAD ||
-	    (r->r_p.wp_state == WS_PS_HEADER &&
-	    (r->r_p.wp_hdr_len > 0 || r->r_p.wp_in_message)))
+	if (r->ru_p.wp_state == WS_PS_PAYLOAD ||
+	    (r->ru_p.wp_state == WS_PS_HEADER &&
+	    (r->ru_p.wp_hdr_len > 0 || r->ru_p.wp_in_message)))
 		tr_add(r, " ...", 4);
 	free(in);
-	free(r->r_msg);
+	free(r->ru_msg);
 }
 
 START_TEST(test_cases)
@@ -504,9 +505,9 @@ START_TEST(test_cases)
 
 	for (mode = 0; mode < 12; mode++) {
 		run_case(c, mode, &r);
-		ck_assert_msg(strcmp(r.r_out, c->want) == 0,
+		ck_assert_msg(strcmp(r.ru_out, c->want) == 0,
 		    "%s (mode %d): got \"%s\", want \"%s\"", c->name, mode,
-		    r.r_out, c->want);
+		    r.ru_out, c->want);
 	}
 }
 END_TEST
@@ -524,18 +525,18 @@ START_TEST(test_data_in_place)
 	ws_parser_init(&p, 100);
 	c = ws_parser_feed(&p, buf, sizeof(buf), &ev);
 	ck_assert_uint_eq(c, sizeof(buf));
-	ck_assert_int_eq(ev.type, WS_EV_DATA);
-	ck_assert_ptr_eq(ev.data, buf + 6);
-	ck_assert_uint_eq(ev.len, 5);
+	ck_assert_int_eq(ev.we_type, WS_EV_DATA);
+	ck_assert_ptr_eq(ev.we_data, buf + 6);
+	ck_assert_uint_eq(ev.we_len, 5);
 	ck_assert(memcmp(buf + 6, "Hello", 5) == 0);
-	ck_assert_int_eq(ev.opcode, WS_OP_TEXT);
+	ck_assert_int_eq(ev.we_opcode, WS_OP_TEXT);
 	/* The end comes from a call with nothing left. */
 	c = ws_parser_feed(&p, buf + c, 0, &ev);
 	ck_assert_uint_eq(c, 0);
-	ck_assert_int_eq(ev.type, WS_EV_MESSAGE_END);
+	ck_assert_int_eq(ev.we_type, WS_EV_MESSAGE_END);
 	c = ws_parser_feed(&p, NULL, 0, &ev);
 	ck_assert_uint_eq(c, 0);
-	ck_assert_int_eq(ev.type, WS_EV_NONE);
+	ck_assert_int_eq(ev.we_type, WS_EV_NONE);
 	ck_assert_int_eq(p.wp_state, WS_PS_HEADER);
 }
 END_TEST
@@ -552,13 +553,13 @@ START_TEST(test_one_event_per_call)
 	ws_parser_init(&p, 100);
 	c = ws_parser_feed(&p, buf, sizeof(buf), &ev);
 	ck_assert_uint_eq(c, 7);
-	ck_assert_int_eq(ev.type, WS_EV_CONTROL);
-	ck_assert_int_eq(ev.opcode, WS_OP_PING);
-	ck_assert_uint_eq(ev.len, 1);
-	ck_assert_int_eq(ev.data[0], 'a');
+	ck_assert_int_eq(ev.we_type, WS_EV_CONTROL);
+	ck_assert_int_eq(ev.we_opcode, WS_OP_PING);
+	ck_assert_uint_eq(ev.we_len, 1);
+	ck_assert_int_eq(ev.we_data[0], 'a');
 	c = ws_parser_feed(&p, buf + 7, 7, &ev);
 	ck_assert_uint_eq(c, 7);
-	ck_assert_int_eq(ev.opcode, WS_OP_PONG);
+	ck_assert_int_eq(ev.we_opcode, WS_OP_PONG);
 }
 END_TEST
 
@@ -572,12 +573,12 @@ START_TEST(test_error_is_final)
 	ws_parser_init(&p, 100);
 	c = ws_parser_feed(&p, buf, sizeof(buf), &ev);
 	ck_assert_uint_eq(c, 2);	/* the unmasked byte 1 */
-	ck_assert_int_eq(ev.type, WS_EV_ERROR);
-	ck_assert_uint_eq(ev.close_code, WS_CLOSE_PROTOCOL_ERROR);
+	ck_assert_int_eq(ev.we_type, WS_EV_ERROR);
+	ck_assert_uint_eq(ev.we_close_code, WS_CLOSE_PROTOCOL_ERROR);
 	ck_assert_int_eq(p.wp_state, WS_PS_FAILED);
 	c = ws_parser_feed(&p, buf + 3, sizeof(buf) - 3, &ev);
 	ck_assert_uint_eq(c, 0);
-	ck_assert_int_eq(ev.type, WS_EV_NONE);
+	ck_assert_int_eq(ev.we_type, WS_EV_NONE);
 }
 END_TEST
 
@@ -592,15 +593,15 @@ START_TEST(test_close_event)
 	ws_parser_init(&p, 100);
 	c = ws_parser_feed(&p, buf, sizeof(buf), &ev);
 	ck_assert_uint_eq(c, 11);
-	ck_assert_int_eq(ev.type, WS_EV_CONTROL);
-	ck_assert_int_eq(ev.opcode, WS_OP_CLOSE);
-	ck_assert_uint_eq(ev.close_code, 4001);
-	ck_assert_uint_eq(ev.len, 3);
-	ck_assert(memcmp(ev.data, "bye", 3) == 0);
+	ck_assert_int_eq(ev.we_type, WS_EV_CONTROL);
+	ck_assert_int_eq(ev.we_opcode, WS_OP_CLOSE);
+	ck_assert_uint_eq(ev.we_close_code, 4001);
+	ck_assert_uint_eq(ev.we_len, 3);
+	ck_assert(memcmp(ev.we_data, "bye", 3) == 0);
 	ck_assert_int_eq(p.wp_state, WS_PS_CLOSED);
 	c = ws_parser_feed(&p, buf + 11, sizeof(buf) - 11, &ev);
 	ck_assert_uint_eq(c, 0);
-	ck_assert_int_eq(ev.type, WS_EV_NONE);
+	ck_assert_int_eq(ev.we_type, WS_EV_NONE);
 }
 END_TEST
 
@@ -615,8 +616,8 @@ START_TEST(test_too_big_from_header)
 	ws_parser_init(&p, 255);
 	c = ws_parser_feed(&p, buf, sizeof(buf), &ev);
 	ck_assert_uint_eq(c, 4);
-	ck_assert_int_eq(ev.type, WS_EV_ERROR);
-	ck_assert_uint_eq(ev.close_code, WS_CLOSE_TOO_BIG);
+	ck_assert_int_eq(ev.we_type, WS_EV_ERROR);
+	ck_assert_uint_eq(ev.we_close_code, WS_CLOSE_TOO_BIG);
 }
 END_TEST
 
@@ -718,22 +719,22 @@ START_TEST(test_header_round_trip)
 		for (;;) {
 			c = ws_parser_feed(&p, buf + off, n - off, &ev);
 			off += c;
-			if (ev.type == WS_EV_NONE)
+			if (ev.we_type == WS_EV_NONE)
 				break;
-			ck_assert_int_ne(ev.type, WS_EV_ERROR);
-			if (ev.type == WS_EV_DATA || ev.type == WS_EV_CONTROL) {
-				for (i = 0; i < ev.len; i++)
-					if (ev.data[i] != 'a' + (got + i) % 26)
+			ck_assert_int_ne(ev.we_type, WS_EV_ERROR);
+			if (ev.we_type == WS_EV_DATA || ev.we_type == WS_EV_CONTROL) {
+				for (i = 0; i < ev.we_len; i++)
+					if (ev.we_data[i] != 'a' + (got + i) % 26)
 						ck_abort_msg("byte %zu",
 						    got + i);
-				got += ev.len;
+				got += ev.we_len;
 			}
-			if (ev.type == WS_EV_DATA ||
-			    ev.type == WS_EV_MESSAGE_END)
-				ck_assert(ev.compressed == rsv1);
-			if (ev.type == WS_EV_MESSAGE_END ||
-			    ev.type == WS_EV_CONTROL) {
-				ck_assert_int_eq(ev.opcode, ops[oi]);
+			if (ev.we_type == WS_EV_DATA ||
+			    ev.we_type == WS_EV_MESSAGE_END)
+				ck_assert(ev.we_compressed == rsv1);
+			if (ev.we_type == WS_EV_MESSAGE_END ||
+			    ev.we_type == WS_EV_CONTROL) {
+				ck_assert_int_eq(ev.we_opcode, ops[oi]);
 				ends++;
 			}
 		}
@@ -805,10 +806,10 @@ START_TEST(test_close_round_trip)
 	ws_parser_init(&p, 0);
 	c = ws_parser_feed(&p, frame, 6 + n, &ev);
 	ck_assert_uint_eq(c, 6 + n);
-	ck_assert_int_eq(ev.type, WS_EV_CONTROL);
-	ck_assert_uint_eq(ev.close_code, 4403);
-	ck_assert_uint_eq(ev.len, n - 2);
-	ck_assert(memcmp(ev.data, "forbidden \xe2\x82\xac", n - 2) == 0);
+	ck_assert_int_eq(ev.we_type, WS_EV_CONTROL);
+	ck_assert_uint_eq(ev.we_close_code, 4403);
+	ck_assert_uint_eq(ev.we_len, n - 2);
+	ck_assert(memcmp(ev.we_data, "forbidden \xe2\x82\xac", n - 2) == 0);
 }
 END_TEST
 

@@ -290,6 +290,8 @@ broker_worker_lost(struct peer *p, void *ctx)
 	log_warnx("worker_lost", "%s pid %d: dropping %zu connections",
 	    bw->bw_name, (int)bw->bw_pid, registry_count(bw));
 	bworker_drop_conns(bw);
+	/* Nothing of the old link's batch may reach the next link. */
+	registry_batch_drop(bw);
 	/* Leaving and waiting for this link to write out: stop waiting. */
 	if (bw->bw_peer->p_flushed != NULL) {
 		bw->bw_peer->p_flushed = NULL;
@@ -395,6 +397,8 @@ broker_begin_exit(struct broker *b, const char *why)
 	b->b_draining = true;
 	log_info("draining", "%s: flushing and exiting", why);
 	service_flush(b);
+	/* The batches that flush made go into the links before the wait. */
+	registry_batch_flush_all(b);
 	b->b_flushing = 1;
 	for (int i = 1; i <= CFG_MAX_WORKERS; i++) {
 		struct bworker *bw = &b->b_workers[i];
@@ -532,6 +536,8 @@ broker_main(const struct parley_config *cfg, int sup_fd, int api_fd,
 		bworker_drop_conns(bw);
 		registry_worker_free(bw);
 	}
+	/* After the leaves above, which may have filled batches. */
+	registry_stop(b);
 	/* Joins the threads before the rooms and the store go. */
 	reader_stop(b->b_reader);
 	b->b_reader = NULL;

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "ipc.h"
+#include "ipc_batch.h"
 #include "log.h"
 #include "peer.h"
 #include "registry.h"
@@ -19,42 +20,41 @@
 #include "util.h"
 #include "ws_close.h"
 
-/* Ids per IPC_DELIVER: keeps one message well under IPC_MAX_PAYLOAD. */
+/* Ids per room item: keeps one item well under IPC_MAX_PAYLOAD. */
 #define DELIVER_MAX_IDS		65536
 
+/* Replies and broadcasts are items of the worker's pending IPC_DELIVER
+ * batch (registry.c sends it at the end of the loop pass, or before
+ * anything else to that worker), so they reach it in the order made. */
 int
 deliver_reply(struct broker *b, uint64_t conn_id, const char *json,
     size_t len, bool response)
 {
 	struct bconn *bc = registry_conn(b, conn_id);
-	struct ipc_msg m;
+	struct ipc_batch *ib;
 
-	if (bc == NULL)
+	if (bc == NULL || (ib = registry_batch(b, bc->bc_worker,
+	    IPC_ITEM_REPLY_FIXED + len)) == NULL)
 		return -1;
-	ipc_msg_init(&m, IPC_REPLY, conn_id);
-	if (response)
-		ipc_msg_set_flags(&m, IPC_F_RESPONSE);
-	ipc_add_data(&m, json, len);
+	ipc_batch_add_reply(ib, conn_id, response ? IPC_ITEM_F_RESPONSE : 0,
+	    json, len);
 	b->b_metrics.bm_deliveries++;
-	return registry_send(b, bc->bc_worker, &m);
+	return 0;
 }
 
 static void
 deliver_flush(struct broker *b, struct bworker *bw, const char *room,
     int64_t seq, const uint64_t *ids, size_t n, const char *json, size_t len)
 {
-	struct ipc_msg m;
+	struct ipc_batch *ib = registry_batch(b, bw, IPC_ITEM_ROOM_FIXED +
+	    strlen(room) + n * sizeof(*ids) + len);
 
-	ipc_msg_init(&m, IPC_DELIVER, 0);
-	ipc_add_str(&m, room);
-	ipc_add_i64(&m, seq);
-	ipc_add_u32(&m, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		ipc_add_u64(&m, ids[i]);
-	ipc_add_data(&m, json, len);
-	if (registry_send(b, bw, &m) == -1)
+	if (ib == NULL) {
 		log_warnx("deliver", "%s: could not queue a delivery to %zu "
 		    "connections", bw->bw_name, n);
+		return;
+	}
+	ipc_batch_add_room(ib, room, seq, ids, n, json, len);
 }
 
 size_t

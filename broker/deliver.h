@@ -1,6 +1,7 @@
 /* deliver.h: hand JSON texts to the workers that own the connections.
- * A room broadcast sends each worker one IPC_DELIVER carrying the text
- * once and its list of target connections. */
+ * A room broadcast adds to each worker's pending IPC_DELIVER batch one
+ * item carrying the text once and its list of target connections; a
+ * reply adds one item for its connection. */
 #ifndef PARLEY_DELIVER_H
 #define PARLEY_DELIVER_H
 

@@ -12,6 +12,7 @@ struct broker;
 struct bworker;
 struct bconn;
 struct ipc_msg;
+struct ipc_batch;
 
 /* A worker slot's empty registry, and its release (after
  * registry_drop_all). */
@@ -44,11 +45,28 @@ struct registry_iter {
 bool		 registry_next(struct broker *b, struct registry_iter *it,
 		    struct bconn **bcp);
 
-/* Queue m to the worker (m is consumed); -1 if its link is gone or full. */
+/* Queue m to the worker (m is consumed); -1 if its link is gone or full.
+ * The worker's pending batch goes first: every message to a worker goes
+ * through here (or its batch) so that the worker sees them in order. */
 int		 registry_send(struct broker *b, struct bworker *bw,
 		    struct ipc_msg *m);
 /* The same to the worker of conn_id, if the connection is still there. */
 int		 registry_send_conn(struct broker *b, uint64_t conn_id,
 		    struct ipc_msg *m);
+
+/* The worker's pending IPC_DELIVER batch to append item_len more bytes
+ * to: sent first if that would take it past the cap; started (and its
+ * sending scheduled for the end of this loop pass) if empty.  NULL if the
+ * link is gone. */
+struct ipc_batch *registry_batch(struct broker *b, struct bworker *bw,
+		    size_t item_len);
+/* Send the worker's pending batch now (nothing if empty). */
+void		 registry_batch_flush(struct broker *b, struct bworker *bw);
+/* Every worker's (leaving: before waiting for the links to drain). */
+void		 registry_batch_flush_all(struct broker *b);
+/* Forget the pending batch of a lost link. */
+void		 registry_batch_drop(struct bworker *bw);
+/* At exit: drop the batches and free the event that sends them. */
+void		 registry_stop(struct broker *b);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "idmap.h"
+#include "ipc_batch.h"
 
 struct parley_config;
 struct event_base;
@@ -50,6 +51,7 @@ struct bworker {
 	struct peer		*bw_peer;
 	struct idmap		 bw_conns;	/* conn id -> struct bconn */
 	bool			 bw_synced;	/* re-registration is complete */
+	struct ipc_batch	 bw_batch;	/* IPC_DELIVER being filled */
 	struct broker		*bw_broker;
 };
 
@@ -67,6 +69,7 @@ struct broker_metrics {
 	uint64_t	 bm_commits;
 	uint64_t	 bm_commit_failures;
 	uint64_t	 bm_deliveries;		/* frames handed to workers */
+	uint64_t	 bm_ipc_batches;	/* IPC_DELIVER messages sent */
 	uint64_t	 bm_requests;		/* client requests handled */
 	uint64_t	 bm_errors;		/* error replies */
 	uint64_t	 bm_rate_limited;	/* RATE_LIMIT refusals */
@@ -95,6 +98,8 @@ struct broker {
 	struct event		*b_sigterm;
 	struct event		*b_sigusr1;
 	struct chat_state	*b_chat;	/* rooms, presence (chatstate.h) */
+	struct event		*b_batch_ev;	/* sends the workers' batches at
+						 * the end of the loop pass */
 	struct broker_metrics	 b_metrics;
 	struct evhttp		*b_api;		/* NULL when the API is off */
 	char			*b_api_key;	/* bearer key for the API */

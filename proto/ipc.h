@@ -11,7 +11,7 @@
 
 #include "ipc_types.h"
 
-#define IPC_VERSION	3
+#define IPC_VERSION	4
 
 enum ipc_type {
 #define IPC_ENUM(name, value, min, max) name = value,
@@ -20,7 +20,6 @@ enum ipc_type {
 };
 
 #define IPC_F_HASFD	0x0001	/* an fd travels with this message */
-#define IPC_F_RESPONSE	0x0002	/* IPC_REPLY: the answer to a request */
 
 struct ipc_hdr {
 	uint16_t	hd_type;

@@ -36,11 +36,14 @@
 	/* broker -> worker */						\
 	/* u32 version, u32 pid, i64 start_ms */			\
 	X(IPC_B_HELLO,		0x0201, 16, 16)				\
-	/* conn: rest = one JSON text to send to that connection */	\
-	X(IPC_REPLY,		0x0202, 1, IPC_MAX_PAYLOAD)		\
-	/* str room, i64 seq (0: not sequenced), u32 n, u64 conn[n],	\
-	 * rest = JSON text for all of them */				\
-	X(IPC_DELIVER,		0x0203, 17, IPC_MAX_PAYLOAD)		\
+	/* (0x0202 was IPC_REPLY, now an IPC_DELIVER item) */		\
+	/* u32 count, then count items in order (ipc_batch.h), each	\
+	 * u8 kind and its fields:					\
+	 *  IPC_ITEM_ROOM: str room, i64 seq (0: not sequenced),	\
+	 *   u32 n, u64 conn[n], str JSON text for all of them;		\
+	 *  IPC_ITEM_REPLY: u64 conn, u8 flags (IPC_ITEM_F_RESPONSE:	\
+	 *   answers one of its requests), str JSON text */		\
+	X(IPC_DELIVER,		0x0203, 18, IPC_MAX_PAYLOAD)		\
 	/* conn: u16 close code, str reason */				\
 	X(IPC_KICK,		0x0204, 6, 130)				\
 	/* conn: str room, i64 seq: the connection is in room and has	\

@@ -1,8 +1,9 @@
 /*
  * worker.c: a worker process.  It owns its client connections, keeps them
  * across a broker restart (re-registering them on the new link), and turns
- * the broker's typed answers into frames: IPC_DELIVER's payload is framed
- * once and shared by every target connection (fanout.c).
+ * the broker's typed answers into frames: IPC_DELIVER is a batch of
+ * replies and room items, each room item framed once and shared by every
+ * target connection (fanout.c).
  */
 #include <signal.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "conn.h"
 #include "fanout.h"
 #include "ipc.h"
+#include "ipc_batch.h"
 #include "listener.h"
 #include "log.h"
 #include "peer.h"
@@ -61,59 +63,64 @@ worker_on_b_hello(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	return ipc_version_check(version, "the broker");
 }
 
-static int
-worker_on_reply(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
-    int *fdp)
+/* A reply item: one text to one connection. */
+static void
+worker_deliver_reply(struct worker *w, const struct ipc_item *it)
 {
-	struct worker *w = ctx;
-	struct ws_conn *c = idmap_get(&w->w_conns, h->hd_conn_id);
-	const uint8_t *text;
-	size_t len;
+	struct ws_conn *c = idmap_get(&w->w_conns, it->it_conn);
 
-	ipc_get_rest(r, &text, &len);
 	/* The client may have gone while the answer was on its way. */
 	if (c == NULL)
-		return 0;
-	if ((h->hd_flags & IPC_F_RESPONSE) && c->wc_endpoint == CONN_EP_CHAT)
+		return;
+	if ((it->it_flags & IPC_ITEM_F_RESPONSE) &&
+	    c->wc_endpoint == CONN_EP_CHAT)
 		session_on_response(c);
-	conn_send_text(c, (const char *)text, len);
-	return 0;
+	conn_send_text(c, it->it_text, it->it_len);
 }
 
-static int
-worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
-    int *fdp)
+/* A room item: the text framed once, shared by every target. */
+static void
+worker_deliver_room(struct worker *w, struct ipc_item *it)
 {
-	struct worker *w = ctx;
 	struct fanout_block *fb;
-	struct ipc_reader ids;
-	char room[CHAT_MAX_ROOM + 1];
-	const uint8_t *text;
-	int64_t seq;
-	size_t len;
-	uint32_t n;
 
-	if (ipc_get_strbuf(r, room, sizeof(room)) == -1 ||
-	    ipc_get_i64(r, &seq) == -1 || ipc_get_u32(r, &n) == -1 ||
-	    ipc_get_sub(r, (size_t)n * 8, &ids) == -1)
-		return -1;
-	ipc_get_rest(r, &text, &len);
-	fb = fanout_frame(WS_OP_TEXT, text, len);
-	for (uint32_t i = 0; i < n; i++) {
+	fb = fanout_frame(WS_OP_TEXT, it->it_text, it->it_len);
+	for (uint32_t i = 0; i < it->it_n; i++) {
 		struct ws_conn *c;
 		uint64_t id;
 
-		if (ipc_get_u64(&ids, &id) == -1)
+		if (ipc_get_u64(&it->it_ids, &id) == -1)
 			break;
 		if ((c = idmap_get(&w->w_conns, id)) == NULL)
 			continue;
 		conn_send_shared(c, fb);
 		/* Remember how far it got, to resume there after a restart. */
-		if (seq > 0 && c->wc_endpoint == CONN_EP_CHAT)
-			session_note_seq(c, room, seq);
+		if (it->it_seq > 0 && c->wc_endpoint == CONN_EP_CHAT)
+			session_note_seq(c, it->it_room, it->it_seq);
 	}
 	fanout_release(fb);
-	return 0;
+}
+
+/* A batch of replies and room items, handled in order. */
+static int
+worker_on_deliver(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
+    int *fdp)
+{
+	struct worker *w = ctx;
+	struct ipc_item it;
+	uint32_t count;
+
+	if (ipc_batch_begin(r, &count) == -1)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		if (ipc_batch_next(r, &it) == -1)
+			return -1;
+		if (it.it_kind == IPC_ITEM_REPLY)
+			worker_deliver_reply(w, &it);
+		else
+			worker_deliver_room(w, &it);
+	}
+	return ipc_end(r);
 }
 
 static int
@@ -218,7 +225,6 @@ worker_on_auth_ok(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 
 static const struct ipc_handler worker_from_broker[] = {
 	{ IPC_B_HELLO,	worker_on_b_hello },
-	{ IPC_REPLY,	worker_on_reply },
 	{ IPC_DELIVER,	worker_on_deliver },
 	{ IPC_KICK,	worker_on_kick },
 	{ IPC_ROOM_SEQ,	worker_on_room_seq },

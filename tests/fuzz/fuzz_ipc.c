@@ -1,9 +1,11 @@
-/* fuzz_ipc.c: fuzz the IPC header decoder and the bounded payload getters. */
+/* fuzz_ipc.c: fuzz the IPC header decoder, the bounded payload getters and
+ * the IPC_DELIVER batch reader. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "ipc.h"
+#include "ipc_batch.h"
 
 #define FZ_STRBUF	1024	/* largest ipc_get_strbuf buffer we offer */
 #define FZ_MAX_ARGS	256	/* list counts past this are not worth walking */
@@ -172,6 +174,64 @@ fz_item_room_seq(struct fz *z, unsigned int i)
 	return fz_i64(z);
 }
 
+/* One IPC_DELIVER item (ipc_batch.h). */
+static int
+fz_item_deliver(struct fz *z, unsigned int i)
+{
+	size_t	off = z->z_r.ir_off;
+	uint8_t	kind;
+
+	if (ipc_get_u8(&z->z_r, &kind) == -1)
+		return fz_fail(z, off);
+	ipc_add_u8(&z->z_m, kind);
+	switch (kind) {
+	case IPC_ITEM_ROOM:
+		if (fz_str(z, CHAT_MAX_ROOM, i) == -1 || fz_i64(z) == -1 ||
+		    fz_list(z, fz_item_conn) == -1)
+			return -1;
+		return fz_str(z, IPC_MAX_PAYLOAD, i + 1);
+	case IPC_ITEM_REPLY:
+		if (fz_u64(z) == -1 || fz_u8(z) == -1)
+			return -1;
+		return fz_str(z, IPC_MAX_PAYLOAD, i + 1);
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The batch reader the worker uses, over any payload: an item it yields
+ * lies within the payload, and a refused item leaves the offset alone.
+ */
+static int
+fz_batch(const uint8_t *payload, size_t plen)
+{
+	struct ipc_reader r;
+	struct ipc_item	 it;
+	uint32_t	 count, i;
+	size_t		 off;
+
+	ipc_reader_init(&r, payload, plen);
+	if (ipc_batch_begin(&r, &count) == -1)
+		return 0;
+	if ((size_t)count * IPC_ITEM_REPLY_FIXED > plen)
+		return 1;
+	for (i = 0; i < count; i++) {
+		off = r.ir_off;
+		if (ipc_batch_next(&r, &it) == -1)
+			return r.ir_off != off;
+		if (r.ir_off <= off || r.ir_off > plen ||
+		    (const uint8_t *)it.it_text < payload ||
+		    (const uint8_t *)it.it_text + it.it_len > payload + plen ||
+		    strlen(it.it_room) > CHAT_MAX_ROOM)
+			return 1;
+		if (it.it_kind == IPC_ITEM_ROOM &&
+		    it.it_ids.ir_len != (size_t)it.it_n * 8)
+			return 1;
+	}
+	return 0;
+}
+
 /* The payload layouts of ipc_types.h, as a handler would read them. */
 static int
 fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
@@ -225,15 +285,8 @@ fz_layout(struct fz *z, uint16_t type, uint64_t conn_id)
 		if (fz_u32(z, NULL) == -1 || fz_u32(z, NULL) == -1)
 			return -1;
 		return fz_i64(z);
-	case IPC_REPLY:
-		fz_rest(z);
-		return 0;
 	case IPC_DELIVER:
-		if (fz_str(z, 128, 0) == -1 || fz_i64(z) == -1 ||
-		    fz_list(z, fz_item_conn) == -1)
-			return -1;
-		fz_rest(z);
-		return 0;
+		return fz_list(z, fz_item_deliver);
 	case IPC_KICK:
 		if (fz_u16(z) == -1)
 			return -1;
@@ -333,10 +386,13 @@ fuzz_ipc(const uint8_t *data, size_t len)
 
 	/* Then an arbitrary getter sequence over the same bytes. */
 	ipc_reader_init(&z.z_r, payload, plen);
-	ipc_msg_init(&z.z_m, IPC_REPLY, 0);
+	ipc_msg_init(&z.z_m, IPC_CTL_REPLY, 0);
 	(void)fz_program(&z, h.hd_conn_id);
 	bad |= fz_check(&z, payload);
 	ipc_msg_free(&z.z_m);
+
+	/* And the same bytes as an IPC_DELIVER batch. */
+	bad |= fz_batch(payload, plen);
 	return bad;
 }
 

@@ -11,6 +11,7 @@
 
 #include "fuzz.h"
 #include "ipc.h"
+#include "ipc_batch.h"
 
 #define SMOKE_ITERS	20000	/* inputs per target */
 #define SMOKE_MAXLEN	4096
@@ -257,16 +258,20 @@ seeds_ipc(struct seeds *ss)
 	ipc_add_u32(&m, 101);
 	ipc_add_i64(&m, 1700000000001LL);
 	seed_msg(ss, &m);
-	ipc_msg_init(&m, IPC_REPLY, 5);
-	ipc_add_data(&m, "{\"type\":\"pong\"}", 15);
-	seed_msg(ss, &m);
+	/* A batch: an ack, then its broadcast. */
 	ipc_msg_init(&m, IPC_DELIVER, 0);
+	ipc_add_u32(&m, 2);
+	ipc_add_u8(&m, IPC_ITEM_REPLY);
+	ipc_add_u64(&m, 5);
+	ipc_add_u8(&m, IPC_ITEM_F_RESPONSE);
+	ipc_add_str(&m, "{\"type\":\"pong\"}");
+	ipc_add_u8(&m, IPC_ITEM_ROOM);
 	ipc_add_str(&m, "general");
 	ipc_add_i64(&m, 9);
 	ipc_add_u32(&m, 2);
 	ipc_add_u64(&m, 5);
 	ipc_add_u64(&m, 6);
-	ipc_add_data(&m, "{\"type\":\"message\"}", 18);
+	ipc_add_str(&m, "{\"type\":\"message\"}");
 	seed_msg(ss, &m);
 	ipc_msg_init(&m, IPC_KICK, 5);
 	ipc_add_u16(&m, 4401);

@@ -15,6 +15,7 @@
 
 #include "check_main.h"
 #include "ipc.h"
+#include "ipc_batch.h"
 #include "peer.h"
 
 #define T(x)	x, #x
@@ -31,7 +32,7 @@ struct rt_case {
 	uint16_t	 type;
 	const char	*name;
 	uint64_t	 conn;
-	struct rt_field	 f[10];
+	struct rt_field	 f[14];
 };
 
 /* A valid payload for every type, following the comments in ipc_types.h. */
@@ -66,10 +67,13 @@ static const struct rt_case rt_cases[] = {
 	{ T(IPC_AUTH_OK), 17, { { 0, 0, 0, NULL } } },
 	{ T(IPC_B_HELLO), 0, { { 'd', IPC_VERSION, 0, NULL },
 	    { 'd', 4243, 0, NULL }, { 'i', 0, -5, NULL } } },
-	{ T(IPC_REPLY), 17, { { 'r', 0, 0, "{\"type\":\"pong\"}" } } },
-	{ T(IPC_DELIVER), 0, { { 's', 0, 0, "general" }, { 'i', 0, 7, NULL },
-	    { 'd', 2, 0, NULL }, { 'q', 17, 0, NULL },
-	    { 'q', UINT64_MAX, 0, NULL }, { 'r', 0, 0, "{\"type\":\"message\"}" } } },
+	{ T(IPC_DELIVER), 0, { { 'd', 2, 0, NULL },
+	    { 'b', IPC_ITEM_ROOM, 0, NULL }, { 's', 0, 0, "general" },
+	    { 'i', 0, 7, NULL }, { 'd', 2, 0, NULL }, { 'q', 17, 0, NULL },
+	    { 'q', UINT64_MAX, 0, NULL }, { 's', 0, 0, "{\"type\":\"message\"}" },
+	    { 'b', IPC_ITEM_REPLY, 0, NULL }, { 'q', 17, 0, NULL },
+	    { 'b', IPC_ITEM_F_RESPONSE, 0, NULL },
+	    { 's', 0, 0, "{\"type\":\"pong\"}" } } },
 	{ T(IPC_KICK), 17, { { 'w', 4401, 0, NULL }, { 's', 0, 0, "bad token" } } },
 	{ T(IPC_HELLO), 0, { { 'd', IPC_VERSION, 0, NULL },
 	    { 'b', IPC_ROLE_WORKER, 0, NULL }, { 'd', 1, 0, NULL },
@@ -346,7 +350,7 @@ START_TEST(test_finish_max_payload)
 
 	big = calloc(1, IPC_MAX_PAYLOAD);
 	ck_assert_ptr_nonnull(big);
-	ipc_msg_init(&m, IPC_REPLY, 1);
+	ipc_msg_init(&m, IPC_CTL_REPLY, 1);
 	ipc_add_data(&m, big, IPC_MAX_PAYLOAD);
 	ck_assert_int_eq(ipc_msg_finish(&m), 0);
 	ck_assert_int_eq(ipc_hdr_decode(m.im_buf, &h), 0);
@@ -813,6 +817,183 @@ START_TEST(test_get_sub)
 }
 END_TEST
 
+/* An IPC_DELIVER batch: what the writer appends the reader yields, in
+ * order, and the message passes the header checks. */
+START_TEST(test_batch_roundtrip)
+{
+	static const uint64_t ids[] = { 5, 6, UINT64_MAX };
+	struct ipc_batch ib = { 0 };
+	struct ipc_msg	 m;
+	struct ipc_hdr	 h;
+	struct ipc_reader r;
+	struct ipc_item	 it;
+	uint32_t	 count;
+	uint64_t	 id;
+
+	ck_assert_uint_eq(ipc_batch_len(&ib), 0);
+	ck_assert_int_eq(ipc_batch_take(&ib, &m), -1);
+	ipc_batch_add_reply(&ib, 5, IPC_ITEM_F_RESPONSE, "ack", 3);
+	ipc_batch_add_room(&ib, "general", 42, ids, 3, "msg", 3);
+	ipc_batch_add_room(&ib, "dm", 0, ids, 0, "", 0);
+	ipc_batch_add_reply(&ib, 6, 0, "ev", 2);
+	ck_assert_uint_eq(ipc_batch_len(&ib), 4 + 2 * IPC_ITEM_REPLY_FIXED +
+	    2 * IPC_ITEM_ROOM_FIXED + (3 + 3 + 0 + 2) + (7 + 2) + 3 * 8);
+	ck_assert_int_eq(ipc_batch_take(&ib, &m), 0);
+	ck_assert_uint_eq(ib.ib_count, 0);
+	ck_assert_int_eq(ipc_msg_finish(&m), 0);
+	ck_assert_int_eq(ipc_hdr_decode(m.im_buf, &h), 0);
+	ck_assert_uint_eq(h.hd_type, IPC_DELIVER);
+	ipc_reader_init(&r, m.im_buf + IPC_HDR_SIZE, h.hd_len);
+	ck_assert_int_eq(ipc_batch_begin(&r, &count), 0);
+	ck_assert_uint_eq(count, 4);
+
+	ck_assert_int_eq(ipc_batch_next(&r, &it), 0);
+	ck_assert_uint_eq(it.it_kind, IPC_ITEM_REPLY);
+	ck_assert_uint_eq(it.it_conn, 5);
+	ck_assert_uint_eq(it.it_flags, IPC_ITEM_F_RESPONSE);
+	ck_assert_uint_eq(it.it_len, 3);
+	ck_assert_int_eq(memcmp(it.it_text, "ack", 3), 0);
+
+	ck_assert_int_eq(ipc_batch_next(&r, &it), 0);
+	ck_assert_uint_eq(it.it_kind, IPC_ITEM_ROOM);
+	ck_assert_str_eq(it.it_room, "general");
+	ck_assert_int_eq(it.it_seq, 42);
+	ck_assert_uint_eq(it.it_n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(ipc_get_u64(&it.it_ids, &id), 0);
+		ck_assert_uint_eq(id, ids[i]);
+	}
+	ck_assert_int_eq(ipc_end(&it.it_ids), 0);
+	ck_assert_int_eq(memcmp(it.it_text, "msg", 3), 0);
+
+	ck_assert_int_eq(ipc_batch_next(&r, &it), 0);
+	ck_assert_uint_eq(it.it_kind, IPC_ITEM_ROOM);
+	ck_assert_str_eq(it.it_room, "dm");
+	ck_assert_int_eq(it.it_seq, 0);
+	ck_assert_uint_eq(it.it_n, 0);
+	ck_assert_uint_eq(it.it_len, 0);
+
+	ck_assert_int_eq(ipc_batch_next(&r, &it), 0);
+	ck_assert_uint_eq(it.it_kind, IPC_ITEM_REPLY);
+	ck_assert_uint_eq(it.it_conn, 6);
+	ck_assert_uint_eq(it.it_flags, 0);
+	ck_assert_int_eq(memcmp(it.it_text, "ev", 2), 0);
+	ck_assert_int_eq(ipc_end(&r), 0);
+	ipc_msg_free(&m);
+
+	/* A cleared batch frees what it held and starts again. */
+	ipc_batch_add_reply(&ib, 1, 0, "x", 1);
+	ipc_batch_clear(&ib);
+	ck_assert_uint_eq(ipc_batch_len(&ib), 0);
+	ck_assert_int_eq(ipc_batch_take(&ib, &m), -1);
+}
+END_TEST
+
+/* Walk a payload as the worker does: 0 if every item read and nothing is
+ * left over, else -1. */
+static int
+batch_walk(const void *p, size_t len)
+{
+	struct ipc_reader r;
+	struct ipc_item	 it;
+	uint32_t	 count;
+
+	ipc_reader_init(&r, p, len);
+	if (ipc_batch_begin(&r, &count) == -1)
+		return -1;
+	for (uint32_t i = 0; i < count; i++)
+		if (ipc_batch_next(&r, &it) == -1)
+			return -1;
+	return ipc_end(&r);
+}
+
+START_TEST(test_batch_malformed)
+{
+	static const uint64_t ids[] = { 5, 6 };
+	struct ipc_batch ib = { 0 };
+	struct ipc_msg	 m, bad;
+	const uint8_t	*p;
+	size_t		 len, off;
+	uint32_t	 count;
+	struct ipc_reader r;
+	struct ipc_item	 it;
+
+	ipc_batch_add_room(&ib, "general", 3, ids, 2, "hello", 5);
+	ipc_batch_add_reply(&ib, 5, 0, "ok", 2);
+	ck_assert_int_eq(ipc_batch_take(&ib, &m), 0);
+	p = m.im_buf + IPC_HDR_SIZE;
+	len = m.im_len - IPC_HDR_SIZE;
+	ck_assert_int_eq(batch_walk(p, len), 0);
+
+	/* Truncated anywhere: refused. */
+	for (size_t cut = 0; cut < len; cut++)
+		ck_assert_msg(batch_walk(p, cut) == -1, "cut at %zu", cut);
+	/* A byte left over after the last item. */
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_data(&bad, p, len);
+	ipc_add_u8(&bad, 0);
+	ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE, len + 1), -1);
+	ipc_msg_free(&bad);
+
+	/* An unknown kind, in the first and in the second item. */
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_data(&bad, p, len);
+	bad.im_buf[IPC_HDR_SIZE + 4] = 3;
+	ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE, len), -1);
+	bad.im_buf[IPC_HDR_SIZE + 4] = 0;
+	ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE, len), -1);
+	ipc_msg_free(&bad);
+	off = 4 + IPC_ITEM_ROOM_FIXED + 7 + 2 * 8 + 5;
+	ck_assert_uint_eq(p[off], IPC_ITEM_REPLY);
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_data(&bad, p, len);
+	bad.im_buf[IPC_HDR_SIZE + off] = 0xff;
+	ipc_reader_init(&r, bad.im_buf + IPC_HDR_SIZE, len);
+	ck_assert_int_eq(ipc_batch_begin(&r, &count), 0);
+	ck_assert_int_eq(ipc_batch_next(&r, &it), 0);
+	/* A failed item leaves the reader where it was. */
+	ck_assert_int_eq(ipc_batch_next(&r, &it), -1);
+	ck_assert_uint_eq(r.ir_off, off);
+	ipc_msg_free(&bad);
+
+	/* A count larger than the items: the walk runs out. */
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_u32(&bad, 3);
+	ipc_add_data(&bad, p + 4, len - 4);
+	ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE, len), -1);
+	ipc_msg_free(&bad);
+	/* A count larger than the payload could hold: refused at once. */
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_u32(&bad, UINT32_MAX);
+	ipc_add_data(&bad, p + 4, len - 4);
+	ipc_reader_init(&r, bad.im_buf + IPC_HDR_SIZE, len);
+	ck_assert_int_eq(ipc_batch_begin(&r, &count), -1);
+	ipc_msg_free(&bad);
+
+	/* The id list longer than the item. */
+	ipc_msg_init(&bad, IPC_DELIVER, 0);
+	ipc_add_data(&bad, p, len);
+	count = 1000;
+	memcpy(bad.im_buf + IPC_HDR_SIZE + 4 + 1 + 4 + 7 + 8, &count, 4);
+	ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE, len), -1);
+	ipc_msg_free(&bad);
+
+	/* A room name past CHAT_MAX_ROOM. */
+	{
+		char room[CHAT_MAX_ROOM + 2];
+
+		memset(room, 'r', sizeof(room) - 1);
+		room[sizeof(room) - 1] = '\0';
+		ipc_batch_add_room(&ib, room, 1, ids, 1, "x", 1);
+		ck_assert_int_eq(ipc_batch_take(&ib, &bad), 0);
+		ck_assert_int_eq(batch_walk(bad.im_buf + IPC_HDR_SIZE,
+		    bad.im_len - IPC_HDR_SIZE), -1);
+		ipc_msg_free(&bad);
+	}
+	ipc_msg_free(&m);
+}
+END_TEST
+
 /* A peer that must say hello first drops one that does not. */
 struct hello_ctx {
 	int	 hc_hellos;
@@ -918,6 +1099,8 @@ unit_suite(void)
 	tcase_add_test(tc, test_str_limits);
 	tcase_add_test(tc, test_leftover);
 	tcase_add_test(tc, test_get_sub);
+	tcase_add_test(tc, test_batch_roundtrip);
+	tcase_add_test(tc, test_batch_malformed);
 	tcase_add_test(tc, test_peer_hello_first);
 	suite_add_tcase(s, tc);
 

@@ -523,10 +523,15 @@ main(int argc, char *argv[])
 		W.b_step.s_t_end = now_ns();
 		print_result();
 	}
-	for (i = 0; i < W.b_nconns; i++)
-		if (W.b_conns[i].wc_state != WC_FREE &&
-		    W.b_conns[i].wc_state != WC_CLOSED)
-			conn_close(&W.b_conns[i]);
+	for (i = 0; i < W.b_nconns; i++) {
+		static const unsigned char bye[2] = { 0x03, 0xe8 };	/* 1000 */
+		struct wconn *c = &W.b_conns[i];
+
+		if (c->wc_state == WC_OPEN)
+			ws_send(c, WS_OP_CLOSE, bye, sizeof(bye));
+		if (c->wc_state != WC_FREE && c->wc_state != WC_CLOSED)
+			conn_close(c);
+	}
 	if (W.b_signalled && W.b_mode != MODE_IDLE && !W.b_failed) {
 		printf("FAILED: interrupted\n");
 		return 1;

@@ -19,6 +19,8 @@
  *            arrived, or nothing moved for -D SECS).  Every member checks
  *            each sender's index sequence; loss = expected - delivered.  The
  *            ladder stops after the first rung with loss or p99 > -x.
+ *            With -W SECS > 0 a warm-up rung (step -1) at the first rate
+ *            comes first; it is reported but not judged.
  * ingest:    SENDERS connections, each joined to its own room, send; the
  *            acks (after COMMIT) are counted and timed.  Closed loop with
  *            DEPTH unacked per sender, or open loop at RATE messages/s.
@@ -413,7 +415,7 @@ parse_args(int argc, char *argv[])
 	W.b_depth = 1;
 	W.b_size = W.b_mode == MODE_ECHO ? 32 : 64;
 	W.b_duration = W.b_mode == MODE_IDLE ? 0 : 5;
-	W.b_warmup = 1;
+	W.b_warmup = W.b_mode == MODE_BROADCAST ? 0 : 1;
 	W.b_senders = 10;
 	W.b_rooms = 0;
 	W.b_drain = 2;

@@ -144,6 +144,25 @@ echo_on_message(struct wconn *c, size_t len)
 /* ---------------------------------------------------------------------- */
 /* chat: broadcast, ingest, idle */
 
+/* Start broadcast rung idx (-1: the warm-up at the first rate). */
+static void
+step_begin(int idx)
+{
+	struct wb_step *s = &W.b_step;
+	double secs = idx < 0 ? W.b_warmup : W.b_duration;
+
+	W.b_step_idx = idx;
+	memset(s, 0, sizeof(*s));
+	s->s_rate = W.b_rates[idx < 0 ? 0 : idx];
+	s->s_t_start = W.b_now;
+	s->s_t_send_end = W.b_now + (int64_t)(secs * 1e9);
+	W.b_sending = 1;
+	W.b_sched = 0;
+	W.b_t_progress = W.b_now;
+	printf("STEP %d rate=%.0f\n", idx, s->s_rate);
+	fflush(stdout);
+}
+
 static void
 all_ready(void)
 {
@@ -158,15 +177,8 @@ all_ready(void)
 		W.b_step.s_t_start = W.b_now;
 		break;
 	case MODE_BROADCAST:
-		W.b_step_idx = 0;
-		memset(&W.b_step, 0, sizeof(W.b_step));
-		W.b_step.s_rate = W.b_rates[0];
-		W.b_step.s_t_start = W.b_now;
-		W.b_step.s_t_send_end = W.b_now + (int64_t)(W.b_duration * 1e9);
-		W.b_sending = 1;
-		W.b_sched = 0;
-		printf("STEP 0 rate=%.0f\n", W.b_step.s_rate);
-		fflush(stdout);
+		/* a warm-up rung (step -1) at the first rate, not judged */
+		step_begin(W.b_warmup > 0 ? -1 : 0);
 		break;
 	case MODE_INGEST:
 		memset(&W.b_step, 0, sizeof(W.b_step));
@@ -450,19 +462,11 @@ next_step(void)
 	    s->s_gaps == 0 && s->s_dups == 0 &&
 	    (W.b_max_p99_ms <= 0 || p99 <= W.b_max_p99_ms);
 
-	if (!ok || ++W.b_step_idx >= W.b_nrates) {
+	if (W.b_step_idx >= 0 && (!ok || W.b_step_idx + 1 >= W.b_nrates)) {
 		W.b_stop = 1;
 		return;
 	}
-	memset(s, 0, sizeof(*s));
-	s->s_rate = W.b_rates[W.b_step_idx];
-	s->s_t_start = W.b_now;
-	s->s_t_send_end = W.b_now + (int64_t)(W.b_duration * 1e9);
-	W.b_sending = 1;
-	W.b_sched = 0;
-	W.b_t_progress = W.b_now;
-	printf("STEP %d rate=%.0f\n", W.b_step_idx, s->s_rate);
-	fflush(stdout);
+	step_begin(W.b_step_idx + 1);
 }
 
 void

@@ -351,6 +351,12 @@ def bench_broadcast(opts, tmp, raw):
                     else 0.0
                 st["srv_cpu_pct"] = 100.0 * st["srv_cpu_s"] / \
                     float(st["secs"])
+                # the generator's own cost: its ceiling is about
+                # 1 / client_us_per_delivery (it has one CPU)
+                st["client_us_per_delivery"] = float(st["client_cpu_s"]) * \
+                    1e6 / d if d else 0.0
+                st["client_cpu_pct"] = 100.0 * float(st["client_cpu_s"]) / \
+                    float(st["secs"])
                 st["ok"] = (int(st["lost"]) == 0 and int(st["gaps"]) == 0
                             and float(st["p99_us"]) / 1000 < MAX_P99_MS)
             return steps
@@ -508,14 +514,15 @@ def report(opts, res, versions):
                 for p in peers if p in best) + ".")
         L.append("")
         L.append("Every rung (offered deliveries/s: p99 ms, server CPU "
-                 "us/delivery, lost):")
+                 "us/delivery, lost; wsbench CPU us/delivery and %):")
         L.append("")
         for name, steps in res["broadcast"].items():
             L.append("- %s: " % name + "; ".join(
-                "%s: %.1f ms, %.2f us, %s" % (
+                "%s: %.1f ms, %.2f us, %s; %.2f us, %.0f%%" % (
                     st["offered_deliveries_per_s"],
                     float(st["p99_us"]) / 1000, st["srv_us_per_delivery"],
-                    st["lost"]) for st in steps))
+                    st["lost"], st["client_us_per_delivery"],
+                    st["client_cpu_pct"]) for st in steps))
         L.append("")
     if res.get("ingest"):
         L.append("### Durable ingest (parley, 100 senders in 100 rooms, "

@@ -8,7 +8,7 @@
  *   wsbench ingest    -p PORT [-c SENDERS] [-k DEPTH | -L RATE] [-d SECS]
  *   wsbench idle      -p PORT [-c N] [-R ROOMS] [-d MAXSECS]
  * common: [-H HOST] [-P PATH] [-T TOKEN_FILE | -C TOKEN_CMD] [-A ADDRS]
- *         [-t SETUP_TIMEOUT] [-q]
+ *         [-t SETUP_TIMEOUT] [-i POLL_MS] [-q]
  *
  * echo:      N connections to /echo (PATH), each keeping DEPTH binary
  *            messages of BYTES in flight (closed loop); round trips inside
@@ -24,12 +24,17 @@
  * ingest:    SENDERS connections, each joined to its own room, send; the
  *            acks (after COMMIT) are counted and timed.  Closed loop with
  *            DEPTH unacked per sender, or open loop at RATE messages/s.
+ *            A send refused with UNAVAILABLE (the server's admission
+ *            control) is counted as refused=, not a failure.
  * idle:      N connections join rooms (N / ROOMS each), print "READY N",
  *            then hold until SIGTERM/SIGINT or MAXSECS (0: forever).
  *
  * Tokens (-T: one per line, used round-robin; -C: "CMD bench-uN" prints
  * connection N's) go into the query (?token=); without them no token is
  * sent (the peers).  -A N binds connections to 127.0.0.1..127.0.0.N.
+ * -i MS: once the load is on, wake up at most every MS milliseconds, so
+ * that one recv() takes several frames (cheaper; adds up to MS to the
+ * latencies measured).
  * stdout: "STEP i rate=R" as a rung starts, one "RESULT mode=... k=v ..."
  * line per rung / run; stderr: a progress line every second.
  */
@@ -222,8 +227,9 @@ print_result(void)
 	case MODE_INGEST:
 		secs = W.b_duration;
 		printf("depth=%d rate=%.0f secs=%.2f sent=%" PRIu64 " acked=%"
-		    PRIu64 " acks_per_s=%.0f ", s->s_rate > 0 ? 0 : W.b_depth,
-		    s->s_rate, secs, W.b_total_sent, s->s_acked,
+		    PRIu64 " refused=%" PRIu64 " acks_per_s=%.0f ",
+		    s->s_rate > 0 ? 0 : W.b_depth, s->s_rate, secs,
+		    W.b_total_sent, s->s_acked, s->s_refused,
 		    (double)s->s_acked / secs);
 		break;
 	case MODE_IDLE:
@@ -347,7 +353,7 @@ usage(void)
 	    "-L RATE] [-d SECS] [-W SECS]\n"
 	    "       wsbench idle      -p PORT [-c N] [-R ROOMS] [-d MAXSECS]\n"
 	    "common: [-H HOST] [-P PATH] [-T TOKEN_FILE | -C TOKEN_CMD] "
-	    "[-A ADDRS] [-t SECS] [-q]\n");
+	    "[-A ADDRS] [-t SECS] [-i POLL_MS] [-q]\n");
 	exit(2);
 }
 
@@ -423,7 +429,7 @@ parse_args(int argc, char *argv[])
 	W.b_naddrs = 1;
 	optind = 2;
 	while ((ch = getopt(argc, argv,
-	    "A:c:C:d:D:H:k:K:L:o:p:P:qR:s:t:T:W:x:")) != -1) {
+	    "A:c:C:d:D:H:i:k:K:L:o:p:P:qR:s:t:T:W:x:")) != -1) {
 		switch (ch) {
 		case 'A': W.b_naddrs = (int)num_arg(optarg, 1, WB_MAX_ADDRS,
 			    "-A"); break;
@@ -433,6 +439,8 @@ parse_args(int argc, char *argv[])
 		case 'd': W.b_duration = num_arg(optarg, 0, 1e6, "-d"); break;
 		case 'D': W.b_drain = num_arg(optarg, 0.1, 600, "-D"); break;
 		case 'H': W.b_host = optarg; break;
+		case 'i': W.b_poll_ns = (int64_t)(num_arg(optarg, 0, 100,
+			    "-i") * 1e6); break;
 		case 'k': W.b_depth = (int)num_arg(optarg, 1, 10000, "-k");
 			break;
 		case 'K': W.b_senders = (int)num_arg(optarg, 1, 65535, "-K");

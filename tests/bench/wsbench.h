@@ -76,6 +76,7 @@ struct wb_step {
 	int64_t		 s_t_start, s_t_send_end, s_t_end;
 	uint64_t	 s_sent, s_acked, s_delivered, s_expected;
 	uint64_t	 s_gaps, s_dups;
+	uint64_t	 s_refused;	/* ingest: sends answered UNAVAILABLE */
 	struct wb_hist	 s_lat;		/* delivery or round-trip latency */
 	struct wb_hist	 s_ack_lat;
 };
@@ -115,6 +116,8 @@ struct wb {
 	const char	*b_token_file;
 	const char	*b_token_cmd;
 	int		 b_quiet;	/* -q: no progress line */
+	int64_t		 b_poll_ns;	/* -i: least time between wake-ups */
+	int64_t		 b_t_wake;
 
 	/* run state */
 	int		 b_started;	/* all connections ready: load on */

@@ -159,6 +159,7 @@ step_begin(int idx)
 	W.b_sending = 1;
 	W.b_sched = 0;
 	W.b_t_progress = W.b_now;
+	W.b_rep_sent = W.b_rep_delivered = 0;
 	printf("STEP %d rate=%.0f\n", idx, s->s_rate);
 	fflush(stdout);
 }
@@ -244,30 +245,29 @@ on_delivery(struct wconn *c, const unsigned char *d, size_t n)
 		hist_add(&s->s_lat, W.b_now - (int64_t)ts);
 }
 
+/* A send was answered: acked (ok) or refused for load (UNAVAILABLE). */
 static void
-on_ack(struct wconn *c, const unsigned char *d, size_t n)
+on_answer(struct wconn *c, uint64_t id, int ok)
 {
-	static const char k_ack[] = "{\"type\":\"ack\",\"id\":";
 	struct wb_step *s = &W.b_step;
-	uint64_t id;
 	int64_t ts;
 
-	if (decval(d + sizeof(k_ack) - 1, n - (sizeof(k_ack) - 1), &id) == -1) {
-		conn_fail(c, "bad ack: %.*s", (int)(n > 200 ? 200 : n),
-		    (const char *)d);
-		return;
-	}
 	c->wc_acked++;
 	W.b_t_progress = W.b_now;
 	if (W.b_mode != MODE_INGEST)
 		return;
-	/* the rate counts acks inside the window; the latency, every ack of
-	 * a message sent inside it (the drain included) */
-	if (W.b_now >= s->s_t_start && W.b_now <= s->s_t_send_end)
-		s->s_acked++;
 	ts = c->wc_ts[id % WB_TS_RING];
-	if (ts >= s->s_t_start && ts <= s->s_t_send_end)
-		hist_add(&s->s_ack_lat, W.b_now - ts);
+	if (!ok) {
+		if (ts >= s->s_t_start && ts <= s->s_t_send_end)
+			s->s_refused++;
+	} else {
+		/* the rate counts acks inside the window; the latency, every
+		 * ack of a message sent inside it (the drain included) */
+		if (W.b_now >= s->s_t_start && W.b_now <= s->s_t_send_end)
+			s->s_acked++;
+		if (ts >= s->s_t_start && ts <= s->s_t_send_end)
+			hist_add(&s->s_ack_lat, W.b_now - ts);
+	}
 	if (s->s_rate == 0 && W.b_sending) {
 		c->wc_ts[c->wc_sent % WB_TS_RING] = W.b_now;
 		send_chat(c, c->wc_sent, (uint32_t)c->wc_sent, W.b_now);
@@ -275,11 +275,37 @@ on_ack(struct wconn *c, const unsigned char *d, size_t n)
 }
 
 static void
+on_ack(struct wconn *c, const unsigned char *d, size_t n)
+{
+	static const char k_ack[] = "{\"type\":\"ack\",\"id\":";
+	uint64_t id;
+
+	if (decval(d + sizeof(k_ack) - 1, n - (sizeof(k_ack) - 1), &id) == -1) {
+		conn_fail(c, "bad ack: %.*s", (int)(n > 200 ? 200 : n),
+		    (const char *)d);
+		return;
+	}
+	on_answer(c, id, 1);
+}
+
+static void
 on_error(struct wconn *c, const unsigned char *d, size_t n)
 {
 	static const char k_retry[] = "\"retry_after_ms\":";
+	static const char k_id[] = "\"id\":";
 	const unsigned char *p;
-	uint64_t ms;
+	uint64_t ms, id;
+
+	/* ingest, open loop: a send refused for load is an answer, counted
+	 * (refused=), not the end of the run */
+	if (W.b_mode == MODE_INGEST && c->wc_joined &&
+	    memmem(d, n, "\"UNAVAILABLE\"", 13) != NULL &&
+	    (p = memmem(d, n, k_id, sizeof(k_id) - 1)) != NULL &&
+	    decval(p + sizeof(k_id) - 1,
+	    n - (size_t)(p - d) - (sizeof(k_id) - 1), &id) == 0) {
+		on_answer(c, id, 0);
+		return;
+	}
 
 	/* A join refused for load is retried after the wait the server
 	 * names, as a client would; any other error ends the run. */

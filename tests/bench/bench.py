@@ -538,12 +538,13 @@ def report(opts, res, versions):
         L.append("### Durable ingest (parley, 100 senders in 100 rooms, "
                  "acks after COMMIT, synchronous = full)")
         L.append("")
-        L.append("| load | acks/s | ack p50 ms | p99 ms | p99.9 ms | "
-                 "server CPU us/msg |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| load | acks/s | refused (UNAVAILABLE) | ack p50 ms | "
+                 "p99 ms | p99.9 ms | server CPU us/msg |")
+        L.append("|---|---|---|---|---|---|---|")
         for label, r in res["ingest"].items():
-            L.append("| %s | %s | %.1f | %.1f | %.1f | %.1f |" % (
-                label, r["acks_per_s"], float(r["p50_us"]) / 1000,
+            L.append("| %s | %s | %s | %.1f | %.1f | %.1f | %.1f |" % (
+                label, r["acks_per_s"], r.get("refused", "0"),
+                float(r["p50_us"]) / 1000,
                 float(r["p99_us"]) / 1000, float(r["p999_us"]) / 1000,
                 r["srv_us_per_msg"]))
         L.append("")

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import pickle
 import resource
 import shutil
 import signal
@@ -252,7 +253,22 @@ class PythonPeer(Peer):
         return "Python %s, websockets %s" % (v[1], v[0])
 
 
-SERVERS = {"parley": Parley, "node": NodePeer, "python": PythonPeer}
+class TrivialPeer(Peer):
+    """tests/bench/peer_trivial (C, epoll, no JSON): not a peer to compare
+    with but the yardstick of wsbench's own ceiling (--servers ...,trivial).
+    It has one room: it serves broadcast and echo, not ingest or idle."""
+    name = "trivial"
+
+    def argv(self, portfile):
+        return [os.environ.get("PEER_TRIVIAL") or
+                os.path.join(TOP, "tests", "bench", "peer_trivial"), portfile]
+
+    def version(self):
+        return "tests/bench/peer_trivial.c"
+
+
+SERVERS = {"parley": Parley, "node": NodePeer, "python": PythonPeer,
+           "trivial": TrivialPeer}
 
 
 def ensure_node_modules():
@@ -411,6 +427,8 @@ def bench_idle(opts, tmp, raw):
             out["runs"][n] = None
             continue
         for name in opts.servers:
+            if name == "trivial":
+                continue
             def run(s):
                 time.sleep(1)
                 before = rss_kb(s.pid)
@@ -454,7 +472,7 @@ def ratio(a, b, higher_is_better=True):
 
 def report(opts, res, versions):
     L = []
-    peers = [s for s in opts.servers if s != "parley"]
+    peers = [s for s in opts.servers if s not in ("parley", "trivial")]
     L.append("Servers: " + "; ".join("%s: %s" % (k, v)
                                       for k, v in versions.items()))
     L.append("")
@@ -481,7 +499,7 @@ def report(opts, res, versions):
                                                      MAX_P99_MS))
         L.append("")
         L.append("| server | highest rate passed (deliveries/s) | p50 ms | "
-                 "p99 ms | server CPU us/delivery | server CPU % | "
+                 "p99 ms | server CPU us/delivery | server CPU %% | "
                  "next rung (what failed) | highest rate kept up with "
                  "(nothing lost, p99 < %g s) |" % (LADDER_STOP_MS / 1000))
         L.append("|---|---|---|---|---|---|---|---|")
@@ -630,7 +648,19 @@ def main():
     ap.add_argument("--docs", action="store_true",
                     help="copy the chart to docs/bench-broadcast.png")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--report", metavar="PICKLE",
+                    help="only redo the tables and the chart from a run's "
+                    "results/res-*.pickle")
     opts = ap.parse_args()
+    if opts.report:
+        with open(opts.report, "rb") as f:
+            saved = pickle.load(f)
+        docs, out = opts.docs, opts.out
+        opts = argparse.Namespace(**saved["opts"])
+        opts.docs, opts.out = docs, out
+        write_report(opts, saved["res"], saved["versions"], saved["loads"],
+                     time.strftime("%Y%m%d-%H%M%S"), time.monotonic())
+        return
     opts.servers = opts.servers.split(",")
     opts.idle_conns = [int(x) for x in opts.idle_conns.split(",")]
     only = opts.only.split(",")
@@ -669,6 +699,14 @@ def main():
                     loads[w] = (load[0], os.getloadavg()[0])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        # everything measured, so that --report can redo the tables
+        with open(os.path.join(opts.out, "res-%s.pickle" % stamp), "wb") as f:
+            pickle.dump({"opts": vars(opts), "res": res, "versions": versions,
+                         "loads": loads}, f)
+    write_report(opts, res, versions, loads, stamp, t0)
+
+
+def write_report(opts, res, versions, loads, stamp, t0):
     text = report(opts, res, versions)
     text += "\nLoad average (1 min) before and after each workload: " + \
         ", ".join("%s %.1f/%.1f" % (w, a, b) for w, (a, b) in loads.items()) \

@@ -28,6 +28,7 @@
  *            control) is counted as refused=, not a failure.
  * idle:      N connections join rooms (N / ROOMS each), print "READY N",
  *            then hold until SIGTERM/SIGINT or MAXSECS (0: forever).
+ *            With -P /echo they only open (no welcome, no join).
  *
  * Tokens (-T: one per line, used round-robin; -C: "CMD bench-uN" prints
  * connection N's) go into the query (?token=); without them no token is

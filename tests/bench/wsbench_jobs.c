@@ -390,7 +390,13 @@ job_on_open(struct wconn *c)
 {
 	int i;
 
-	(void)c;
+	if (W.b_mode == MODE_IDLE && strcmp(W.b_path, "/echo") == 0) {
+		/* idle on the echo endpoint: no welcome, ready once open */
+		c->wc_joined = 1;
+		if (++W.b_ready == W.b_nconns)
+			all_ready();
+		return;
+	}
 	if (W.b_mode != MODE_ECHO || W.b_open < W.b_nconns)
 		return;		/* chat waits for its welcome */
 	/* every echo connection is up: the clock starts now */

@@ -500,7 +500,7 @@ def report(opts, res, versions):
         L.append("")
         L.append("| server | highest rate passed (deliveries/s) | p50 ms | "
                  "p99 ms | server CPU us/delivery | server CPU %% | "
-                 "next rung (what failed) | highest rate kept up with "
+                 "first rung that failed (why) | highest rate kept up with "
                  "(nothing lost, p99 < %g s) |" % (LADDER_STOP_MS / 1000))
         L.append("|---|---|---|---|---|---|---|---|")
         best = {}

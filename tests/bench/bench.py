@@ -601,8 +601,12 @@ def chart(res, outdir, docs):
         return None
     if shutil.which("gnuplot") is None:
         log("gnuplot missing: apt-get install gnuplot-nox")
-        subprocess.run(["apt-get", "install", "-y", "-q", "gnuplot-nox"],
-                       stdout=subprocess.DEVNULL)
+        if subprocess.run(["apt-get", "install", "-y", "-q", "gnuplot-nox"],
+                          stdout=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"],
+                           stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-q", "gnuplot-nox"],
+                           stdout=subprocess.DEVNULL)
     if shutil.which("gnuplot") is None:
         log("no gnuplot: no chart")
         return None

@@ -271,7 +271,21 @@ SERVERS = {"parley": Parley, "node": NodePeer, "python": PythonPeer,
            "trivial": TrivialPeer}
 
 
+def ensure_tool(binary, package):
+    """Install a missing Debian package (the driver runs as root here)."""
+    if shutil.which(binary) is not None:
+        return
+    log("%s missing: apt-get install %s" % (binary, package))
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends",
+           package]
+    if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, stdout=subprocess.DEVNULL)
+
+
 def ensure_node_modules():
+    ensure_tool("node", "nodejs")
+    ensure_tool("npm", "npm")
     if os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
         return
     log("npm ci in %s (node_modules is missing)" % HERE)
@@ -600,13 +614,7 @@ def chart(res, outdir, docs):
     if "broadcast" not in res:
         return None
     if shutil.which("gnuplot") is None:
-        log("gnuplot missing: apt-get install gnuplot-nox")
-        if subprocess.run(["apt-get", "install", "-y", "-q", "gnuplot-nox"],
-                          stdout=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"],
-                           stdout=subprocess.DEVNULL)
-            subprocess.run(["apt-get", "install", "-y", "-q", "gnuplot-nox"],
-                           stdout=subprocess.DEVNULL)
+        ensure_tool("gnuplot", "gnuplot-nox")
     if shutil.which("gnuplot") is None:
         log("no gnuplot: no chart")
         return None

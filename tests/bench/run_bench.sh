@@ -340,6 +340,7 @@ for (test, arm), runs in rows.items():
                    float(r["client_cpu_s"]))
         if "msgs_all" in r:
             n = float(r["msgs_all"])
+            r["MB_per_s"] = float(r["msg_per_s"]) * float(r["size"]) / 1e6
             r["srv_cpu_us_per_msg"] = (b + w) * 1e6 / n
             r["client_cpu_us_per_msg"] = c * 1e6 / n
         else:

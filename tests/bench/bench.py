@@ -496,7 +496,7 @@ def report(opts, res, versions):
         L.append("")
         L.append("| size | server | msg/s | p50 us | p99 us | p99.9 us | "
                  "server CPU us/msg | " + " | ".join(
-                     "parley vs %s" % p for p in peers) + " |")
+                     "msg/s parley / %s" % p for p in peers) + " |")
         L.append("|---|---|---|---|---|---|---|" + "---|" * len(peers))
         for (size, name), r in res["echo"].items():
             pr = res["echo"].get((size, "parley"))
@@ -551,7 +551,7 @@ def report(opts, res, versions):
                 L.append("| %s | none | | | | | %s | %s |" % (name, why, k))
         if "parley" in best:
             L.append("")
-            L.append("parley's highest passing rate: " + ", ".join(
+            L.append("parley's highest passing rate / the peer's: " + ", ".join(
                 "%s vs %s" % (ratio(best["parley"], best[p]), p)
                 for p in peers if p in best) + ".")
         L.append("")
@@ -589,7 +589,8 @@ def report(opts, res, versions):
         L.append("")
         L.append("| connections | server | RSS before kB | RSS after kB | "
                  "bytes/connection | " + " | ".join(
-                     "parley vs %s" % p for p in peers) + " |")
+                     "bytes parley / %s (lower: parley smaller)" % p
+                     for p in peers) + " |")
         L.append("|---|---|---|---|---|" + "---|" * len(peers))
         for key, r in res["idle"]["runs"].items():
             if r is None:
@@ -602,8 +603,7 @@ def report(opts, res, versions):
                 n, name, r["rss_before_kb"], r["rss_after_kb"],
                 r["bytes_per_conn"], " | ".join(
                     ratio(pr["bytes_per_conn"],
-                          res["idle"]["runs"][(n, p)]["bytes_per_conn"],
-                          higher_is_better=False)
+                          res["idle"]["runs"][(n, p)]["bytes_per_conn"])
                     if pr and name == "parley" and (n, p) in
                     res["idle"]["runs"] else "" for p in peers)))
         L.append("")

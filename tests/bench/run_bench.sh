@@ -11,7 +11,7 @@
 # processes this script started are stopped, by pid.  Knobs (environment):
 #   REPS=5                 runs per arm (interleaved)
 #   ECHO_CONNS=50 ECHO_INFLIGHT=8 ECHO_SIZES="64 4096" ECHO_SECS=3 ECHO_WARMUP=0.5
-#   FAN_RECEIVERS=200 FAN_MESSAGES=3000 FAN_WINDOW=32
+#   FAN_RECEIVERS=200 FAN_RATE=100 FAN_SECS=5 (one sender, open loop, msgs/s)
 #   MEM_CONNS=2000
 #   PARLEYD PARLEYCTL WSBENCH  binaries (default: the ones in the build tree;
 #                              wsbench is compiled into the temp dir if missing)
@@ -47,8 +47,8 @@ ECHO_SIZES=${ECHO_SIZES:-"64 4096"}
 ECHO_SECS=${ECHO_SECS:-3}
 ECHO_WARMUP=${ECHO_WARMUP:-0.5}
 FAN_RECEIVERS=${FAN_RECEIVERS:-200}
-FAN_MESSAGES=${FAN_MESSAGES:-3000}
-FAN_WINDOW=${FAN_WINDOW:-32}
+FAN_RATE=${FAN_RATE:-100}
+FAN_SECS=${FAN_SECS:-5}
 MEM_CONNS=${MEM_CONNS:-2000}
 
 for b in "$PARLEYD" "$PARLEYCTL"; do
@@ -76,7 +76,7 @@ trap 'exit 130' INT TERM
 
 if [ ! -x "$WSBENCH" ]; then
 	WSBENCH=$tmp/wsbench
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$WSBENCH" "$here/wsbench.c" -levent ||
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$WSBENCH" "$here/wsbench.c" "$here/wsbench_net.c" "$here/wsbench_jobs.c" "$here/wsbench_sha1.c" ||
 	    { echo "run_bench: cannot build wsbench" >&2; exit 2; }
 fi
 
@@ -271,8 +271,8 @@ bench_fanout() {
 		for arm in w1full w2full w2normal; do
 			local port_var=${arm}_port conf_var=${arm}_conf
 			local pid_var=${arm}_pid broker_var=${arm}_broker
-			run "$arm" fanout "${!pid_var}:${!broker_var}" -- fanout -p "${!port_var}" \
-			    -r "$FAN_RECEIVERS" -m "$FAN_MESSAGES" -w "$FAN_WINDOW" \
+			run "$arm" fanout "${!pid_var}:${!broker_var}" -- broadcast -q -p "${!port_var}" \
+			    -c "$FAN_RECEIVERS" -K 1 -L "$FAN_RATE" -d "$FAN_SECS" \
 			    -C "$PARLEYCTL -c ${!conf_var} token" \
 			    -o "bench-$rep-$arm"
 		done
@@ -284,7 +284,7 @@ bench_memory() {
 	start_daemon mem 2 full
 	sleep 1		# let the children settle before the idle reading
 	rss_table "$mem_conf" idle | tee -a "$results" >&2
-	"$WSBENCH" hold -p "$mem_port" -c "$MEM_CONNS" -d 60 > "$tmp/hold.out" 2>&1 &
+	"$WSBENCH" idle -q -P /echo -p "$mem_port" -c "$MEM_CONNS" -d 60 > "$tmp/hold.out" 2>&1 &
 	hold_pid=$!
 	pids+=("$hold_pid")
 	deadline=$((SECONDS + 30))
@@ -328,9 +328,9 @@ def cell(vals):
 metrics = {
     "echo": ["msg_per_s", "MB_per_s", "p50_us", "p99_us",
              "srv_cpu_us_per_msg", "client_cpu_us_per_msg"],
-    "fanout": ["deliveries_per_s", "sends_per_s", "p50_us", "p99_us",
-               "ack_p50_us", "ack_p99_us", "broker_cpu_us_per_send",
-               "workers_cpu_us_per_delivery", "client_cpu_us_per_delivery"],
+    "fanout": ["deliveries_per_s", "p50_us", "p99_us",
+               "broker_cpu_us_per_send", "workers_cpu_us_per_delivery",
+               "client_cpu_us_per_delivery"],
 }
 # CPU per unit of work: server CPU over the whole run (warm-up included)
 # divided by every round trip / delivery / send of the run
@@ -340,10 +340,11 @@ for (test, arm), runs in rows.items():
                    float(r["client_cpu_s"]))
         if "msgs_all" in r:
             n = float(r["msgs_all"])
+            r["MB_per_s"] = float(r["msg_per_s"]) * float(r["size"]) / 1e6
             r["srv_cpu_us_per_msg"] = (b + w) * 1e6 / n
             r["client_cpu_us_per_msg"] = c * 1e6 / n
         else:
-            d, m = float(r["deliveries"]), float(r["messages"])
+            d, m = float(r["delivered"]), float(r["sent"])
             r["broker_cpu_us_per_send"] = b * 1e6 / m
             r["workers_cpu_us_per_delivery"] = w * 1e6 / d
             r["client_cpu_us_per_delivery"] = c * 1e6 / d

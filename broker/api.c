@@ -105,6 +105,8 @@ static const struct api_counter api_counters[] = {
 	    "Database transactions that failed.", M(bm_commit_failures) },
 	{ "parley_deliveries_total",
 	    "Frames handed to workers for delivery.", M(bm_deliveries) },
+	{ "parley_ipc_batches_total",
+	    "IPC_DELIVER batches sent to workers.", M(bm_ipc_batches) },
 	{ "parley_requests_total",
 	    "Client requests handled.", M(bm_requests) },
 	{ "parley_error_replies_total",

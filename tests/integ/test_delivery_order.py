@@ -221,6 +221,13 @@ class DeliveryOrderTest(ChatTestCase):
         self.assertLess(batches, total[0],
                         "%d batches for %d messages" % (batches, total[0]))
         self.assertGreater(items, batches)
+        # /metrics counts the same batches.
+        st, _, body = self.daemon.api_request("GET", "/metrics", key=False)
+        self.assertEqual(st, 200)
+        line = [l for l in body.decode().splitlines()
+                if l.startswith("parley_ipc_batches_total ")]
+        self.assertEqual(len(line), 1, body)
+        self.assertGreaterEqual(int(line[0].split()[1]), batches)
 
 
 if __name__ == "__main__":

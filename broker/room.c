@@ -1,4 +1,5 @@
-/* room.c: room membership and per-user presence counts. */
+/* room.c: room membership and per-user presence counts, in small records:
+ * names are the maps' key copies, display names shared (rtb_names). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,14 @@ void
 room_table_init(struct room_table *t)
 {
 	strmap_init(&t->rtb_rooms);
+	intern_init(&t->rtb_names);
 }
 
 void
 room_table_free(struct room_table *t)
 {
 	strmap_free(&t->rtb_rooms);
+	intern_free(&t->rtb_names);
 }
 
 struct room *
@@ -32,7 +35,7 @@ room_member_find(struct room_member_list *conn_rooms, const char *name)
 {
 	struct room_member *m;
 
-	LIST_FOREACH(m, conn_rooms, rm_in_conn)
+	SLIST_FOREACH(m, conn_rooms, rm_in_conn)
 		if (strcmp(m->rm_room->r_name, name) == 0)
 			return m;
 	return NULL;
@@ -49,19 +52,18 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
-		snprintf(r->r_name, sizeof(r->r_name), "%s", name);
 		LIST_INIT(&r->r_members);
 		strmap_init(&r->r_users);
-		strmap_put(&t->rtb_rooms, r->r_name, r);
+		r->r_name = strmap_put(&t->rtb_rooms, name, r);
 	}
 	if ((ru = strmap_get(&r->r_users, user)) == NULL) {
 		ru = xcalloc(1, sizeof(*ru));
-		snprintf(ru->ru_user, sizeof(ru->ru_user), "%s", user);
 		ru->ru_room = r;
-		strmap_put(&r->r_users, ru->ru_user, ru);
+		ru->ru_user = strmap_put(&r->r_users, user, ru);
+		ru->ru_name = ru->ru_user;
 	}
 	/* The latest token's display name wins. */
-	snprintf(ru->ru_name, sizeof(ru->ru_name), "%s", display);
+	room_user_set_name(t, ru, display);
 	*first = ru->ru_conns == 0;
 	ru->ru_conns++;
 	m = xcalloc(1, sizeof(*m));
@@ -69,7 +71,7 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 	m->rm_conn = bc;
 	m->rm_user = ru;
 	LIST_INSERT_HEAD(&r->r_members, m, rm_in_room);
-	LIST_INSERT_HEAD(conn_rooms, m, rm_in_conn);
+	SLIST_INSERT_HEAD(conn_rooms, m, rm_in_conn);
 	r->r_nmembers++;
 	return m;
 }
@@ -79,19 +81,36 @@ room_maybe_free(struct room_table *t, struct room *r)
 {
 	if (r->r_nmembers > 0 || r->r_users.smap_count > 0)
 		return;
-	strmap_del(&t->rtb_rooms, r->r_name);
 	strmap_free(&r->r_users);
+	strmap_del(&t->rtb_rooms, r->r_name);	/* r_name goes with it */
 	free(r);
 }
 
+void
+room_user_set_name(struct room_table *t, struct room_user *ru,
+    const char *display)
+{
+	const char *old = ru->ru_name;
+
+	if (strcmp(old, display) == 0)
+		return;
+	/* Most tokens carry no name: the display name is the user id, and
+	 * costs no copy. */
+	ru->ru_name = strcmp(display, ru->ru_user) == 0 ? ru->ru_user :
+	    intern_ref(&t->rtb_names, display);
+	if (old != ru->ru_user)
+		intern_unref(&t->rtb_names, old);
+}
+
 struct room_user *
-room_leave(struct room_table *t, struct room_member *m)
+room_leave(struct room_table *t, struct room_member_list *conn_rooms,
+    struct room_member *m)
 {
 	struct room *r = m->rm_room;
 	struct room_user *ru = m->rm_user;
 
 	LIST_REMOVE(m, rm_in_room);
-	LIST_REMOVE(m, rm_in_conn);
+	SLIST_REMOVE(conn_rooms, m, room_member, rm_in_conn);
 	r->r_nmembers--;
 	free(m);
 	if (--ru->ru_conns > 0)
@@ -106,6 +125,9 @@ room_user_release(struct room_table *t, struct room_user *ru)
 
 	if (ru->ru_conns > 0)
 		return;
+	if (ru->ru_name != ru->ru_user)
+		intern_unref(&t->rtb_names, ru->ru_name);
+	/* The key copy ru_user points into goes with the entry. */
 	strmap_del(&r->r_users, ru->ru_user);
 	free(ru);
 	room_maybe_free(t, r);

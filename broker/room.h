@@ -10,27 +10,34 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "intern.h"
 #include "strmap.h"
 
 struct bconn;
 struct event;
 struct member_hold;
 
-/* One user's presence in one room: how many of their connections. */
-struct room_user {
-	char			 ru_user[CHAT_MAX_USER + 1];
-	char			 ru_name[CHAT_MAX_NAME_BYTES + 1];
-	int			 ru_conns;
-	/* typing: owned by the service, kept here because it is per user
-	 * and room */
-	bool			 ru_typing;
-	uint64_t		 ru_typing_sent_ms;	/* last active:true sent */
-	struct event		*ru_typing_stop;	/* automatic active:false */
-	void			*ru_ctx;		/* the service, for the timer */
-	struct room		*ru_room;
+/* Typing state of one user in one room: made by the first typing request
+ * (svc_room.c), so a user who never types costs nothing for it. */
+struct room_typing {
+	bool			 rt_typing;
+	uint64_t		 rt_sent_ms;	/* last active:true sent */
+	struct event		*rt_stop;	/* automatic active:false */
+	void			*rt_ctx;	/* the service, for the timer */
 };
 
-/* One connection in one room. */
+/* One user's presence in one room: how many of their connections. */
+struct room_user {
+	const char		*ru_user;	/* r_users' key copy */
+	const char		*ru_name;	/* display name: ru_user itself,
+						 * or a copy in rtb_names */
+	struct room		*ru_room;
+	struct room_typing	*ru_typing;	/* owned by the service; NULL:
+						 * never typed */
+	int			 ru_conns;
+};
+
+/* One connection in one room (64 bytes with malloc's header). */
 struct room_member {
 	struct room		*rm_room;
 	struct bconn		*rm_conn;
@@ -38,19 +45,21 @@ struct room_member {
 	struct member_hold	*rm_hold;	/* a join's read in flight:
 						 * the service holds its items */
 	LIST_ENTRY(room_member)	 rm_in_room;
-	LIST_ENTRY(room_member)	 rm_in_conn;
+	SLIST_ENTRY(room_member) rm_in_conn;	/* a connection's few rooms */
 };
-LIST_HEAD(room_member_list, room_member);
+SLIST_HEAD(room_member_list, room_member);
+LIST_HEAD(room_members, room_member);
 
 struct room {
-	char			 r_name[CHAT_MAX_ROOM + 1];
-	struct room_member_list	 r_members;
+	const char		*r_name;	/* rtb_rooms' key copy */
+	struct room_members	 r_members;
 	size_t			 r_nmembers;
 	struct strmap		 r_users;	/* user -> struct room_user */
 };
 
 struct room_table {
 	struct strmap		 rtb_rooms;	/* name -> struct room */
+	struct intern		 rtb_names;	/* display names, shared */
 };
 
 void	room_table_init(struct room_table *t);
@@ -76,7 +85,11 @@ struct room_member *room_join(struct room_table *t, const char *name,
  * room_user_release().  The room itself is freed with its last member
  * unless users remain.
  */
-struct room_user *room_leave(struct room_table *t, struct room_member *m);
+struct room_user *room_leave(struct room_table *t,
+	    struct room_member_list *conn_rooms, struct room_member *m);
+/* The latest token's display name for the user (ru_name). */
+void	room_user_set_name(struct room_table *t, struct room_user *ru,
+	    const char *display);
 void	room_user_release(struct room_table *t, struct room_user *ru);
 
 /* Personal rooms: "user:<sub>". */

@@ -66,7 +66,7 @@ chat_conn_get(struct bconn *bc)
 
 	if (cc == NULL) {
 		cc = xcalloc(1, sizeof(*cc));
-		LIST_INIT(&cc->cc_rooms);
+		SLIST_INIT(&cc->cc_rooms);
 		bc->bc_chat = cc;
 	}
 	return cc;
@@ -102,9 +102,8 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		{
 			struct room_member *m;
 
-			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
-				snprintf(m->rm_user->ru_name,
-				    sizeof(m->rm_user->ru_name), "%s",
+			SLIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
+				room_user_set_name(&cs->cs_rooms, m->rm_user,
 				    display_name(&cc->cc_id));
 				if (!room_allowed(&cc->cc_id,
 				    b->b_cfg->default_room_policy ==
@@ -295,7 +294,7 @@ service_on_close(struct broker *b, struct bconn *bc)
 	if (cc->cc_quota != NULL)
 		quota_user_close(b->b_quota, cc->cc_quota, now_mono_ms());
 	cc->cc_quota = NULL;
-	while ((m = LIST_FIRST(&cc->cc_rooms)) != NULL)
+	while ((m = SLIST_FIRST(&cc->cc_rooms)) != NULL)
 		svc_member_leave(b, m);
 	chat_identity_free(&cc->cc_id);
 	free(cc);

@@ -15,6 +15,8 @@
 #define NCONNS	64
 static char conn_slots[NCONNS];
 #define CONN(i)	((struct bconn *)(void *)&conn_slots[(i)])
+/* The room list of the connection a member is on. */
+#define CONN_ROOMS(m)	(&conn_rooms[(char *)(void *)(m)->rm_conn - conn_slots])
 
 static struct room_table t;
 static struct room_member_list conn_rooms[NCONNS];
@@ -24,7 +26,7 @@ room_setup(void)
 {
 	room_table_init(&t);
 	for (int i = 0; i < NCONNS; i++)
-		LIST_INIT(&conn_rooms[i]);
+		SLIST_INIT(&conn_rooms[i]);
 }
 
 static void
@@ -55,7 +57,7 @@ join(const char *room, int conn, const char *user, bool want_first)
 static bool
 leave(struct room_member *m)
 {
-	struct room_user *ru = room_leave(&t, m);
+	struct room_user *ru = room_leave(&t, CONN_ROOMS(m), m);
 
 	if (ru == NULL)
 		return false;
@@ -93,7 +95,7 @@ START_TEST(test_last_member)
 
 	ck_assert(leave(m));
 	ck_assert_ptr_null(room_lookup(&t, "lobby"));
-	ck_assert_ptr_null(LIST_FIRST(&conn_rooms[0]));
+	ck_assert_ptr_null(SLIST_FIRST(&conn_rooms[0]));
 	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 	/* And a join after that makes a new one. */
 	m = join("lobby", 0, "alice", true);
@@ -165,8 +167,16 @@ START_TEST(test_display_name_latest)
 	    "Alice B.", &first);
 	ck_assert(!first);
 	ck_assert_str_eq(m[0]->rm_user->ru_name, "Alice B.");
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 1);
+	/* A token without a name: the user id, kept as no copy. */
+	room_user_set_name(&t, m[0]->rm_user, "alice");
+	ck_assert_ptr_eq(m[0]->rm_user->ru_name, m[0]->rm_user->ru_user);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 0);
+	room_user_set_name(&t, m[0]->rm_user, "Alice");
+	ck_assert_str_eq(m[1]->rm_user->ru_name, "Alice");
 	leave(m[0]);
 	leave(m[1]);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 0);
 }
 END_TEST
 
@@ -178,7 +188,7 @@ START_TEST(test_rejoin_before_release)
 	struct room_user *ru;
 
 	m = join("lobby", 0, "alice", true);
-	ru = room_leave(&t, m);
+	ru = room_leave(&t, CONN_ROOMS(m), m);
 	ck_assert_ptr_nonnull(ru);
 	m2 = join("lobby", 1, "alice", true);
 	ck_assert_ptr_eq(m2->rm_user, ru);
@@ -214,13 +224,13 @@ START_TEST(test_conn_many_rooms)
 	{
 		struct room_member *it;
 
-		LIST_FOREACH(it, &conn_rooms[0], rm_in_conn)
+		SLIST_FOREACH(it, &conn_rooms[0], rm_in_conn)
 			n++;
 	}
 	ck_assert_int_eq(n, 9);
 	/* What a closing connection does: leave every room in its list. */
-	while (!LIST_EMPTY(&conn_rooms[0]))
-		ck_assert(leave(LIST_FIRST(&conn_rooms[0])));
+	while (!SLIST_EMPTY(&conn_rooms[0]))
+		ck_assert(leave(SLIST_FIRST(&conn_rooms[0])));
 	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 }
 END_TEST

@@ -82,13 +82,13 @@ bconn_free(struct broker *b, struct bconn *bc)
  * never refused.  Returns false when refused (bc is then not counted).
  */
 static bool
-broker_conn_limits(struct broker *b, struct bconn *bc)
+broker_conn_limits(struct broker *b, struct bconn *bc, const char *addr)
 {
 	struct ipc_msg m;
 	uint64_t retry_ms = 0;
 	const char *why;
 
-	switch (quota_addr_open(b->b_quota, b->b_cfg, bc->bc_addr,
+	switch (quota_addr_open(b->b_quota, b->b_cfg, addr,
 	    bc->bc_resumed, now_mono_ms(), &bc->bc_quota, &retry_ms)) {
 	case QUOTA_OK:
 		return true;
@@ -99,8 +99,7 @@ broker_conn_limits(struct broker *b, struct bconn *bc)
 		why = "connecting too fast";
 		break;
 	}
-	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", bc->bc_addr,
-	    why);
+	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", addr, why);
 	b->b_metrics.bm_conns_refused++;
 	ipc_msg_init(&m, IPC_CONN_REFUSED, bc->bc_id);
 	ipc_add_u32(&m, retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms);
@@ -167,8 +166,7 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	bc->bc_worker = bw;
 	bc->bc_kind = kind;
 	bc->bc_resumed = resumed != 0;
-	memcpy(bc->bc_addr, addr, sizeof(addr));
-	if (!broker_conn_limits(bw->bw_broker, bc)) {
+	if (!broker_conn_limits(bw->bw_broker, bc, addr)) {
 		free(bc);
 		return 0;
 	}

@@ -156,8 +156,36 @@ pattern_matches(const char *pat, const char *name)
 	return strcmp(pat, name) == 0;
 }
 
+void
+conn_identity_take(struct room_table *t, struct conn_identity *ci,
+    struct chat_identity *id)
+{
+	conn_identity_clear(t, ci);
+	ci->ci_user = intern_ref(&t->rtb_names, id->ci_user);
+	ci->ci_name = intern_ref(&t->rtb_names, id->ci_name[0] != '\0' ?
+	    id->ci_name : id->ci_user);
+	ci->ci_rooms = id->ci_rooms;
+	ci->ci_nrooms = (uint32_t)id->ci_nrooms;
+	ci->ci_rooms_present = id->ci_rooms_present;
+	ci->ci_moderator = id->ci_moderator;
+	id->ci_rooms = NULL;
+	id->ci_nrooms = 0;
+	chat_identity_free(id);
+}
+
+void
+conn_identity_clear(struct room_table *t, struct conn_identity *ci)
+{
+	intern_unref(&t->rtb_names, ci->ci_user);
+	intern_unref(&t->rtb_names, ci->ci_name);
+	for (uint32_t i = 0; i < ci->ci_nrooms; i++)
+		free(ci->ci_rooms[i]);
+	free(ci->ci_rooms);
+	memset(ci, 0, sizeof(*ci));
+}
+
 bool
-room_allowed(const struct chat_identity *id, bool default_open,
+room_allowed(const struct conn_identity *id, bool default_open,
     const char *name)
 {
 	if (room_is_own_personal(name, id->ci_user))
@@ -167,7 +195,7 @@ room_allowed(const struct chat_identity *id, bool default_open,
 		return false;
 	if (!id->ci_rooms_present)
 		return default_open;
-	for (size_t i = 0; i < id->ci_nrooms; i++)
+	for (uint32_t i = 0; i < id->ci_nrooms; i++)
 		if (pattern_matches(id->ci_rooms[i], name))
 			return true;
 	return false;

@@ -17,6 +17,20 @@ struct bconn;
 struct event;
 struct member_hold;
 
+/* What the broker keeps of a connection's verified token (a compact
+ * struct chat_identity): the strings shared through the room table's
+ * rtb_names, so each user's id and name are stored once. */
+struct conn_identity {
+	const char		*ci_user;	/* sub */
+	const char		*ci_name;	/* display name: the user id
+						 * when the token has none */
+	char			**ci_rooms;	/* rooms claim: exact names or
+						 * "prefix*", owned */
+	uint32_t		 ci_nrooms;
+	bool			 ci_rooms_present; /* rooms claim given */
+	bool			 ci_moderator;	/* role == "moderator" */
+};
+
 /* Typing state of one user in one room: made by the first typing request
  * (svc_room.c), so a user who never types costs nothing for it. */
 struct room_typing {
@@ -59,7 +73,8 @@ struct room {
 
 struct room_table {
 	struct strmap		 rtb_rooms;	/* name -> struct room */
-	struct intern		 rtb_names;	/* display names, shared */
+	struct intern		 rtb_names;	/* user ids and display names
+						 * of connections, shared */
 };
 
 void	room_table_init(struct room_table *t);
@@ -96,8 +111,15 @@ void	room_user_release(struct room_table *t, struct room_user *ru);
 bool	room_is_personal(const char *name);
 bool	room_is_own_personal(const char *name, const char *user);
 
+/* Keep what the broker needs of id in ci (empty or cleared): id's rooms
+ * claim moves over, and id is freed. */
+void	conn_identity_take(struct room_table *t, struct conn_identity *ci,
+	    struct chat_identity *id);
+/* Give it all back; ci is empty after. */
+void	conn_identity_clear(struct room_table *t, struct conn_identity *ci);
+
 /* May a token with these claims join name?  (PROTOCOL.md 2 and 4.) */
-bool	room_allowed(const struct chat_identity *id, bool default_open,
+bool	room_allowed(const struct conn_identity *id, bool default_open,
 	    const char *name);
 
 #endif

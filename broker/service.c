@@ -94,8 +94,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 			chat_identity_free(&id);
 			return -1;
 		}
-		chat_identity_free(&cc->cc_id);
-		cc->cc_id = id;
+		conn_identity_take(&cs->cs_rooms, &cc->cc_id, &id);
 		/* Presence and typing show the newest display name; a room
 		 * the new token no longer allows ends the connection with
 		 * 4403 (PROTOCOL.md 3: "no longer allowed"). */
@@ -130,7 +129,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		    "too many connections for this user");
 		return 0;
 	}
-	cc->cc_id = id;
+	conn_identity_take(&cs->cs_rooms, &cc->cc_id, &id);
 	cc->cc_authed = true;
 	/* The welcome goes out before anything the broker sends next. */
 	{
@@ -139,10 +138,10 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		ipc_msg_init(&m, IPC_AUTH_OK, bc->bc_id);
 		registry_send(b, bc->bc_worker, &m);
 	}
-	snprintf(room, sizeof(room), "user:%s", id.ci_user);
+	snprintf(room, sizeof(room), "user:%s", cc->cc_id.ci_user);
 	batch_commit(b);
-	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
-	    display_name(&id), &first);
+	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms,
+	    cc->cc_id.ci_user, display_name(&cc->cc_id), &first);
 	/* Offline delivery (PROTOCOL.md 7), read off the loop.  A connection
 	 * re-registered after a broker restart had its backlog;
 	 * IPC_CONN_ROOMS says how far it got. */
@@ -296,7 +295,7 @@ service_on_close(struct broker *b, struct bconn *bc)
 	cc->cc_quota = NULL;
 	while ((m = SLIST_FIRST(&cc->cc_rooms)) != NULL)
 		svc_member_leave(b, m);
-	chat_identity_free(&cc->cc_id);
+	conn_identity_clear(&chat_state(b)->cs_rooms, &cc->cc_id);
 	free(cc);
 	bc->bc_chat = NULL;
 }

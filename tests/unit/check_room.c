@@ -364,6 +364,7 @@ START_TEST(test_allowed)
 {
 	const struct allowed_case *ac = &allowed_cases[_i];
 	struct chat_identity id;
+	struct conn_identity ci;
 	char buf[256], *p, *tok;
 
 	memset(&id, 0, sizeof(id));
@@ -377,9 +378,15 @@ START_TEST(test_allowed)
 			if (*tok != '\0')
 				id.ci_rooms[id.ci_nrooms++] = strdup(tok);
 	}
-	ck_assert_msg(room_allowed(&id, ac->default_open, ac->name) ==
+	memset(&ci, 0, sizeof(ci));
+	conn_identity_take(&t, &ci, &id);
+	ck_assert_ptr_null(id.ci_rooms);
+	ck_assert_str_eq(ci.ci_user, ac->user);
+	ck_assert_ptr_eq(ci.ci_name, ci.ci_user);	/* no name: the id */
+	ck_assert_msg(room_allowed(&ci, ac->default_open, ac->name) ==
 	    ac->allowed, "%s", ac->desc);
-	chat_identity_free(&id);
+	conn_identity_clear(&t, &ci);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 0);
 }
 END_TEST
 
@@ -403,6 +410,7 @@ unit_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("access");
+	tcase_add_checked_fixture(tc, room_setup, room_teardown);
 	tcase_add_loop_test(tc, test_personal, 0, NPERSONAL);
 	tcase_add_loop_test(tc, test_allowed, 0, NALLOWED);
 	suite_add_tcase(s, tc);

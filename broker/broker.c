@@ -4,6 +4,7 @@
  * after a restart), owns SQLite and serves the control socket.  A lost
  * worker takes its connections with it.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,23 @@
 /* The broker's whole state. */
 static struct broker broker;
 
+/* Allocator: give the heap's free pages back once the connection count
+ * has moved by this much since the last time (a burst of logins leaves
+ * the holes of its transient buffers between the records that stay). */
+#define BROKER_TRIM_CONNS	256
+
 static void
 broker_quota_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
+	size_t n = registry_total(b);
 
 	quota_sweep(b->b_quota, b->b_cfg, now_mono_ms());
+	if (n + BROKER_TRIM_CONNS <= b->b_trim_conns ||
+	    n >= b->b_trim_conns + BROKER_TRIM_CONNS) {
+		malloc_trim(0);
+		b->b_trim_conns = n;
+	}
 }
 
 /* Back-pressure: if any worker's queue is full, stop reading requests

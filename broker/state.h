@@ -108,6 +108,8 @@ struct broker {
 	bool			 b_api_paused;	/* at max_api_connections */
 	struct quota		*b_quota;	/* per user and address (quota.c) */
 	struct event		*b_quota_sweep; /* forgets idle entries */
+	size_t			 b_trim_conns;	/* connections at the last
+						 * malloc_trim (broker.c) */
 	int64_t			 b_nrooms;	/* rooms in the database (bounds.c) */
 };
 

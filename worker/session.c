@@ -34,6 +34,7 @@
 #include "log.h"
 #include "registry.h"
 #include "seqset.h"
+#include "session_claims.h"
 #include "session.h"
 #include "state.h"
 #include "util.h"
@@ -43,18 +44,6 @@
 #define SESSION_MAX_WAIT_MS	(24 * 3600 * 1000LL)
 /* Requests one connection may have waiting at the broker. */
 #define SESSION_MAX_INFLIGHT	256
-
-/* What the worker keeps of the verified token (a compact struct
- * chat_identity; session_identity() rebuilds one to send it). */
-struct session_claims {
-	char			*sc_user;	/* sub; owned */
-	char			*sc_name;	/* owned; NULL: none */
-	char			**sc_rooms;	/* rooms claim; owned */
-	int64_t			 sc_exp;	/* seconds; 0: none */
-	uint32_t		 sc_nrooms;
-	bool			 sc_rooms_present;
-	bool			 sc_moderator;
-};
 
 struct session {
 	struct session_claims	 se_id;		/* valid if se_authed */
@@ -77,48 +66,6 @@ struct session {
 	 * a room or two inline. */
 	struct seqset		 se_rooms;
 };
-
-static void
-session_claims_take(struct session_claims *sc, struct chat_identity *id)
-{
-	sc->sc_user = xstrdup(id->ci_user);
-	sc->sc_name = id->ci_name[0] != '\0' ? xstrdup(id->ci_name) : NULL;
-	sc->sc_rooms = id->ci_rooms;
-	sc->sc_nrooms = (uint32_t)id->ci_nrooms;
-	sc->sc_rooms_present = id->ci_rooms_present;
-	sc->sc_moderator = id->ci_moderator;
-	sc->sc_exp = id->ci_exp;
-	id->ci_rooms = NULL;
-	id->ci_nrooms = 0;
-	chat_identity_free(id);
-}
-
-static void
-session_claims_clear(struct session_claims *sc)
-{
-	free(sc->sc_user);
-	free(sc->sc_name);
-	for (uint32_t i = 0; i < sc->sc_nrooms; i++)
-		free(sc->sc_rooms[i]);
-	free(sc->sc_rooms);
-	memset(sc, 0, sizeof(*sc));
-}
-
-/* The claims as a struct chat_identity to encode; its rooms claim is
- * borrowed (not to be freed). */
-static void
-session_identity(const struct session_claims *sc, struct chat_identity *id)
-{
-	memset(id, 0, sizeof(*id));
-	snprintf(id->ci_user, sizeof(id->ci_user), "%s", sc->sc_user);
-	snprintf(id->ci_name, sizeof(id->ci_name), "%s",
-	    sc->sc_name != NULL ? sc->sc_name : "");
-	id->ci_moderator = sc->sc_moderator;
-	id->ci_exp = sc->sc_exp;
-	id->ci_rooms_present = sc->sc_rooms_present;
-	id->ci_nrooms = sc->sc_nrooms;
-	id->ci_rooms = sc->sc_rooms;
-}
 
 static const char *
 session_display(const struct session *s)

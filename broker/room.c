@@ -1,5 +1,6 @@
 /* room.c: room membership and per-user presence counts, in small records:
- * names are the maps' key copies, display names shared (rtb_names). */
+ * room names are the table's key copies, user ids and display names the
+ * shared copies in rtb_names, whose pointers key each room's users. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,28 @@ room_lookup(struct room_table *t, const char *name)
 	return strmap_get(&t->rtb_rooms, name);
 }
 
+/* A user's key in r_users: the address of the one shared copy of the id,
+ * never 0 nor UINT64_MAX. */
+static uint64_t
+room_user_key(const char *interned)
+{
+	return (uint64_t)(uintptr_t)interned;
+}
+
+struct room_user *
+room_user_find(struct room_table *t, struct room *r, const char *user)
+{
+	const char *u = intern_find(&t->rtb_names, user);
+
+	return u != NULL ? idmap_get(&r->r_users, room_user_key(u)) : NULL;
+}
+
+size_t
+room_user_count(const struct room *r)
+{
+	return idmap_count(&r->r_users);
+}
+
 struct room_member *
 room_member_find(struct room_member_list *conn_rooms, const char *name)
 {
@@ -53,14 +76,15 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
 		LIST_INIT(&r->r_members);
-		strmap_init(&r->r_users);
+		idmap_init(&r->r_users);
 		r->r_name = strmap_put(&t->rtb_rooms, name, r);
 	}
-	if ((ru = strmap_get(&r->r_users, user)) == NULL) {
+	if ((ru = room_user_find(t, r, user)) == NULL) {
 		ru = xcalloc(1, sizeof(*ru));
 		ru->ru_room = r;
-		ru->ru_user = strmap_put(&r->r_users, user, ru);
+		ru->ru_user = intern_ref(&t->rtb_names, user);
 		ru->ru_name = ru->ru_user;
+		idmap_put(&r->r_users, room_user_key(ru->ru_user), ru);
 	}
 	/* The latest token's display name wins. */
 	room_user_set_name(t, ru, display);
@@ -79,9 +103,9 @@ room_join(struct room_table *t, const char *name, struct bconn *bc,
 static void
 room_maybe_free(struct room_table *t, struct room *r)
 {
-	if (r->r_nmembers > 0 || r->r_users.smap_count > 0)
+	if (r->r_nmembers > 0 || idmap_count(&r->r_users) > 0)
 		return;
-	strmap_free(&r->r_users);
+	idmap_free(&r->r_users);
 	strmap_del(&t->rtb_rooms, r->r_name);	/* r_name goes with it */
 	free(r);
 }
@@ -127,8 +151,8 @@ room_user_release(struct room_table *t, struct room_user *ru)
 		return;
 	if (ru->ru_name != ru->ru_user)
 		intern_unref(&t->rtb_names, ru->ru_name);
-	/* The key copy ru_user points into goes with the entry. */
-	strmap_del(&r->r_users, ru->ru_user);
+	idmap_del(&r->r_users, room_user_key(ru->ru_user));
+	intern_unref(&t->rtb_names, ru->ru_user);
 	free(ru);
 	room_maybe_free(t, r);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "idmap.h"
 #include "intern.h"
 #include "strmap.h"
 
@@ -42,7 +43,7 @@ struct room_typing {
 
 /* One user's presence in one room: how many of their connections. */
 struct room_user {
-	const char		*ru_user;	/* r_users' key copy */
+	const char		*ru_user;	/* in rtb_names (a reference) */
 	const char		*ru_name;	/* display name: ru_user itself,
 						 * or a copy in rtb_names */
 	struct room		*ru_room;
@@ -68,7 +69,8 @@ struct room {
 	const char		*r_name;	/* rtb_rooms' key copy */
 	struct room_members	 r_members;
 	size_t			 r_nmembers;
-	struct strmap		 r_users;	/* user -> struct room_user */
+	struct idmap		 r_users;	/* user (its rtb_names pointer)
+						 * -> struct room_user */
 };
 
 struct room_table {
@@ -81,6 +83,12 @@ void	room_table_init(struct room_table *t);
 /* Every room must be empty by now (all members removed). */
 void	room_table_free(struct room_table *t);
 struct room *room_lookup(struct room_table *t, const char *name);
+
+/* The user's presence record in r, or NULL. */
+struct room_user *room_user_find(struct room_table *t, struct room *r,
+	    const char *user);
+/* How many users r has a record for. */
+size_t	room_user_count(const struct room *r);
 
 /* The member of conn's list in room name, or NULL. */
 struct room_member *room_member_find(struct room_member_list *conn_rooms,

@@ -350,7 +350,8 @@ service_resynced(struct broker *b)
 		STAILQ_REMOVE_HEAD(&cs->cs_leaves, pl_entry);
 		cs->cs_nleaves--;
 		/* Still here on another connection: no leave happened. */
-		if (r != NULL && strmap_get(&r->r_users, pl->pl_user) == NULL) {
+		if (r != NULL &&
+		    room_user_find(&cs->cs_rooms, r, pl->pl_user) == NULL) {
 			struct json_object *o = render_new("presence", "");
 
 			render_str(o, "room", pl->pl_room);

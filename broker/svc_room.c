@@ -107,26 +107,24 @@ svc_member_leave(struct broker *b, struct room_member *m)
 	room_user_release(&cs->cs_rooms, ru);
 }
 
-static void
-member_json_cb(const char *user, void *val, void *arg)
-{
-	struct room_user *ru = val;
-	struct json_object *o = json_object_new_object();
-
-	render_str(o, "user", ru->ru_user);
-	render_str(o, "name", ru->ru_name);
-	render_int(o, "connections", ru->ru_conns);
-	json_object_array_add(arg, o);
-}
-
 /* [{user, name, connections}] of the users with a live connection. */
 struct json_object *
 svc_members_json(struct room *r)
 {
 	struct json_object *a = json_object_new_array();
+	void *val;
 
-	if (r != NULL)
-		strmap_each(&r->r_users, member_json_cb, a);
+	if (r == NULL)
+		return a;
+	for (size_t pos = 0; idmap_next(&r->r_users, &pos, NULL, &val);) {
+		struct room_user *ru = val;
+		struct json_object *o = json_object_new_object();
+
+		render_str(o, "user", ru->ru_user);
+		render_str(o, "name", ru->ru_name);
+		render_int(o, "connections", ru->ru_conns);
+		json_object_array_add(a, o);
+	}
 	return a;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "idmap.h"
+#include "log.h"
 #include "util.h"
 
 #define IDMAP_TOMB	UINT64_MAX
@@ -43,8 +44,10 @@ idmap_rehash(struct idmap *m, size_t cap)
 	void **ovals = m->idm_vals;
 	size_t ocap = m->idm_cap;
 
+	if (cap > UINT32_MAX / 2)
+		fatalx("idmap", "more than 2^30 entries");
 	/* One block: cap keys, then cap values (both 8 bytes wide). */
-	m->idm_cap = cap;
+	m->idm_cap = (uint32_t)cap;
 	m->idm_keys = xcalloc(cap, sizeof(*m->idm_keys) + sizeof(*m->idm_vals));
 	m->idm_vals = (void **)(void *)(m->idm_keys + cap);
 	m->idm_count = m->idm_used = 0;

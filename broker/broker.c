@@ -4,6 +4,7 @@
  * after a restart), owns SQLite and serves the control socket.  A lost
  * worker takes its connections with it.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,23 @@
 /* The broker's whole state. */
 static struct broker broker;
 
+/* Allocator: give the heap's free pages back once the connection count
+ * has moved by this much since the last time (a burst of logins leaves
+ * the holes of its transient buffers between the records that stay). */
+#define BROKER_TRIM_CONNS	256
+
 static void
 broker_quota_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
+	size_t n = registry_total(b);
 
 	quota_sweep(b->b_quota, b->b_cfg, now_mono_ms());
+	if (n + BROKER_TRIM_CONNS <= b->b_trim_conns ||
+	    n >= b->b_trim_conns + BROKER_TRIM_CONNS) {
+		malloc_trim(0);
+		b->b_trim_conns = n;
+	}
 }
 
 /* Back-pressure: if any worker's queue is full, stop reading requests
@@ -82,13 +94,13 @@ bconn_free(struct broker *b, struct bconn *bc)
  * never refused.  Returns false when refused (bc is then not counted).
  */
 static bool
-broker_conn_limits(struct broker *b, struct bconn *bc)
+broker_conn_limits(struct broker *b, struct bconn *bc, const char *addr)
 {
 	struct ipc_msg m;
 	uint64_t retry_ms = 0;
 	const char *why;
 
-	switch (quota_addr_open(b->b_quota, b->b_cfg, bc->bc_addr,
+	switch (quota_addr_open(b->b_quota, b->b_cfg, addr,
 	    bc->bc_resumed, now_mono_ms(), &bc->bc_quota, &retry_ms)) {
 	case QUOTA_OK:
 		return true;
@@ -99,8 +111,7 @@ broker_conn_limits(struct broker *b, struct bconn *bc)
 		why = "connecting too fast";
 		break;
 	}
-	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", bc->bc_addr,
-	    why);
+	log_conn(LOG_LVL_INFO, bc->bc_id, "conn_limit", "%s: %s", addr, why);
 	b->b_metrics.bm_conns_refused++;
 	ipc_msg_init(&m, IPC_CONN_REFUSED, bc->bc_id);
 	ipc_add_u32(&m, retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms);
@@ -167,8 +178,7 @@ broker_on_conn_open(void *ctx, const struct ipc_hdr *h, struct ipc_reader *r,
 	bc->bc_worker = bw;
 	bc->bc_kind = kind;
 	bc->bc_resumed = resumed != 0;
-	memcpy(bc->bc_addr, addr, sizeof(addr));
-	if (!broker_conn_limits(bw->bw_broker, bc)) {
+	if (!broker_conn_limits(bw->bw_broker, bc, addr)) {
 		free(bc);
 		return 0;
 	}

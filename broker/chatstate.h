@@ -17,12 +17,12 @@ struct event;
 struct quota_user;
 struct batch_sink;
 
-/* Per chat connection. */
+/* Per chat connection (64 bytes with malloc's header). */
 struct chat_conn {
-	bool			 cc_authed;
-	struct chat_identity	 cc_id;
+	struct conn_identity	 cc_id;		/* valid once cc_authed */
 	struct room_member_list	 cc_rooms;	/* joined on this connection */
 	struct quota_user	*cc_quota;	/* its user's count; NULL: none */
+	bool			 cc_authed;
 };
 
 struct id_vec {

@@ -94,7 +94,7 @@ ctl_room_line(const char *name, void *val, void *arg)
 	const struct room *r = val;
 
 	evbuffer_add_printf(arg, "room %s connections=%zu users=%zu\n", name,
-	    r->r_nmembers, r->r_users.smap_count);
+	    r->r_nmembers, room_user_count(r));
 }
 
 /* The rooms with live members, in no particular order. */

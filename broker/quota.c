@@ -99,11 +99,11 @@ static void
 quota_user_fill(struct quota_user *qu, const struct parley_config *cfg,
     uint64_t now_ms)
 {
-	for (int c = 0; c < QUOTA_NCLASSES; c++) {
+	for (int c = QUOTA_NONE + 1; c < QUOTA_NCLASSES; c++) {
 		double rate, burst;
 
 		quota_class_rate(cfg, c, &rate, &burst);
-		rl_bucket_init(&qu->qu_buckets[c], burst, now_ms);
+		rl_bucket_init(&qu->qu_buckets[c - 1], burst, now_ms);
 	}
 }
 
@@ -145,9 +145,12 @@ quota_request(struct quota_user *qu, const struct parley_config *cfg,
 	if (c <= QUOTA_NONE || c >= QUOTA_NCLASSES)
 		return true;
 	quota_class_rate(cfg, c, &rate, &burst);
-	if (rl_take(&qu->qu_buckets[c], rate, burst, now_ms, retry_after_ms))
+	if (rl_take(&qu->qu_buckets[c - 1], rate, burst, now_ms,
+	    retry_after_ms))
 		return true;
-	*abuse = rl_window_add(&qu->qu_refusals, now_ms) >
+	if (qu->qu_refusals == NULL)
+		qu->qu_refusals = xcalloc(1, sizeof(*qu->qu_refusals));
+	*abuse = rl_window_add(qu->qu_refusals, now_ms) >
 	    (uint32_t)cfg->abuse_threshold;
 	return false;
 }
@@ -187,13 +190,14 @@ quota_sweep_user_cb(const char *key, void *val, void *arg)
 	if (qu->qu_conns > 0)
 		return;
 	if (!quota_idle_expired(qu->qu_idle_ms, s->qs_now)) {
-		if (rl_window_count(&qu->qu_refusals, s->qs_now) > 0)
+		if (qu->qu_refusals != NULL &&
+		    rl_window_count(qu->qu_refusals, s->qs_now) > 0)
 			return;
 		for (int c = QUOTA_NONE + 1; c < QUOTA_NCLASSES; c++) {
 			double rate, burst;
 
 			quota_class_rate(s->qs_cfg, c, &rate, &burst);
-			if (!rl_full(&qu->qu_buckets[c], rate, burst,
+			if (!rl_full(&qu->qu_buckets[c - 1], rate, burst,
 			    s->qs_now))
 				return;
 		}
@@ -216,16 +220,34 @@ quota_sweep_addr_cb(const char *key, void *val, void *arg)
 	quota_sweep_mark(s, key);
 }
 
+static void
+quota_user_free(struct quota_user *qu)
+{
+	free(qu->qu_refusals);
+	free(qu);
+}
+
+static void
+quota_addr_free(struct quota_addr *qa)
+{
+	free(qa);
+}
+
 static size_t
 quota_sweep_map(struct strmap *m, struct quota_sweep_ctx *s,
-    void (*cb)(const char *, void *, void *))
+    void (*cb)(const char *, void *, void *), bool users)
 {
 	size_t n;
 
 	s->qs_n = 0;
 	strmap_each(m, cb, s);
 	for (size_t i = 0; i < s->qs_n; i++) {
-		free(strmap_del(m, s->qs_keys[i]));
+		void *val = strmap_del(m, s->qs_keys[i]);
+
+		if (users)
+			quota_user_free(val);
+		else
+			quota_addr_free(val);
 		free(s->qs_keys[i]);
 	}
 	n = s->qs_n;
@@ -240,23 +262,29 @@ quota_sweep(struct quota *q, const struct parley_config *cfg,
 	struct quota_sweep_ctx s = { .qs_cfg = cfg, .qs_now = now_ms };
 	size_t n;
 
-	n = quota_sweep_map(&q->q_users, &s, quota_sweep_user_cb);
-	n += quota_sweep_map(&q->q_addrs, &s, quota_sweep_addr_cb);
+	n = quota_sweep_map(&q->q_users, &s, quota_sweep_user_cb, true);
+	n += quota_sweep_map(&q->q_addrs, &s, quota_sweep_addr_cb, false);
 	free(s.qs_keys);
 	return n;
 }
 
 static void
-quota_free_cb(const char *key, void *val, void *arg)
+quota_free_user_cb(const char *key, void *val, void *arg)
 {
-	free(val);
+	quota_user_free(val);
+}
+
+static void
+quota_free_addr_cb(const char *key, void *val, void *arg)
+{
+	quota_addr_free(val);
 }
 
 void
 quota_free(struct quota *q)
 {
-	strmap_each(&q->q_users, quota_free_cb, NULL);
-	strmap_each(&q->q_addrs, quota_free_cb, NULL);
+	strmap_each(&q->q_users, quota_free_user_cb, NULL);
+	strmap_each(&q->q_addrs, quota_free_addr_cb, NULL);
 	strmap_free(&q->q_users);
 	strmap_free(&q->q_addrs);
 }

@@ -32,11 +32,13 @@ enum quota_class {
 #define QUOTA_SWEEP_MS		5000	/* how often the broker calls sweep */
 
 struct quota_user {
-	int			 qu_conns;	/* authenticated, counted */
-	struct rl_bucket	 qu_buckets[QUOTA_NCLASSES];
-	struct rl_window	 qu_refusals;	/* RATE_LIMIT errors, last 10 s */
+	/* One bucket per request class, [c - 1]: QUOTA_NONE has none. */
+	struct rl_bucket	 qu_buckets[QUOTA_NCLASSES - 1];
+	struct rl_window	*qu_refusals;	/* RATE_LIMIT errors, last 10 s:
+						 * made by the first refusal */
 	uint64_t		 qu_idle_ms;	/* when qu_conns went to 0 */
 	int64_t			 qu_rooms;	/* memberships (bounds.c) */
+	int			 qu_conns;	/* authenticated, counted */
 	bool			 qu_rooms_known; /* qu_rooms was counted */
 };
 

@@ -66,7 +66,7 @@ chat_conn_get(struct bconn *bc)
 
 	if (cc == NULL) {
 		cc = xcalloc(1, sizeof(*cc));
-		LIST_INIT(&cc->cc_rooms);
+		SLIST_INIT(&cc->cc_rooms);
 		bc->bc_chat = cc;
 	}
 	return cc;
@@ -94,17 +94,15 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 			chat_identity_free(&id);
 			return -1;
 		}
-		chat_identity_free(&cc->cc_id);
-		cc->cc_id = id;
+		conn_identity_take(&cs->cs_rooms, &cc->cc_id, &id);
 		/* Presence and typing show the newest display name; a room
 		 * the new token no longer allows ends the connection with
 		 * 4403 (PROTOCOL.md 3: "no longer allowed"). */
 		{
 			struct room_member *m;
 
-			LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
-				snprintf(m->rm_user->ru_name,
-				    sizeof(m->rm_user->ru_name), "%s",
+			SLIST_FOREACH(m, &cc->cc_rooms, rm_in_conn) {
+				room_user_set_name(&cs->cs_rooms, m->rm_user,
 				    display_name(&cc->cc_id));
 				if (!room_allowed(&cc->cc_id,
 				    b->b_cfg->default_room_policy ==
@@ -131,7 +129,7 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		    "too many connections for this user");
 		return 0;
 	}
-	cc->cc_id = id;
+	conn_identity_take(&cs->cs_rooms, &cc->cc_id, &id);
 	cc->cc_authed = true;
 	/* The welcome goes out before anything the broker sends next. */
 	{
@@ -140,10 +138,10 @@ service_on_auth(struct broker *b, struct bconn *bc, struct ipc_reader *r)
 		ipc_msg_init(&m, IPC_AUTH_OK, bc->bc_id);
 		registry_send(b, bc->bc_worker, &m);
 	}
-	snprintf(room, sizeof(room), "user:%s", id.ci_user);
+	snprintf(room, sizeof(room), "user:%s", cc->cc_id.ci_user);
 	batch_commit(b);
-	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms, id.ci_user,
-	    display_name(&id), &first);
+	pm = room_join(&cs->cs_rooms, room, bc, &cc->cc_rooms,
+	    cc->cc_id.ci_user, display_name(&cc->cc_id), &first);
 	/* Offline delivery (PROTOCOL.md 7), read off the loop.  A connection
 	 * re-registered after a broker restart had its backlog;
 	 * IPC_CONN_ROOMS says how far it got. */
@@ -295,9 +293,9 @@ service_on_close(struct broker *b, struct bconn *bc)
 	if (cc->cc_quota != NULL)
 		quota_user_close(b->b_quota, cc->cc_quota, now_mono_ms());
 	cc->cc_quota = NULL;
-	while ((m = LIST_FIRST(&cc->cc_rooms)) != NULL)
+	while ((m = SLIST_FIRST(&cc->cc_rooms)) != NULL)
 		svc_member_leave(b, m);
-	chat_identity_free(&cc->cc_id);
+	conn_identity_clear(&chat_state(b)->cs_rooms, &cc->cc_id);
 	free(cc);
 	bc->bc_chat = NULL;
 }
@@ -352,7 +350,8 @@ service_resynced(struct broker *b)
 		STAILQ_REMOVE_HEAD(&cs->cs_leaves, pl_entry);
 		cs->cs_nleaves--;
 		/* Still here on another connection: no leave happened. */
-		if (r != NULL && strmap_get(&r->r_users, pl->pl_user) == NULL) {
+		if (r != NULL &&
+		    room_user_find(&cs->cs_rooms, r, pl->pl_user) == NULL) {
 			struct json_object *o = render_new("presence", "");
 
 			render_str(o, "room", pl->pl_room);

@@ -48,7 +48,7 @@ chat_state(struct broker *b)
 }
 
 static inline const char *
-display_name(const struct chat_identity *id)
+display_name(const struct conn_identity *id)
 {
 	return id->ci_name[0] != '\0' ? id->ci_name : id->ci_user;
 }

@@ -30,15 +30,15 @@ struct chat_state;
 struct reader;
 
 
-/* One live client connection, as a worker registered it. */
+/* One live client connection, as a worker registered it (48 bytes with
+ * malloc's header: its address lives once, in its bc_quota entry). */
 struct bconn {
 	uint64_t		 bc_id;
 	struct bworker		*bc_worker;
-	uint8_t			 bc_kind;	/* enum ipc_conn_kind */
-	bool			 bc_resumed;	/* re-registered after a restart */
-	char			 bc_addr[64];
 	struct chat_conn	*bc_chat;	/* rooms, identity (chatstate.h) */
 	struct quota_addr	*bc_quota;	/* its address's count; NULL: none */
+	uint8_t			 bc_kind;	/* enum ipc_conn_kind */
+	bool			 bc_resumed;	/* re-registered after a restart */
 	bool			 bc_kicked;	/* closing on a limit: ignore it */
 };
 
@@ -108,6 +108,8 @@ struct broker {
 	bool			 b_api_paused;	/* at max_api_connections */
 	struct quota		*b_quota;	/* per user and address (quota.c) */
 	struct event		*b_quota_sweep; /* forgets idle entries */
+	size_t			 b_trim_conns;	/* connections at the last
+						 * malloc_trim (broker.c) */
 	int64_t			 b_nrooms;	/* rooms in the database (bounds.c) */
 };
 

@@ -21,7 +21,7 @@ svc_send(struct req_ctx *q)
 {
 	struct broker *b = q->rq_b;
 	const struct chat_req *r = q->rq_req;
-	const struct chat_identity *id = &q->rq_cc->cc_id;
+	const struct conn_identity *id = &q->rq_cc->cc_id;
 	struct store_post post = {
 		.sp_room = r->cr_room,
 		.sp_user = id->ci_user,
@@ -124,7 +124,7 @@ svc_read(struct req_ctx *q)
 static int
 target_message(struct req_ctx *q, struct store_message *msg, bool author)
 {
-	const struct chat_identity *id = &q->rq_cc->cc_id;
+	const struct conn_identity *id = &q->rq_cc->cc_id;
 	int rc = store_message_get(q->rq_b->b_store, q->rq_req->cr_room,
 	    q->rq_req->cr_seq, msg);
 

@@ -1,6 +1,7 @@
 /* svc_room.c: the chat service's room requests (join, leave, presence,
  * rooms, typing) and the presence and typing events they cause. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -10,6 +11,7 @@
 #include "chatstate.h"
 #include "config.h"
 #include "deliver.h"
+#include "log.h"
 #include "render.h"
 #include "reply.h"
 #include "room.h"
@@ -52,12 +54,15 @@ typing_event(struct broker *b, struct room_user *ru, bool active)
 static void
 typing_stop(struct broker *b, struct room_user *ru)
 {
-	if (ru->ru_typing_stop != NULL)
-		event_del(ru->ru_typing_stop);
-	if (!ru->ru_typing)
+	struct room_typing *rt = ru->ru_typing;
+
+	if (rt == NULL)
 		return;
-	ru->ru_typing = false;
-	ru->ru_typing_sent_ms = 0;
+	event_del(rt->rt_stop);
+	if (!rt->rt_typing)
+		return;
+	rt->rt_typing = false;
+	rt->rt_sent_ms = 0;
 	typing_event(b, ru, false);
 }
 
@@ -66,7 +71,17 @@ typing_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct room_user *ru = arg;
 
-	typing_stop(ru->ru_ctx, ru);
+	typing_stop(ru->ru_typing->rt_ctx, ru);
+}
+
+static void
+typing_free(struct room_user *ru)
+{
+	if (ru->ru_typing == NULL)
+		return;
+	event_free(ru->ru_typing->rt_stop);
+	free(ru->ru_typing);
+	ru->ru_typing = NULL;
 }
 
 /* Take one connection out of one room, with the events that follow. */
@@ -74,6 +89,7 @@ void
 svc_member_leave(struct broker *b, struct room_member *m)
 {
 	struct chat_state *cs = chat_state(b);
+	struct chat_conn *cc = m->rm_conn->bc_chat;
 	uint64_t conn = m->rm_conn->bc_id;
 	char room[CHAT_MAX_ROOM + 1];
 	struct room_user *ru;
@@ -82,26 +98,13 @@ svc_member_leave(struct broker *b, struct room_member *m)
 	/* A join still being read: its job finds no hold and is dropped. */
 	svc_hold_free(m->rm_hold);
 	m->rm_hold = NULL;
-	if ((ru = room_leave(&cs->cs_rooms, m)) == NULL)
+	if ((ru = room_leave(&cs->cs_rooms, &cc->cc_rooms, m)) == NULL)
 		return;
 	/* It was the user's last connection in the room. */
 	typing_stop(b, ru);
 	presence_event(b, room, ru, conn, "leave");
-	if (ru->ru_typing_stop != NULL)
-		event_free(ru->ru_typing_stop);
+	typing_free(ru);
 	room_user_release(&cs->cs_rooms, ru);
-}
-
-static void
-member_json_cb(const char *user, void *val, void *arg)
-{
-	struct room_user *ru = val;
-	struct json_object *o = json_object_new_object();
-
-	render_str(o, "user", ru->ru_user);
-	render_str(o, "name", ru->ru_name);
-	render_int(o, "connections", ru->ru_conns);
-	json_object_array_add(arg, o);
 }
 
 /* [{user, name, connections}] of the users with a live connection. */
@@ -109,9 +112,19 @@ struct json_object *
 svc_members_json(struct room *r)
 {
 	struct json_object *a = json_object_new_array();
+	void *val;
 
-	if (r != NULL)
-		strmap_each(&r->r_users, member_json_cb, a);
+	if (r == NULL)
+		return a;
+	for (size_t pos = 0; idmap_next(&r->r_users, &pos, NULL, &val);) {
+		struct room_user *ru = val;
+		struct json_object *o = json_object_new_object();
+
+		render_str(o, "user", ru->ru_user);
+		render_str(o, "name", ru->ru_name);
+		render_int(o, "connections", ru->ru_conns);
+		json_object_array_add(a, o);
+	}
 	return a;
 }
 
@@ -121,7 +134,7 @@ conn_room_count(const struct chat_conn *cc)
 	const struct room_member *m;
 	size_t n = 0;
 
-	LIST_FOREACH(m, &cc->cc_rooms, rm_in_conn)
+	SLIST_FOREACH(m, &cc->cc_rooms, rm_in_conn)
 		n++;
 	return n;
 }
@@ -233,23 +246,25 @@ svc_typing(struct req_ctx *q)
 {
 	struct broker *b = q->rq_b;
 	struct room_user *ru = q->rq_member->rm_user;
+	struct room_typing *rt;
 	uint64_t now = now_mono_ms();
 
 	if (!q->rq_req->cr_active) {
 		typing_stop(b, ru);
 		return;
 	}
-	if (ru->ru_typing_stop == NULL) {
-		ru->ru_ctx = b;
-		ru->ru_typing_stop = evtimer_new(b->b_base, typing_timeout_cb,
-		    ru);
+	if ((rt = ru->ru_typing) == NULL) {
+		rt = ru->ru_typing = xcalloc(1, sizeof(*rt));
+		rt->rt_ctx = b;
+		if ((rt->rt_stop = evtimer_new(b->b_base, typing_timeout_cb,
+		    ru)) == NULL)
+			fatalx("libevent", "evtimer_new failed");
 	}
-	event_add(ru->ru_typing_stop, &(struct timeval){ TYPING_TIMEOUT_S, 0 });
-	ru->ru_typing = true;
-	if (ru->ru_typing_sent_ms != 0 &&
-	    now - ru->ru_typing_sent_ms < TYPING_THROTTLE_MS)
+	event_add(rt->rt_stop, &(struct timeval){ TYPING_TIMEOUT_S, 0 });
+	rt->rt_typing = true;
+	if (rt->rt_sent_ms != 0 && now - rt->rt_sent_ms < TYPING_THROTTLE_MS)
 		return;
-	ru->ru_typing_sent_ms = now;
+	rt->rt_sent_ms = now;
 	typing_event(b, ru, true);
 }
 

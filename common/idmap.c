@@ -1,10 +1,14 @@
-/* idmap.c: open addressing with linear probing and tombstones. */
+/* idmap.c: open addressing with linear probing and tombstones; the keys
+ * and values share one allocation, made on the first put and sized to the
+ * load at every rehash (an empty map holds no memory). */
 #include <stdlib.h>
 
 #include "idmap.h"
+#include "log.h"
 #include "util.h"
 
 #define IDMAP_TOMB	UINT64_MAX
+#define IDMAP_MIN_CAP	4
 
 static size_t
 idmap_slot(uint64_t key, size_t cap)
@@ -21,20 +25,16 @@ idmap_slot(uint64_t key, size_t cap)
 void
 idmap_init(struct idmap *m)
 {
-	m->idm_cap = 16;
-	m->idm_keys = xcalloc(m->idm_cap, sizeof(*m->idm_keys));
-	m->idm_vals = xcalloc(m->idm_cap, sizeof(*m->idm_vals));
-	m->idm_count = m->idm_used = 0;
+	m->idm_keys = NULL;
+	m->idm_vals = NULL;
+	m->idm_cap = m->idm_count = m->idm_used = 0;
 }
 
 void
 idmap_free(struct idmap *m)
 {
-	free(m->idm_keys);
-	free(m->idm_vals);
-	m->idm_keys = NULL;
-	m->idm_vals = NULL;
-	m->idm_cap = m->idm_count = m->idm_used = 0;
+	free(m->idm_keys);	/* the values share this block */
+	idmap_init(m);
 }
 
 static void
@@ -44,15 +44,30 @@ idmap_rehash(struct idmap *m, size_t cap)
 	void **ovals = m->idm_vals;
 	size_t ocap = m->idm_cap;
 
-	m->idm_cap = cap;
-	m->idm_keys = xcalloc(cap, sizeof(*m->idm_keys));
-	m->idm_vals = xcalloc(cap, sizeof(*m->idm_vals));
+	if (cap > UINT32_MAX / 2)
+		fatalx("idmap", "more than 2^30 entries");
+	/* One block: cap keys, then cap values (both 8 bytes wide). */
+	m->idm_cap = (uint32_t)cap;
+	m->idm_keys = xcalloc(cap, sizeof(*m->idm_keys) + sizeof(*m->idm_vals));
+	m->idm_vals = (void **)(void *)(m->idm_keys + cap);
 	m->idm_count = m->idm_used = 0;
 	for (size_t i = 0; i < ocap; i++)
 		if (okeys[i] != 0 && okeys[i] != IDMAP_TOMB)
 			idmap_put(m, okeys[i], ovals[i]);
 	free(okeys);
-	free(ovals);
+}
+
+/* The capacity for n live entries: at most half full after a rehash, so
+ * a table that only grows doubles, and one whose entries mostly went
+ * (tombstones) shrinks back to its load. */
+static size_t
+idmap_cap_for(size_t n)
+{
+	size_t cap = IDMAP_MIN_CAP;
+
+	while (cap < n * 2)
+		cap *= 2;
+	return cap;
 }
 
 void
@@ -60,9 +75,10 @@ idmap_put(struct idmap *m, uint64_t key, void *val)
 {
 	size_t i, tomb = SIZE_MAX;
 
+	/* Live keys plus tombstones under 3/4 (a replace of a live key
+	 * may rehash one put early, never wrongly). */
 	if ((m->idm_used + 1) * 4 >= m->idm_cap * 3)
-		idmap_rehash(m, m->idm_count * 2 >= m->idm_cap / 2 ?
-		    m->idm_cap * 2 : m->idm_cap);
+		idmap_rehash(m, idmap_cap_for(m->idm_count + 1));
 	for (i = idmap_slot(key, m->idm_cap);; i = (i + 1) & (m->idm_cap - 1)) {
 		if (m->idm_keys[i] == key) {
 			m->idm_vals[i] = val;
@@ -88,7 +104,7 @@ idmap_find(const struct idmap *m, uint64_t key)
 	/* The markers are never keys: a lookup of 0 would "find" an empty
 	 * slot (and a delete turn it into a tombstone), one of UINT64_MAX a
 	 * tombstone. */
-	if (key == 0 || key == IDMAP_TOMB)
+	if (key == 0 || key == IDMAP_TOMB || m->idm_cap == 0)
 		return SIZE_MAX;
 	for (size_t i = idmap_slot(key, m->idm_cap);;
 	    i = (i + 1) & (m->idm_cap - 1)) {

@@ -9,9 +9,9 @@
 struct idmap {
 	uint64_t	*idm_keys;	/* 0: empty, IDMAP_TOMB: deleted */
 	void		**idm_vals;
-	size_t		 idm_cap;	/* power of two */
-	size_t		 idm_count;	/* live entries */
-	size_t		 idm_used;	/* live + tombstones */
+	uint32_t	 idm_cap;	/* power of two; 0: no memory */
+	uint32_t	 idm_count;	/* live entries */
+	uint32_t	 idm_used;	/* live + tombstones */
 };
 
 void	 idmap_init(struct idmap *m);

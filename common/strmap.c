@@ -1,10 +1,13 @@
-/* strmap.c: separate chaining, FNV-1a, doubling at load factor 1. */
+/* strmap.c: separate chaining, FNV-1a, doubling at load factor 1 and
+ * halving under 1/4; no buckets until the first put. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "strmap.h"
 #include "util.h"
+
+#define STRMAP_MIN_BUCKETS	4
 
 struct strmap_entry {
 	struct strmap_entry	*sme_next;
@@ -27,9 +30,8 @@ strmap_hash(const char *s)
 void
 strmap_init(struct strmap *m)
 {
-	m->smap_nbuckets = 16;
-	m->smap_buckets = xcalloc(m->smap_nbuckets, sizeof(*m->smap_buckets));
-	m->smap_count = 0;
+	m->smap_buckets = NULL;
+	m->smap_nbuckets = m->smap_count = 0;
 }
 
 void
@@ -53,6 +55,8 @@ strmap_slot(const struct strmap *m, const char *key)
 {
 	struct strmap_entry **pp;
 
+	if (m->smap_nbuckets == 0)
+		return NULL;
 	pp = &m->smap_buckets[strmap_hash(key) & (m->smap_nbuckets - 1)];
 	for (; *pp != NULL; pp = &(*pp)->sme_next)
 		if (strcmp((*pp)->sme_key, key) == 0)
@@ -63,15 +67,26 @@ strmap_slot(const struct strmap *m, const char *key)
 void *
 strmap_get(const struct strmap *m, const char *key)
 {
-	struct strmap_entry *e = *strmap_slot(m, key);
+	struct strmap_entry **pp = strmap_slot(m, key);
 
-	return e != NULL ? e->sme_val : NULL;
+	return pp != NULL && *pp != NULL ? (*pp)->sme_val : NULL;
+}
+
+const char *
+strmap_find(const struct strmap *m, const char *key, void **val)
+{
+	struct strmap_entry **pp = strmap_slot(m, key);
+
+	if (pp == NULL || *pp == NULL)
+		return NULL;
+	if (val != NULL)
+		*val = (*pp)->sme_val;
+	return (*pp)->sme_key;
 }
 
 static void
-strmap_grow(struct strmap *m)
+strmap_resize(struct strmap *m, size_t n)
 {
-	size_t n = m->smap_nbuckets * 2;
 	struct strmap_entry **b = xcalloc(n, sizeof(*b));
 
 	for (size_t i = 0; i < m->smap_nbuckets; i++) {
@@ -90,15 +105,18 @@ strmap_grow(struct strmap *m)
 	m->smap_nbuckets = n;
 }
 
-void
+const char *
 strmap_put(struct strmap *m, const char *key, void *val)
 {
-	struct strmap_entry **pp = strmap_slot(m, key), *e;
+	struct strmap_entry **pp, *e;
 	size_t len;
 
+	if (m->smap_nbuckets == 0)
+		strmap_resize(m, STRMAP_MIN_BUCKETS);
+	pp = strmap_slot(m, key);
 	if (*pp != NULL) {
 		(*pp)->sme_val = val;
-		return;
+		return (*pp)->sme_key;
 	}
 	len = strlen(key);
 	e = xmalloc(sizeof(*e) + len + 1);
@@ -107,21 +125,30 @@ strmap_put(struct strmap *m, const char *key, void *val)
 	e->sme_next = NULL;
 	*pp = e;
 	if (++m->smap_count > m->smap_nbuckets)
-		strmap_grow(m);
+		strmap_resize(m, m->smap_nbuckets * 2);
+	return e->sme_key;	/* entries never move: the pointer stays */
 }
 
 void *
 strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_entry **pp = strmap_slot(m, key), *e = *pp;
+	struct strmap_entry **pp = strmap_slot(m, key), *e;
 	void *val;
 
-	if (e == NULL)
+	if (pp == NULL || (e = *pp) == NULL)
 		return NULL;
 	*pp = e->sme_next;
 	val = e->sme_val;
 	free(e);
 	m->smap_count--;
+	/* Sized to the load: a map that emptied gives its buckets back. */
+	if (m->smap_count == 0) {
+		free(m->smap_buckets);
+		m->smap_buckets = NULL;
+		m->smap_nbuckets = 0;
+	} else if (m->smap_nbuckets > STRMAP_MIN_BUCKETS &&
+	    m->smap_count * 4 < m->smap_nbuckets)
+		strmap_resize(m, m->smap_nbuckets / 2);
 	return val;
 }
 

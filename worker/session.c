@@ -33,6 +33,8 @@
 #include "ipc.h"
 #include "log.h"
 #include "registry.h"
+#include "seqset.h"
+#include "session_claims.h"
 #include "session.h"
 #include "state.h"
 #include "util.h"
@@ -44,60 +46,40 @@
 #define SESSION_MAX_INFLIGHT	256
 
 struct session {
+	struct session_claims	 se_id;		/* valid if se_authed */
+	/* auth_timeout until the welcome, then the token's exp: one timer,
+	 * never both at once. */
+	struct event		*se_timer;
+	int64_t			 se_exp_at_ms;	/* wall clock; 0: none */
+	char			*se_welcome_id;	/* the auth message's id, for
+						 * the welcome; owned */
+	/* Ids of requests the broker has not answered yet, oldest first
+	 * (a ring, freed when it empties): if the broker dies they are
+	 * answered UNAVAILABLE. */
+	char			**se_inflight;
+	uint16_t		 se_if_head, se_if_n, se_if_cap;
 	bool			 se_authed;	/* token verified */
 	bool			 se_welcomed;	/* the broker let the login in
 						 * (IPC_AUTH_OK): welcome sent */
-	char			*se_welcome_id;	/* the auth message's id, for
-						 * the welcome; owned */
 	bool			 se_auth_sent;	/* broker has our CONN_AUTH */
-	struct chat_identity	 se_id;		/* owned; valid if se_authed */
-	struct event		*se_auth_timer;	/* auth_timeout, before auth */
-	struct event		*se_exp_timer;	/* token exp, after auth */
-	int64_t			 se_exp_at_ms;	/* wall clock; 0: none */
-	/* Ids of requests the broker has not answered yet, oldest first
-	 * (a ring): if the broker dies they are answered UNAVAILABLE. */
-	char			**se_inflight;
-	size_t			 se_if_head, se_if_n, se_if_cap;
-	char			**se_rooms;	/* joined (the broker said so) */
-	int64_t			*se_seqs;	/* last seq delivered, per room */
-	size_t			 se_nrooms;
-	size_t			 se_roomcap;
+	/* Joined (the broker said so), with the last seq delivered in each;
+	 * a room or two inline. */
+	struct seqset		 se_rooms;
 };
 
-/* The room set: small (at most CHAT_MAX_ROOMS_PER_CONN), so a linear scan. */
-
-static ssize_t
-session_room_find(const struct session *s, const char *room)
+static const char *
+session_display(const struct session *s)
 {
-	size_t	i;
-
-	for (i = 0; i < s->se_nrooms; i++)
-		if (strcmp(s->se_rooms[i], room) == 0)
-			return (ssize_t)i;
-	return -1;
+	return s->se_id.sc_name != NULL ? s->se_id.sc_name : s->se_id.sc_user;
 }
 
 static void
 session_room_add(struct session *s, const char *room, int64_t seq)
 {
-	ssize_t i = session_room_find(s, room);
-
-	if (i != -1) {
-		if (seq > s->se_seqs[i])
-			s->se_seqs[i] = seq;
+	if (seqset_find(&s->se_rooms, room) == NULL &&
+	    seqset_count(&s->se_rooms) >= CHAT_MAX_ROOMS_PER_CONN)
 		return;
-	}
-	if (s->se_nrooms >= CHAT_MAX_ROOMS_PER_CONN)
-		return;
-	if (s->se_nrooms == s->se_roomcap) {
-		s->se_roomcap = s->se_roomcap == 0 ? 8 : s->se_roomcap * 2;
-		s->se_rooms = xreallocarray(s->se_rooms, s->se_roomcap,
-		    sizeof(*s->se_rooms));
-		s->se_seqs = xreallocarray(s->se_seqs, s->se_roomcap,
-		    sizeof(*s->se_seqs));
-	}
-	s->se_seqs[s->se_nrooms] = seq;
-	s->se_rooms[s->se_nrooms++] = xstrdup(room);
+	seqset_add(&s->se_rooms, room, seq);
 }
 
 void
@@ -111,24 +93,12 @@ void
 session_note_seq(struct ws_conn *c, const char *room, int64_t seq)
 {
 	struct session *s = c->wc_session;
-	ssize_t i;
+	int64_t *last;
 
-	if (s != NULL && (i = session_room_find(s, room)) != -1 &&
-	    seq > s->se_seqs[i])
-		s->se_seqs[i] = seq;
-}
-
-static void
-session_room_del(struct session *s, const char *room)
-{
-	ssize_t	i = session_room_find(s, room);
-
-	if (i == -1)
-		return;
-	free(s->se_rooms[i]);
-	s->se_nrooms--;
-	s->se_rooms[i] = s->se_rooms[s->se_nrooms];
-	s->se_seqs[i] = s->se_seqs[s->se_nrooms];
+	/* Every delivery: a lookup, no allocation. */
+	if (s != NULL && (last = seqset_find(&s->se_rooms, room)) != NULL &&
+	    seq > *last)
+		*last = seq;
 }
 
 /* JSON replies. */
@@ -176,13 +146,15 @@ session_send_auth(struct ws_conn *c)
 	 * it logs in while the broker restarts. */
 	{
 		char room[CHAT_MAX_ROOM + 1];
+		struct chat_identity id;
 
-		snprintf(room, sizeof(room), "user:%s", s->se_id.ci_user);
-		ipc_add_u8(&m, (session_room_find(s, room) != -1 ?
+		snprintf(room, sizeof(room), "user:%s", s->se_id.sc_user);
+		ipc_add_u8(&m, (seqset_find(&s->se_rooms, room) != NULL ?
 		    IPC_AUTH_F_BACKLOG_SENT : 0) |
 		    (s->se_welcomed ? IPC_AUTH_F_WELCOMED : 0));
+		session_identity(&s->se_id, &id);
+		chat_identity_encode(&m, &id);
 	}
-	chat_identity_encode(&m, &s->se_id);
 	if (worker_to_broker(c->wc_worker, &m) == -1) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_auth_unsent",
 		    "could not queue IPC_CONN_AUTH");
@@ -197,19 +169,21 @@ session_send_rooms(struct ws_conn *c)
 {
 	struct session	*s = c->wc_session;
 	struct ipc_msg	 m;
-	size_t		 i;
+	size_t		 i, n = seqset_count(&s->se_rooms);
 
-	if (s->se_nrooms == 0)
+	if (n == 0)
 		return;
 	ipc_msg_init(&m, IPC_CONN_ROOMS, c->wc_id);
-	ipc_add_u32(&m, (uint32_t)s->se_nrooms);
-	for (i = 0; i < s->se_nrooms; i++) {
-		ipc_add_str(&m, s->se_rooms[i]);
-		ipc_add_i64(&m, s->se_seqs[i]);
+	ipc_add_u32(&m, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		const struct seqset_ent *e = seqset_at(&s->se_rooms, i);
+
+		ipc_add_str(&m, e->se_name);
+		ipc_add_i64(&m, e->se_seq);
 	}
 	if (worker_to_broker(c->wc_worker, &m) == -1)
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_rooms_unsent",
-		    "could not queue IPC_CONN_ROOMS (%zu rooms)", s->se_nrooms);
+		    "could not queue IPC_CONN_ROOMS (%zu rooms)", n);
 }
 
 /* Timers. */
@@ -226,17 +200,21 @@ session_exp_schedule(struct session *s, int64_t now_ms)
 		wait = SESSION_MAX_WAIT_MS;
 	tv.tv_sec = (time_t)(wait / 1000);
 	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
-	event_add(s->se_exp_timer, &tv);
+	event_add(s->se_timer, &tv);
 }
 
 static void
 session_arm_exp(struct ws_conn *c)
 {
 	struct session	*s = c->wc_session;
-	int64_t		 now = now_wall_ms(), exp = s->se_id.ci_exp;
+	int64_t		 now = now_wall_ms(), exp = s->se_id.sc_exp;
 	int64_t		 leeway = c->wc_worker->w_cfg->leeway;
 
-	event_del(s->se_exp_timer);
+	/* Before the welcome the timer is the auth timeout's: the welcome
+	 * arms exp. */
+	if (!s->se_welcomed)
+		return;
+	event_del(s->se_timer);
 	s->se_exp_at_ms = 0;
 	if (exp == 0)
 		return;
@@ -251,9 +229,8 @@ session_arm_exp(struct ws_conn *c)
 }
 
 static void
-session_exp_cb(evutil_socket_t fd, short what, void *arg)
+session_exp_cb(struct ws_conn *c)
 {
-	struct ws_conn	*c = arg;
 	struct session	*s = c->wc_session;
 	int64_t		 now = now_wall_ms();
 
@@ -264,31 +241,39 @@ session_exp_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	log_conn(LOG_LVL_INFO, c->wc_id, "token_expired", "user %s",
-	    s->se_id.ci_user);
+	    s->se_id.sc_user);
 	session_send_error(c, NULL, PERR_INVALID_TOKEN, NULL, "token expired");
 	conn_close(c, WS_CLOSE_INVALID_TOKEN, "token expired");
 }
 
 static void
-session_auth_timeout_cb(evutil_socket_t fd, short what, void *arg)
+session_auth_timeout_cb(struct ws_conn *c)
 {
-	struct ws_conn	*c = arg;
 	struct session	*s = c->wc_session;
 
-	if (s->se_welcomed)
-		return;
 	if (s->se_authed) {
 		/* Verified, but no word from the broker on the user's limits
 		 * (it is restarting, or stalled): no welcome, try later. */
 		log_conn(LOG_LVL_WARN, c->wc_id, "admit_timeout",
 		    "user %s: no answer from the broker in %d s",
-		    s->se_id.ci_user, c->wc_worker->w_cfg->auth_timeout);
+		    s->se_id.sc_user, c->wc_worker->w_cfg->auth_timeout);
 		conn_close(c, WS_CLOSE_TRY_AGAIN, "server busy; try again");
 		return;
 	}
 	log_conn(LOG_LVL_INFO, c->wc_id, "auth_timeout",
 	    "no token within %d s", c->wc_worker->w_cfg->auth_timeout);
 	conn_close(c, WS_CLOSE_AUTH_TIMEOUT, "auth timeout");
+}
+
+static void
+session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn	*c = arg;
+
+	if (c->wc_session->se_welcomed)
+		session_exp_cb(c);
+	else
+		session_auth_timeout_cb(c);
 }
 
 /* Authentication. */
@@ -329,14 +314,13 @@ session_accept(struct ws_conn *c, struct chat_identity *id,
 {
 	struct session	*s = c->wc_session;
 
-	s->se_id = *id;
-	memset(id, 0, sizeof(*id));
+	session_claims_take(&s->se_id, id);
 	s->se_authed = true;
 	s->se_welcome_id = id_json != NULL ? xstrdup(id_json) : NULL;
 	log_conn(LOG_LVL_INFO, c->wc_id, "auth_ok", "user %s",
-	    s->se_id.ci_user);
-	if (!event_pending(s->se_auth_timer, EV_TIMEOUT, NULL))
-		event_add(s->se_auth_timer, &(struct timeval){
+	    s->se_id.sc_user);
+	if (!event_pending(s->se_timer, EV_TIMEOUT, NULL))
+		event_add(s->se_timer, &(struct timeval){
 		    c->wc_worker->w_cfg->auth_timeout, 0 });
 	conn_pause(c, CONN_PAUSE_ADMIT, true);
 	/* Not registered yet (the broker is away): session_reregister
@@ -354,16 +338,15 @@ session_on_admitted(struct ws_conn *c)
 
 	if (s == NULL || !s->se_authed || s->se_welcomed)
 		return;
-	event_del(s->se_auth_timer);
+	event_del(s->se_timer);
 	s->se_welcomed = true;
 	snprintf(conn, sizeof(conn), "%016" PRIx64, c->wc_id);
 	format_iso8601_ms(now_wall_ms(), now);
 	if ((obj = envelope_new("welcome", s->se_welcome_id)) != NULL) {
 		json_object_object_add(obj, "user",
-		    json_object_new_string(s->se_id.ci_user));
-		json_object_object_add(obj, "name", json_object_new_string(
-		    s->se_id.ci_name[0] != '\0' ? s->se_id.ci_name :
-		    s->se_id.ci_user));
+		    json_object_new_string(s->se_id.sc_user));
+		json_object_object_add(obj, "name",
+		    json_object_new_string(session_display(s)));
 		json_object_object_add(obj, "conn",
 		    json_object_new_string(conn));
 		json_object_object_add(obj, "server_time",
@@ -412,7 +395,7 @@ session_refresh(struct ws_conn *c, const char *token, const char *id_json)
 		session_send_invalid(c, id_json, why);
 		return;
 	}
-	if (strcmp(id.ci_user, s->se_id.ci_user) != 0) {
+	if (strcmp(id.ci_user, s->se_id.sc_user) != 0) {
 		log_conn(LOG_LVL_INFO, c->wc_id, "refresh_failed",
 		    "token for another user");
 		chat_identity_free(&id);
@@ -420,14 +403,14 @@ session_refresh(struct ws_conn *c, const char *token, const char *id_json)
 		    "refresh token is for another user");
 		return;
 	}
-	chat_identity_free(&s->se_id);
-	s->se_id = id;
+	session_claims_clear(&s->se_id);
+	session_claims_take(&s->se_id, &id);
 	log_conn(LOG_LVL_INFO, c->wc_id, "refresh_ok", "user %s",
-	    s->se_id.ci_user);
+	    s->se_id.sc_user);
 	session_arm_exp(c);
 	if ((obj = envelope_new("refreshed", id_json)) != NULL)
-		json_object_object_add(obj, "exp", s->se_id.ci_exp != 0 ?
-		    json_object_new_int64(s->se_id.ci_exp) : NULL);
+		json_object_object_add(obj, "exp", s->se_id.sc_exp != 0 ?
+		    json_object_new_int64(s->se_id.sc_exp) : NULL);
 	session_send_json(c, obj);
 	/* The broker takes a second CONN_AUTH as an identity update. */
 	session_send_auth(c);
@@ -441,7 +424,7 @@ static void
 session_inflight_push(struct session *s, const char *id)
 {
 	if (s->se_if_n == s->se_if_cap) {
-		size_t cap = s->se_if_cap ? s->se_if_cap * 2 : 8;
+		uint16_t cap = s->se_if_cap ? s->se_if_cap * 2 : 4;
 		char **ring = xcalloc(cap, sizeof(*ring));
 
 		for (size_t i = 0; i < s->se_if_n; i++)
@@ -465,8 +448,13 @@ session_inflight_pop(struct session *s)
 	if (s->se_if_n == 0)
 		return NULL;
 	id = s->se_inflight[s->se_if_head];
-	s->se_if_head = (s->se_if_head + 1) % s->se_if_cap;
-	s->se_if_n--;
+	s->se_if_head = (uint16_t)((s->se_if_head + 1) % s->se_if_cap);
+	/* An idle connection keeps no ring. */
+	if (--s->se_if_n == 0) {
+		free(s->se_inflight);
+		s->se_inflight = NULL;
+		s->se_if_head = s->se_if_cap = 0;
+	}
 	return id;
 }
 
@@ -515,8 +503,9 @@ session_forward(struct ws_conn *c, const struct chat_req *r)
 		    "too many requests waiting for an answer; slow down");
 		return;
 	}
-	if (r->cr_kind == CHAT_REQ_JOIN && s->se_nrooms >= CHAT_MAX_ROOMS_PER_CONN &&
-	    session_room_find(s, r->cr_room) == -1) {
+	if (r->cr_kind == CHAT_REQ_JOIN &&
+	    seqset_count(&s->se_rooms) >= CHAT_MAX_ROOMS_PER_CONN &&
+	    seqset_find(&s->se_rooms, r->cr_room) == NULL) {
 		session_send_error(c, id, PERR_VALIDATION_ERROR, "room",
 		    "too many rooms on one connection");
 		return;
@@ -546,7 +535,7 @@ void
 session_room_left(struct ws_conn *c, const char *room)
 {
 	if (c->wc_session != NULL)
-		session_room_del(c->wc_session, room);
+		seqset_del(&c->wc_session->se_rooms, room);
 }
 
 /* Entry points from conn.c and worker.c. */
@@ -559,10 +548,10 @@ session_on_open(struct ws_conn *c, const struct http_upgrade_req *req)
 	char		*query_token = NULL;
 	const char	*token;
 
-	s->se_auth_timer = evtimer_new(w->w_base, session_auth_timeout_cb, c);
-	s->se_exp_timer = evtimer_new(w->w_base, session_exp_cb, c);
+	seqset_init(&s->se_rooms);
+	s->se_timer = evtimer_new(w->w_base, session_timer_cb, c);
 	c->wc_session = s;
-	if (s->se_auth_timer == NULL || s->se_exp_timer == NULL) {
+	if (s->se_timer == NULL) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "session_alloc",
 		    "evtimer_new failed");
 		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
@@ -575,7 +564,7 @@ session_on_open(struct ws_conn *c, const struct http_upgrade_req *req)
 	if (token != NULL)
 		session_login(c, token, NULL);
 	else
-		event_add(s->se_auth_timer,
+		event_add(s->se_timer,
 		    &(struct timeval){ w->w_cfg->auth_timeout, 0 });
 	if (query_token != NULL)
 		explicit_bzero(query_token, strlen(query_token));
@@ -648,32 +637,27 @@ void
 session_on_close(struct ws_conn *c)
 {
 	struct session	*s = c->wc_session;
-	size_t		 i;
 
 	if (s == NULL)
 		return;
 	/* The broker is away: it must still hear of this user's leaves.
-	 * The room set is handed over, not copied. */
-	if (s->se_authed && s->se_nrooms > 0 && c->wc_worker->w_broker == NULL) {
-		worker_gone_note(c->wc_worker, s->se_id.ci_user,
-		    s->se_id.ci_name[0] ? s->se_id.ci_name : s->se_id.ci_user,
-		    s->se_rooms, s->se_nrooms);
-		s->se_rooms = NULL;
-		s->se_nrooms = s->se_roomcap = 0;
+	 * The room names are handed over, not copied. */
+	if (s->se_authed && seqset_count(&s->se_rooms) > 0 &&
+	    c->wc_worker->w_broker == NULL) {
+		size_t n;
+		char **rooms = seqset_take_names(&s->se_rooms, &n);
+
+		worker_gone_note(c->wc_worker, s->se_id.sc_user,
+		    session_display(s), rooms, n);
 	}
-	if (s->se_auth_timer != NULL)
-		event_free(s->se_auth_timer);
-	if (s->se_exp_timer != NULL)
-		event_free(s->se_exp_timer);
-	chat_identity_free(&s->se_id);
+	if (s->se_timer != NULL)
+		event_free(s->se_timer);
+	session_claims_clear(&s->se_id);
 	free(s->se_welcome_id);
 	while (s->se_if_n > 0)
 		free(session_inflight_pop(s));
 	free(s->se_inflight);
-	for (i = 0; i < s->se_nrooms; i++)
-		free(s->se_rooms[i]);
-	free(s->se_rooms);
-	free(s->se_seqs);
+	seqset_free(&s->se_rooms);
 	free(s);
 	c->wc_session = NULL;
 }

@@ -19,7 +19,7 @@
 static void
 check_load(const struct idmap *m)
 {
-	ck_assert_uint_ge(m->idm_cap, 16);
+	ck_assert_uint_ge(m->idm_cap, 4);
 	ck_assert_uint_eq(m->idm_cap & (m->idm_cap - 1), 0);
 	ck_assert_uint_le(m->idm_count, m->idm_used);
 	ck_assert_uint_lt(m->idm_used * 4, m->idm_cap * 3);
@@ -153,7 +153,7 @@ START_TEST(test_growth)
 END_TEST
 
 /* A connection opening and closing forever: tombstones are cleaned by
- * rehashing in place, the table never grows. */
+ * rehashing, the table never grows past its small load. */
 START_TEST(test_tombstones_churn)
 {
 	struct idmap m;
@@ -165,10 +165,39 @@ START_TEST(test_tombstones_churn)
 		ck_assert_ptr_eq(idmap_del(&m, ID(1, n)), VAL(n));
 		check_load(&m);
 	}
-	ck_assert_uint_eq(m.idm_cap, 16);
+	ck_assert_uint_le(m.idm_cap, 8);
 	ck_assert_uint_eq(m.idm_count, 1);
 	ck_assert_ptr_eq(idmap_get(&m, ID(1, 0xffffff)), VAL(1));
 	ck_assert_uint_eq(walk(&m, ID(1, 0xffffff)), 1);
+	idmap_free(&m);
+}
+END_TEST
+
+/* An empty map holds no memory; a map that held many keys and lost
+ * most of them shrinks back to its load at the next rehash. */
+START_TEST(test_sized_to_load)
+{
+	struct idmap m;
+
+	idmap_init(&m);
+	ck_assert_ptr_null(m.idm_keys);
+	ck_assert_uint_eq(m.idm_cap, 0);
+	idmap_put(&m, 7, VAL(7));
+	ck_assert_uint_eq(m.idm_cap, 4);
+	for (uint64_t n = 1; n <= 10000; n++)
+		idmap_put(&m, ID(2, n), VAL(n));
+	ck_assert_uint_eq(m.idm_cap, 16384);
+	for (uint64_t n = 1; n <= 10000; n++)
+		ck_assert_ptr_eq(idmap_del(&m, ID(2, n)), VAL(n));
+	/* The tombstones go with the rehash their puts cause. */
+	for (uint64_t n = 1; n <= 20000 && m.idm_cap > 8; n++) {
+		idmap_put(&m, ID(3, n), VAL(n));
+		idmap_del(&m, ID(3, n));
+	}
+	ck_assert_uint_le(m.idm_cap, 8);
+	ck_assert_ptr_eq(idmap_get(&m, 7), VAL(7));
+	ck_assert_uint_eq(walk(&m, 7), 1);
+	check_load(&m);
 	idmap_free(&m);
 }
 END_TEST
@@ -304,6 +333,7 @@ unit_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_growth);
 	tcase_add_test(tc, test_tombstones_churn);
+	tcase_add_test(tc, test_sized_to_load);
 	tcase_add_test(tc, test_tombstones_reuse);
 	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_random_against_array);

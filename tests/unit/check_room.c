@@ -15,6 +15,8 @@
 #define NCONNS	64
 static char conn_slots[NCONNS];
 #define CONN(i)	((struct bconn *)(void *)&conn_slots[(i)])
+/* The room list of the connection a member is on. */
+#define CONN_ROOMS(m)	(&conn_rooms[(char *)(void *)(m)->rm_conn - conn_slots])
 
 static struct room_table t;
 static struct room_member_list conn_rooms[NCONNS];
@@ -24,7 +26,7 @@ room_setup(void)
 {
 	room_table_init(&t);
 	for (int i = 0; i < NCONNS; i++)
-		LIST_INIT(&conn_rooms[i]);
+		SLIST_INIT(&conn_rooms[i]);
 }
 
 static void
@@ -55,7 +57,7 @@ join(const char *room, int conn, const char *user, bool want_first)
 static bool
 leave(struct room_member *m)
 {
-	struct room_user *ru = room_leave(&t, m);
+	struct room_user *ru = room_leave(&t, CONN_ROOMS(m), m);
 
 	if (ru == NULL)
 		return false;
@@ -76,7 +78,7 @@ START_TEST(test_first_member)
 	r = room_lookup(&t, "lobby");
 	ck_assert_ptr_eq(m->rm_room, r);
 	ck_assert_uint_eq(r->r_nmembers, 1);
-	ck_assert_uint_eq(r->r_users.smap_count, 1);
+	ck_assert_uint_eq(room_user_count(r), 1);
 	ck_assert_int_eq(m->rm_user->ru_conns, 1);
 	ck_assert_ptr_eq(LIST_FIRST(&r->r_members), m);
 	ck_assert_ptr_eq(room_member_find(&conn_rooms[0], "lobby"), m);
@@ -93,7 +95,7 @@ START_TEST(test_last_member)
 
 	ck_assert(leave(m));
 	ck_assert_ptr_null(room_lookup(&t, "lobby"));
-	ck_assert_ptr_null(LIST_FIRST(&conn_rooms[0]));
+	ck_assert_ptr_null(SLIST_FIRST(&conn_rooms[0]));
 	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 	/* And a join after that makes a new one. */
 	m = join("lobby", 0, "alice", true);
@@ -114,7 +116,7 @@ START_TEST(test_user_presence_counted)
 	m[2] = join("lobby", 2, "alice", false);
 	r = room_lookup(&t, "lobby");
 	ck_assert_uint_eq(r->r_nmembers, 3);
-	ck_assert_uint_eq(r->r_users.smap_count, 1);
+	ck_assert_uint_eq(room_user_count(r), 1);
 	ck_assert_ptr_eq(m[0]->rm_user, m[2]->rm_user);
 	ck_assert_int_eq(m[0]->rm_user->ru_conns, 3);
 	ck_assert(!leave(m[1]));
@@ -137,14 +139,14 @@ START_TEST(test_users_apart)
 	b = join("lobby", 1, "bob", true);
 	b2 = join("lobby", 2, "bob", false);
 	r = room_lookup(&t, "lobby");
-	ck_assert_uint_eq(r->r_users.smap_count, 2);
+	ck_assert_uint_eq(room_user_count(r), 2);
 	ck_assert_ptr_ne(a->rm_user, b->rm_user);
 	/* alice's last leave is hers alone; bob and the room stay. */
 	ck_assert(leave(a));
 	ck_assert_ptr_eq(room_lookup(&t, "lobby"), r);
-	ck_assert_uint_eq(r->r_users.smap_count, 1);
-	ck_assert_ptr_null(strmap_get(&r->r_users, "alice"));
-	ck_assert_ptr_nonnull(strmap_get(&r->r_users, "bob"));
+	ck_assert_uint_eq(room_user_count(r), 1);
+	ck_assert_ptr_null(room_user_find(&t, r, "alice"));
+	ck_assert_ptr_nonnull(room_user_find(&t, r, "bob"));
 	ck_assert(!leave(b2));
 	ck_assert(leave(b));
 	ck_assert_ptr_null(room_lookup(&t, "lobby"));
@@ -165,8 +167,16 @@ START_TEST(test_display_name_latest)
 	    "Alice B.", &first);
 	ck_assert(!first);
 	ck_assert_str_eq(m[0]->rm_user->ru_name, "Alice B.");
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 2);	/* id, name */
+	/* A token without a name: the user id, kept as no copy. */
+	room_user_set_name(&t, m[0]->rm_user, "alice");
+	ck_assert_ptr_eq(m[0]->rm_user->ru_name, m[0]->rm_user->ru_user);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 1);
+	room_user_set_name(&t, m[0]->rm_user, "Alice");
+	ck_assert_str_eq(m[1]->rm_user->ru_name, "Alice");
 	leave(m[0]);
 	leave(m[1]);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 0);
 }
 END_TEST
 
@@ -178,7 +188,7 @@ START_TEST(test_rejoin_before_release)
 	struct room_user *ru;
 
 	m = join("lobby", 0, "alice", true);
-	ru = room_leave(&t, m);
+	ru = room_leave(&t, CONN_ROOMS(m), m);
 	ck_assert_ptr_nonnull(ru);
 	m2 = join("lobby", 1, "alice", true);
 	ck_assert_ptr_eq(m2->rm_user, ru);
@@ -214,13 +224,13 @@ START_TEST(test_conn_many_rooms)
 	{
 		struct room_member *it;
 
-		LIST_FOREACH(it, &conn_rooms[0], rm_in_conn)
+		SLIST_FOREACH(it, &conn_rooms[0], rm_in_conn)
 			n++;
 	}
 	ck_assert_int_eq(n, 9);
 	/* What a closing connection does: leave every room in its list. */
-	while (!LIST_EMPTY(&conn_rooms[0]))
-		ck_assert(leave(LIST_FIRST(&conn_rooms[0])));
+	while (!SLIST_EMPTY(&conn_rooms[0]))
+		ck_assert(leave(SLIST_FIRST(&conn_rooms[0])));
 	ck_assert_uint_eq(t.rtb_rooms.smap_count, 0);
 }
 END_TEST
@@ -245,13 +255,13 @@ START_TEST(test_many_members)
 	r = room_lookup(&t, "big");
 	ck_assert_int_eq(joins, 16);
 	ck_assert_uint_eq(r->r_nmembers, NCONNS);
-	ck_assert_uint_eq(r->r_users.smap_count, 16);
+	ck_assert_uint_eq(room_user_count(r), 16);
 	/* The first half: every user still has two connections there. */
 	for (int i = 0; i < NCONNS / 2; i++)
 		leaves += leave(m[i]);
 	ck_assert_int_eq(leaves, 0);
 	ck_assert_uint_eq(r->r_nmembers, NCONNS / 2);
-	ck_assert_uint_eq(r->r_users.smap_count, 16);
+	ck_assert_uint_eq(room_user_count(r), 16);
 	/* The rest backwards: each user's leave is at its last one. */
 	for (int i = NCONNS - 1; i >= NCONNS / 2; i--) {
 		ck_assert_int_eq(leave(m[i]), i < NCONNS / 2 + 16);
@@ -354,6 +364,7 @@ START_TEST(test_allowed)
 {
 	const struct allowed_case *ac = &allowed_cases[_i];
 	struct chat_identity id;
+	struct conn_identity ci;
 	char buf[256], *p, *tok;
 
 	memset(&id, 0, sizeof(id));
@@ -367,9 +378,15 @@ START_TEST(test_allowed)
 			if (*tok != '\0')
 				id.ci_rooms[id.ci_nrooms++] = strdup(tok);
 	}
-	ck_assert_msg(room_allowed(&id, ac->default_open, ac->name) ==
+	memset(&ci, 0, sizeof(ci));
+	conn_identity_take(&t, &ci, &id);
+	ck_assert_ptr_null(id.ci_rooms);
+	ck_assert_str_eq(ci.ci_user, ac->user);
+	ck_assert_ptr_eq(ci.ci_name, ci.ci_user);	/* no name: the id */
+	ck_assert_msg(room_allowed(&ci, ac->default_open, ac->name) ==
 	    ac->allowed, "%s", ac->desc);
-	chat_identity_free(&id);
+	conn_identity_clear(&t, &ci);
+	ck_assert_uint_eq(intern_count(&t.rtb_names), 0);
 }
 END_TEST
 
@@ -393,6 +410,7 @@ unit_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("access");
+	tcase_add_checked_fixture(tc, room_setup, room_teardown);
 	tcase_add_loop_test(tc, test_personal, 0, NPERSONAL);
 	tcase_add_loop_test(tc, test_allowed, 0, NALLOWED);
 	suite_add_tcase(s, tc);

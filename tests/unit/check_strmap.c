@@ -183,7 +183,8 @@ START_TEST(test_growth)
 	size_t nb = 0;
 
 	strmap_init(&m);
-	ck_assert_uint_eq(m.smap_nbuckets, 16);
+	ck_assert_uint_eq(m.smap_nbuckets, 0);
+	ck_assert_ptr_null(m.smap_buckets);
 	for (int i = 0; i < 2000; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		strmap_put(&m, key, VAL(i));
@@ -198,6 +199,45 @@ START_TEST(test_growth)
 		}
 	}
 	ck_assert_uint_eq(m.smap_nbuckets, 2048);
+	strmap_free(&m);
+}
+END_TEST
+
+/* put and find give the map's own copy of the key, which stays where it
+ * is while the table grows and shrinks; the buckets follow the load
+ * down, and an emptied map holds none. */
+START_TEST(test_find_and_shrink)
+{
+	struct strmap m;
+	const char *kept;
+	char key[32];
+	void *val = NULL;
+
+	strmap_init(&m);
+	ck_assert_ptr_null(strmap_find(&m, "a", &val));
+	kept = strmap_put(&m, "kept", VAL(1));
+	ck_assert_str_eq(kept, "kept");
+	ck_assert_ptr_eq(strmap_put(&m, "kept", VAL(2)), kept);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		strmap_put(&m, key, VAL(i));
+	}
+	ck_assert_uint_eq(m.smap_nbuckets, 1024);
+	ck_assert_ptr_eq(strmap_find(&m, "kept", &val), kept);
+	ck_assert_ptr_eq(val, VAL(2));
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_ptr_eq(strmap_del(&m, key), VAL(i));
+	}
+	ck_assert_uint_le(m.smap_nbuckets, 4);
+	ck_assert_ptr_eq(strmap_find(&m, "kept", NULL), kept);
+	ck_assert_ptr_eq(strmap_get(&m, "kept"), VAL(2));
+	ck_assert_ptr_eq(strmap_del(&m, "kept"), VAL(2));
+	ck_assert_uint_eq(m.smap_nbuckets, 0);
+	ck_assert_ptr_null(m.smap_buckets);
+	ck_assert_ptr_null(strmap_get(&m, "kept"));
+	strmap_put(&m, "again", VAL(3));
+	ck_assert_ptr_eq(strmap_get(&m, "again"), VAL(3));
 	strmap_free(&m);
 }
 END_TEST
@@ -319,6 +359,7 @@ unit_suite(void)
 	tc = tcase_create("table");
 	tcase_set_timeout(tc, 60);	/* many keys; sanitizer builds */
 	tcase_add_test(tc, test_growth);
+	tcase_add_test(tc, test_find_and_shrink);
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_random_against_array);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "config.h"
 #include "conn.h"
@@ -207,11 +206,8 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 }
 
 void
-conn_readcb(struct bufferevent *bev, void *arg)
+conn_input(struct ws_conn *c, struct evbuffer *in)
 {
-	struct ws_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
 	switch (c->wc_state) {
 	case CONN_HANDSHAKE:
 		if (!conn_read_head(c, in))

@@ -16,6 +16,7 @@ struct parley_config;
 struct event_base;
 struct event;
 struct evconnlistener;
+struct evbuffer;
 struct chan;
 struct peer;
 struct ws_conn;
@@ -59,6 +60,13 @@ struct worker {
 	size_t			 w_nconns;	/* in w_conn_list */
 	size_t			 w_nregistered;	/* known to the broker */
 	bool			 w_resyncing;	/* new broker link: burst under way */
+	/* The delivery path (conn_plain.c): connections with output queued
+	 * in this loop pass, written by w_flush at its end (one writev
+	 * each); w_rbuf is the one read buffer of plain connections. */
+	TAILQ_HEAD(, ws_conn)	 w_dirty;
+	struct event		*w_flush;
+	struct evbuffer		*w_rbuf;
+	struct ws_conn		*w_reading;	/* its input is being handled */
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;
 

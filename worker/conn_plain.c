@@ -6,7 +6,8 @@
  * worker's dirty list, and one flush event, made active when the list
  * goes non-empty, runs after the pass's other callbacks and writes each
  * dirty connection with one writev.  Input is read into the worker's one
- * buffer; only a cut frame or head stays with the connection.
+ * buffer and parsed there; only a cut frame or head (or input that came
+ * while paused) is copied to the connection, until it is consumed.
  */
 #include <sys/socket.h>
 
@@ -23,42 +24,72 @@
 #include "log.h"
 #include "outq.h"
 #include "state.h"
+#include "util.h"
 
 #define CONN_READ_CHUNK	(64 * 1024)	/* one read, into w_rbuf */
+
+/* Keep what the input handler left in the worker's buffer (a cut frame
+ * or head, or input while paused) with the connection, copied. */
+static void
+plain_keep_rest(struct ws_conn *c, struct evbuffer *in)
+{
+	size_t rest = evbuffer_get_length(in);
+
+	if (rest == 0)
+		return;
+	if ((c->wc_in = evbuffer_new()) == NULL ||
+	    evbuffer_add(c->wc_in, evbuffer_pullup(in, -1), rest) == -1) {
+		evbuffer_drain(in, rest);
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	evbuffer_drain(in, rest);
+}
 
 static void
 plain_readcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ws_conn *c = arg;
 	struct worker *w = c->wc_worker;
-	struct evbuffer *in = c->wc_in != NULL ? c->wc_in : w->w_rbuf;
-	int n;
+	struct evbuffer *in;
+	ssize_t n;
 
 	(void)what;
-	n = evbuffer_read(in, fd, CONN_READ_CHUNK);
+	n = read(fd, w->w_rbuf, CONN_READ_CHUNK);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR)) {
 		conn_io_lost(c, n < 0);
-		evbuffer_drain(w->w_rbuf, evbuffer_get_length(w->w_rbuf));
 		return;
+	}
+	if (n < 0)
+		n = 0;		/* woken to handle what is kept */
+	if (c->wc_in != NULL) {
+		/* The slow path: a frame or head was cut last time. */
+		in = c->wc_in;
+		if (n > 0 && evbuffer_add(in, w->w_rbuf, (size_t)n) == -1) {
+			conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+			return;
+		}
+	} else {
+		/* Parsed in place: the evbuffer only refers to w_rbuf. */
+		in = w->w_rbuf_ev;
+		if (n > 0 && evbuffer_add_reference(in, w->w_rbuf, (size_t)n,
+		    NULL, NULL) == -1) {
+			conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+			return;
+		}
 	}
 	/* The input's handler may free the connection: w_reading says. */
 	w->w_reading = c;
 	conn_input(c, in);
 	if (w->w_reading != c) {
-		evbuffer_drain(w->w_rbuf, evbuffer_get_length(w->w_rbuf));
+		evbuffer_drain(w->w_rbuf_ev, evbuffer_get_length(w->w_rbuf_ev));
 		return;
 	}
 	w->w_reading = NULL;
-	if (in == w->w_rbuf && evbuffer_get_length(in) > 0) {
-		/* A cut frame or head, or input while paused: keep it. */
-		if ((c->wc_in = evbuffer_new()) == NULL) {
-			evbuffer_drain(in, evbuffer_get_length(in));
-			conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
-			return;
-		}
-		evbuffer_add_buffer(c->wc_in, in);
-	} else if (in == c->wc_in && evbuffer_get_length(in) == 0) {
+	if (in == w->w_rbuf_ev)
+		plain_keep_rest(c, in);
+	else if (evbuffer_get_length(in) == 0) {
 		evbuffer_free(c->wc_in);
 		c->wc_in = NULL;
 	}
@@ -204,8 +235,9 @@ conn_io_init(struct worker *w)
 {
 	TAILQ_INIT(&w->w_dirty);
 	w->w_flush = event_new(w->w_base, -1, 0, plain_flushcb, w);
-	w->w_rbuf = evbuffer_new();
-	if (w->w_flush == NULL || w->w_rbuf == NULL)
+	w->w_rbuf = xmalloc(CONN_READ_CHUNK);
+	w->w_rbuf_ev = evbuffer_new();
+	if (w->w_flush == NULL || w->w_rbuf_ev == NULL)
 		fatalx("libevent", "cannot set up the delivery path");
 }
 
@@ -213,7 +245,9 @@ void
 conn_io_fini(struct worker *w)
 {
 	event_free(w->w_flush);
-	evbuffer_free(w->w_rbuf);
+	evbuffer_free(w->w_rbuf_ev);
+	free(w->w_rbuf);
 	w->w_flush = NULL;
 	w->w_rbuf = NULL;
+	w->w_rbuf_ev = NULL;
 }

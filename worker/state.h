@@ -62,10 +62,12 @@ struct worker {
 	bool			 w_resyncing;	/* new broker link: burst under way */
 	/* The delivery path (conn_plain.c): connections with output queued
 	 * in this loop pass, written by w_flush at its end (one writev
-	 * each); w_rbuf is the one read buffer of plain connections. */
+	 * each); w_rbuf is the one read buffer of plain connections,
+	 * w_rbuf_ev an evbuffer that only refers to it while it is parsed. */
 	TAILQ_HEAD(, ws_conn)	 w_dirty;
 	struct event		*w_flush;
-	struct evbuffer		*w_rbuf;
+	uint8_t			*w_rbuf;
+	struct evbuffer		*w_rbuf_ev;
 	struct ws_conn		*w_reading;	/* its input is being handled */
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;

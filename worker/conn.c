@@ -108,7 +108,6 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 		free(c);
 		return NULL;
 	}
-	c->wc_msg = evbuffer_new();
 	c->wc_timer = evtimer_new(w->w_base, conn_timercb, c);
 	c->wc_last_rx_ms = now_mono_ms();
 	conn_arm_timer(c, cfg->handshake_timeout);
@@ -135,7 +134,8 @@ conn_free(struct ws_conn *c)
 		free(c->wc_upgrade);
 	}
 	event_free(c->wc_timer);
-	evbuffer_free(c->wc_msg);
+	if (c->wc_msg != NULL)
+		evbuffer_free(c->wc_msg);
 	deflate_free(c->wc_deflate);
 	c->wc_io->ci_free(c);
 	free(c);
@@ -161,7 +161,8 @@ void
 conn_begin_flush(struct ws_conn *c)
 {
 	conn_set_state(c, CONN_FLUSHING);
-	evbuffer_drain(c->wc_msg, evbuffer_get_length(c->wc_msg));
+	if (c->wc_msg != NULL)
+		evbuffer_drain(c->wc_msg, evbuffer_get_length(c->wc_msg));
 	conn_arm_timer(c, CONN_FLUSH_TIMEOUT_S);
 	/* Keep reading (and discarding) so the client's close is consumed. */
 	if (c->wc_paused) {

@@ -95,7 +95,8 @@ struct ws_conn {
 	char			 wc_addr[64];	/* peer address, for logs and limits */
 
 	struct ws_parser	 wc_parser;
-	struct evbuffer		*wc_msg;	/* data message being reassembled */
+	struct evbuffer		*wc_msg;	/* data message being reassembled;
+						 * NULL between messages */
 	uint8_t			 wc_msg_opcode;
 	bool			 wc_msg_compressed;	/* RSV1 on its first frame */
 	struct deflate_ctx	*wc_deflate;	/* permessage-deflate, or NULL */

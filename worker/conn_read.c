@@ -87,7 +87,7 @@ fail:
 }
 
 static void
-conn_on_message(struct ws_conn *c)
+conn_handle_message(struct ws_conn *c)
 {
 	struct evbuffer *msg = c->wc_msg;
 	size_t len;
@@ -108,6 +108,20 @@ conn_on_message(struct ws_conn *c)
 		c->wc_app->ca_text(c, (const char *)evbuffer_pullup(msg, -1),
 		    len);
 	evbuffer_drain(msg, len);
+}
+
+/* A whole message is in wc_msg (taken on its first data): handle it,
+ * then let the buffer go, so an idle connection holds none. */
+static void
+conn_on_message(struct ws_conn *c)
+{
+	if (c->wc_msg == NULL && (c->wc_msg = evbuffer_new()) == NULL) {
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	conn_handle_message(c);
+	evbuffer_free(c->wc_msg);
+	c->wc_msg = NULL;
 }
 
 static void
@@ -171,6 +185,13 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 			}
 			/* Compressed: the wire size is bounded by the
 			 * parser, the inflated size by the inflater. */
+			if (c->wc_msg == NULL &&
+			    (c->wc_msg = evbuffer_new()) == NULL) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				conn_close(c, WS_CLOSE_INTERNAL,
+				    "out of memory");
+				return;
+			}
 			if (c->wc_deflate != NULL && !ev.we_compressed &&
 			    evbuffer_get_length(c->wc_msg) + ev.we_len >
 			    conn_max_message(c)) {

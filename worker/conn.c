@@ -71,17 +71,26 @@ conn_arm_timer(struct ws_conn *c, int seconds)
 }
 
 static void
-format_addr(const struct sockaddr *sa, char *out, size_t len)
+conn_keep_addr(struct ws_conn *c, const struct sockaddr *sa)
 {
-	const void *addr = NULL;
+	if (sa->sa_family == AF_INET) {
+		memcpy(c->wc_addr, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, sizeof(struct in_addr));
+		c->wc_addr_family = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(c->wc_addr, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, sizeof(struct in6_addr));
+		c->wc_addr_family = AF_INET6;
+	}
+}
 
-	if (sa->sa_family == AF_INET)
-		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (addr == NULL || inet_ntop(sa->sa_family, addr, out,
-	    (socklen_t)len) == NULL)
-		snprintf(out, len, "unknown");
+const char *
+conn_addr(const struct ws_conn *c, char buf[CONN_ADDR_STRLEN])
+{
+	if (c->wc_addr_family == AF_UNSPEC || inet_ntop(c->wc_addr_family,
+	    c->wc_addr, buf, CONN_ADDR_STRLEN) == NULL)
+		snprintf(buf, CONN_ADDR_STRLEN, "unknown");
+	return buf;
 }
 
 struct ws_conn *
@@ -90,6 +99,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 {
 	const struct parley_config *cfg = w->w_cfg;
 	struct ws_conn *c = xcalloc(1, sizeof(*c));
+	char a[CONN_ADDR_STRLEN];
 	int on = 1;
 
 	(void)salen;
@@ -98,7 +108,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	c->wc_id = w->w_id_prefix | ++w->w_id_seq;
 	c->wc_tls = ssl != NULL;
 	c->wc_io = ssl != NULL ? &conn_io_tls : &conn_io_plain;
-	format_addr(sa, c->wc_addr, sizeof(c->wc_addr));
+	conn_keep_addr(c, sa);
 	if (c->wc_io->ci_start(c, fd, ssl) == -1) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_alloc",
 		    "transport setup failed");
@@ -113,7 +123,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 	conn_arm_timer(c, cfg->handshake_timeout);
 	worker_conn_added(w, c);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_accept", "from %s%s",
-	    c->wc_addr, c->wc_tls ? " (tls)" : "");
+	    conn_addr(c, a), c->wc_tls ? " (tls)" : "");
 	if (w->w_broker_congested)
 		conn_pause(c, CONN_PAUSE_BROKER, true);
 	return c;
@@ -239,11 +249,13 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 	uint64_t ping_ms = (uint64_t)cfg->ping_interval * 1000;
 	uint64_t idle_ms = (uint64_t)cfg->idle_timeout * 1000;
 
+	char a[CONN_ADDR_STRLEN];
+
 	switch (c->wc_state) {
 	case CONN_HANDSHAKE:
 		log_conn(LOG_LVL_INFO, c->wc_id, "handshake_timeout",
-		    "no complete request head from %s in %d s", c->wc_addr,
-		    cfg->handshake_timeout);
+		    "no complete request head from %s in %d s",
+		    conn_addr(c, a), cfg->handshake_timeout);
 		conn_free(c);
 		return;
 	case CONN_ADMITTING:

@@ -92,7 +92,10 @@ struct ws_conn {
 						 * from the limits */
 	uint8_t			 wc_paused;	/* CONN_PAUSE_* reasons */
 	struct http_upgrade_req	*wc_upgrade;	/* owned, in ADMITTING only */
-	char			 wc_addr[64];	/* peer address, for logs and limits */
+	/* The peer's address (IPv4 or IPv6), formatted when used
+	 * (conn_addr): for logs and the broker's per-address limits. */
+	uint8_t			 wc_addr[16];
+	sa_family_t		 wc_addr_family;	/* AF_UNSPEC: unknown */
 
 	struct ws_parser	 wc_parser;
 	struct evbuffer		*wc_msg;	/* data message being reassembled;
@@ -137,5 +140,8 @@ void	conn_admitted(struct ws_conn *c);
 void	conn_refused(struct ws_conn *c, uint64_t retry_after_ms,
 	    const char *why);
 const char *conn_state_name(enum conn_state s);
+/* The peer's address as text ("unknown" if not IPv4 or IPv6). */
+#define CONN_ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
+const char *conn_addr(const struct ws_conn *c, char buf[CONN_ADDR_STRLEN]);
 
 #endif

@@ -99,7 +99,9 @@ plain_readcb(evutil_socket_t fd, short what, void *arg)
 static void
 plain_flush(struct ws_conn *c)
 {
-	switch (outq_write(&c->wc_outq, c->wc_fd)) {
+	struct outq_pool *pool = c->wc_worker->w_outq_pool;
+
+	switch (outq_write(&c->wc_outq, c->wc_fd, pool)) {
 	case OUTQ_DRAINED:
 		if (c->wc_wev_armed) {
 			event_del(&c->wc_wev);
@@ -181,7 +183,7 @@ plain_queue(struct ws_conn *c, struct fanout_block *fb)
 {
 	struct worker *w = c->wc_worker;
 
-	if (outq_push(&c->wc_outq, fb) == -1)
+	if (outq_push(&c->wc_outq, fb, w->w_outq_pool) == -1)
 		return -1;
 	if (!c->wc_dirty) {
 		if (TAILQ_EMPTY(&w->w_dirty))
@@ -215,7 +217,7 @@ plain_free(struct ws_conn *c)
 		TAILQ_REMOVE(&w->w_dirty, c, wc_dirty_entry);
 	event_del(&c->wc_rev);
 	event_del(&c->wc_wev);
-	outq_clear(&c->wc_outq);
+	outq_clear(&c->wc_outq, w->w_outq_pool);
 	if (c->wc_in != NULL)
 		evbuffer_free(c->wc_in);
 	close(c->wc_fd);
@@ -237,6 +239,7 @@ conn_io_init(struct worker *w)
 	w->w_flush = event_new(w->w_base, -1, 0, plain_flushcb, w);
 	w->w_rbuf = xmalloc(CONN_READ_CHUNK);
 	w->w_rbuf_ev = evbuffer_new();
+	w->w_outq_pool = xcalloc(1, sizeof(*w->w_outq_pool));
 	if (w->w_flush == NULL || w->w_rbuf_ev == NULL)
 		fatalx("libevent", "cannot set up the delivery path");
 }
@@ -247,6 +250,9 @@ conn_io_fini(struct worker *w)
 	event_free(w->w_flush);
 	evbuffer_free(w->w_rbuf_ev);
 	free(w->w_rbuf);
+	outq_pool_clear(w->w_outq_pool);
+	free(w->w_outq_pool);
+	w->w_outq_pool = NULL;
 	w->w_flush = NULL;
 	w->w_rbuf = NULL;
 	w->w_rbuf_ev = NULL;

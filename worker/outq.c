@@ -1,6 +1,7 @@
 /* outq.c: the output ring of a plain connection: references to fanout
- * blocks, written with writev; storage taken on first use, doubled as
- * needed (the output limit bounds it) and freed when it drains. */
+ * blocks, written with writev; storage taken on first use (the smallest
+ * from the worker's pool), doubled as needed (the output limit bounds it)
+ * and given back when it drains. */
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -16,18 +17,61 @@
 #endif
 #define OUTQ_IOV	(IOV_MAX < 1024 ? IOV_MAX : 1024)
 
+/* Storage for cap slots: the smallest from the pool when it has one. */
+static struct outq_seg *
+outq_storage(uint32_t cap, struct outq_pool *pool)
+{
+	void *p;
+
+	if (cap == OUTQ_MIN_CAP && pool != NULL && pool->op_free != NULL) {
+		p = pool->op_free;
+		pool->op_free = *(void **)p;
+		pool->op_n--;
+		return p;
+	}
+	return malloc(cap * sizeof(struct outq_seg));
+}
+
+static void
+outq_storage_free(struct outq_seg *segs, uint32_t cap,
+    struct outq_pool *pool)
+{
+	if (segs == NULL)
+		return;
+	if (cap == OUTQ_MIN_CAP && pool != NULL &&
+	    pool->op_n < OUTQ_POOL_MAX) {
+		*(void **)(void *)segs = pool->op_free;
+		pool->op_free = segs;
+		pool->op_n++;
+		return;
+	}
+	free(segs);
+}
+
+void
+outq_pool_clear(struct outq_pool *pool)
+{
+	void *p;
+
+	while ((p = pool->op_free) != NULL) {
+		pool->op_free = *(void **)p;
+		free(p);
+	}
+	pool->op_n = 0;
+}
+
 static int
-outq_grow(struct outq *q)
+outq_grow(struct outq *q, struct outq_pool *pool)
 {
 	uint32_t cap = q->oq_cap == 0 ? OUTQ_MIN_CAP : q->oq_cap * 2;
 	struct outq_seg *segs;
 
-	if (cap < q->oq_cap || (segs = malloc(cap * sizeof(*segs))) == NULL)
+	if (cap < q->oq_cap || (segs = outq_storage(cap, pool)) == NULL)
 		return -1;
 	/* Unwrap the ring into the new storage, oldest first. */
 	for (uint32_t i = 0; i < q->oq_count; i++)
 		segs[i] = q->oq_segs[(q->oq_head + i) & (q->oq_cap - 1)];
-	free(q->oq_segs);
+	outq_storage_free(q->oq_segs, q->oq_cap, pool);
 	q->oq_segs = segs;
 	q->oq_head = 0;
 	q->oq_cap = cap;
@@ -35,11 +79,11 @@ outq_grow(struct outq *q)
 }
 
 int
-outq_push(struct outq *q, struct fanout_block *fb)
+outq_push(struct outq *q, struct fanout_block *fb, struct outq_pool *pool)
 {
 	struct outq_seg *s;
 
-	if (q->oq_count == q->oq_cap && outq_grow(q) == -1)
+	if (q->oq_count == q->oq_cap && outq_grow(q, pool) == -1)
 		return -1;
 	s = &q->oq_segs[(q->oq_head + q->oq_count) & (q->oq_cap - 1)];
 	s->os_fb = fb;
@@ -51,12 +95,12 @@ outq_push(struct outq *q, struct fanout_block *fb)
 }
 
 void
-outq_clear(struct outq *q)
+outq_clear(struct outq *q, struct outq_pool *pool)
 {
 	for (uint32_t i = 0; i < q->oq_count; i++)
 		fanout_release(q->oq_segs[(q->oq_head + i) &
 		    (q->oq_cap - 1)].os_fb);
-	free(q->oq_segs);
+	outq_storage_free(q->oq_segs, q->oq_cap, pool);
 	q->oq_segs = NULL;
 	q->oq_head = q->oq_count = q->oq_cap = 0;
 	q->oq_bytes = 0;
@@ -83,7 +127,7 @@ outq_advance(struct outq *q, size_t n)
 }
 
 enum outq_result
-outq_write(struct outq *q, int fd)
+outq_write(struct outq *q, int fd, struct outq_pool *pool)
 {
 	struct iovec iov[OUTQ_IOV];
 
@@ -113,6 +157,6 @@ outq_write(struct outq *q, int fd)
 			return OUTQ_PARTIAL;
 	}
 	/* Drained: an idle connection holds no ring. */
-	outq_clear(q);
+	outq_clear(q, pool);
 	return OUTQ_DRAINED;
 }

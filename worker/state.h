@@ -17,6 +17,7 @@ struct event_base;
 struct event;
 struct evconnlistener;
 struct evbuffer;
+struct outq_pool;
 struct chan;
 struct peer;
 struct ws_conn;
@@ -69,6 +70,7 @@ struct worker {
 	uint8_t			*w_rbuf;
 	struct evbuffer		*w_rbuf_ev;
 	struct ws_conn		*w_reading;	/* its input is being handled */
+	struct outq_pool	*w_outq_pool;	/* smallest rings, for reuse */
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;
 

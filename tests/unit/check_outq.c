@@ -1,7 +1,8 @@
 /* check_outq.c: a plain connection's output ring (worker/outq.c) over a
  * socketpair: bytes come out in order, one reference per queued block,
  * a partial write keeps the rest (and its offset), the ring grows past
- * its first size, and storage is freed once drained or cleared. */
+ * its first size, storage is given back once drained or cleared, and the
+ * pool hands a drained ring to the next queue. */
 #include <sys/socket.h>
 
 #include <check.h>
@@ -49,12 +50,12 @@ START_TEST(test_in_order)
 	int sv[2];
 
 	pair(sv, 0);
-	ck_assert_int_eq(outq_push(&q, a), 0);
-	ck_assert_int_eq(outq_push(&q, b), 0);
-	ck_assert_int_eq(outq_push(&q, a), 0);
+	ck_assert_int_eq(outq_push(&q, a, NULL), 0);
+	ck_assert_int_eq(outq_push(&q, b, NULL), 0);
+	ck_assert_int_eq(outq_push(&q, a, NULL), 0);
 	ck_assert_uint_eq(a->fb_refs, 3);
 	ck_assert_uint_eq(q.oq_bytes, 17);
-	ck_assert_int_eq(outq_write(&q, sv[0]), OUTQ_DRAINED);
+	ck_assert_int_eq(outq_write(&q, sv[0], NULL), OUTQ_DRAINED);
 	ck_assert_uint_eq(drain(sv[1], buf, sizeof(buf)), 17);
 	ck_assert(memcmp(buf, "hello worldhello ", 17) == 0);
 	/* Drained: the references are back, the ring is gone. */
@@ -83,12 +84,12 @@ START_TEST(test_partial_and_grow)
 	fb = fanout_bytes(pat, BLOCK);
 	pair(sv, 4096);
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(outq_push(&q, fb), 0);
+		ck_assert_int_eq(outq_push(&q, fb, NULL), 0);
 	ck_assert_uint_ge(q.oq_cap, N);
 	ck_assert_uint_eq(fb->fb_refs, N + 1);
 	/* The socket takes a little at a time: the rest waits, and the
 	 * bytes still come out whole and in order. */
-	while (outq_write(&q, sv[0]) == OUTQ_PARTIAL) {
+	while (outq_write(&q, sv[0], NULL) == OUTQ_PARTIAL) {
 		ck_assert_uint_gt(q.oq_bytes, 0);
 		total += drain(sv[1], buf + total, BLOCK * N - total);
 		rounds++;
@@ -124,13 +125,13 @@ START_TEST(test_wrap)
 		fb[i] = fanout_bytes(&c, 1);
 	}
 	for (int i = 0; i < 6; i++)
-		ck_assert_int_eq(outq_push(&q, fb[i]), 0);
-	ck_assert_int_eq(outq_write(&q, sv[0]), OUTQ_DRAINED);
+		ck_assert_int_eq(outq_push(&q, fb[i], NULL), 0);
+	ck_assert_int_eq(outq_write(&q, sv[0], NULL), OUTQ_DRAINED);
 	got += drain(sv[1], buf, sizeof(buf));
 	for (int i = 6; i < 20; i++)
-		ck_assert_int_eq(outq_push(&q, fb[i]), 0);
+		ck_assert_int_eq(outq_push(&q, fb[i], NULL), 0);
 	ck_assert_uint_eq(q.oq_count, 14);
-	ck_assert_int_eq(outq_write(&q, sv[0]), OUTQ_DRAINED);
+	ck_assert_int_eq(outq_write(&q, sv[0], NULL), OUTQ_DRAINED);
 	got += drain(sv[1], buf + got, sizeof(buf) - got);
 	ck_assert_uint_eq(got, 20);
 	ck_assert(memcmp(buf, "abcdefghijklmnopqrst", 20) == 0);
@@ -150,20 +151,51 @@ START_TEST(test_clear_and_error)
 	int sv[2];
 
 	pair(sv, 0);
-	ck_assert_int_eq(outq_push(&q, fb), 0);
-	outq_clear(&q);
+	ck_assert_int_eq(outq_push(&q, fb, NULL), 0);
+	outq_clear(&q, NULL);
 	ck_assert_uint_eq(fb->fb_refs, 1);
 	ck_assert_ptr_null(q.oq_segs);
 	ck_assert_uint_eq(q.oq_bytes, 0);
 	/* The peer is gone: an error, nothing lost from the count. */
 	close(sv[1]);
-	ck_assert_int_eq(outq_push(&q, fb), 0);
-	ck_assert_int_eq(outq_write(&q, sv[0]), OUTQ_ERROR);
+	ck_assert_int_eq(outq_push(&q, fb, NULL), 0);
+	ck_assert_int_eq(outq_write(&q, sv[0], NULL), OUTQ_ERROR);
 	ck_assert_uint_eq(q.oq_bytes, 3);
-	outq_clear(&q);
+	outq_clear(&q, NULL);
 	ck_assert_uint_eq(fb->fb_refs, 1);
 	fanout_release(fb);
 	close(sv[0]);
+}
+END_TEST
+
+/* A drained ring of the smallest size goes to the pool and comes back
+ * for the next connection's first frame: no allocation then. */
+START_TEST(test_pool)
+{
+	struct outq_pool pool = { 0 };
+	struct outq q = { 0 }, r = { 0 };
+	struct fanout_block *fb = fanout_bytes("x", 1);
+	struct outq_seg *first;
+	uint8_t buf[8];
+	int sv[2];
+
+	pair(sv, 0);
+	ck_assert_int_eq(outq_push(&q, fb, &pool), 0);
+	first = q.oq_segs;
+	ck_assert_int_eq(outq_write(&q, sv[0], &pool), OUTQ_DRAINED);
+	ck_assert_ptr_null(q.oq_segs);
+	ck_assert_uint_eq(pool.op_n, 1);
+	ck_assert_int_eq(outq_push(&r, fb, &pool), 0);
+	ck_assert_ptr_eq(r.oq_segs, first);
+	ck_assert_uint_eq(pool.op_n, 0);
+	outq_clear(&r, &pool);
+	ck_assert_uint_eq(pool.op_n, 1);
+	outq_pool_clear(&pool);
+	ck_assert_uint_eq(pool.op_n, 0);
+	ck_assert_uint_eq(drain(sv[1], buf, sizeof(buf)), 1);
+	fanout_release(fb);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
@@ -178,6 +210,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_partial_and_grow);
 	tcase_add_test(tc, test_wrap);
 	tcase_add_test(tc, test_clear_and_error);
+	tcase_add_test(tc, test_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -98,8 +98,8 @@ struct ws_conn {
 	sa_family_t		 wc_addr_family;	/* AF_UNSPEC: unknown */
 
 	struct ws_parser	 wc_parser;
-	struct evbuffer		*wc_msg;	/* data message being reassembled;
-						 * NULL between messages */
+	/* The data message being reassembled; NULL between messages. */
+	struct evbuffer		*wc_msg;
 	uint8_t			 wc_msg_opcode;
 	bool			 wc_msg_compressed;	/* RSV1 on its first frame */
 	struct deflate_ctx	*wc_deflate;	/* permessage-deflate, or NULL */

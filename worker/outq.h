@@ -11,12 +11,12 @@ struct fanout_block;
 
 struct outq_seg {
 	struct fanout_block	*os_fb;		/* one reference held */
-	size_t			 os_off;	/* bytes of it already written */
+	size_t			 os_off;	/* bytes of it written */
 };
 
 struct outq {
 	struct outq_seg		*oq_segs;	/* NULL while empty */
-	uint32_t		 oq_head;	/* index of the oldest segment */
+	uint32_t		 oq_head;	/* the oldest segment */
 	uint32_t		 oq_count;
 	uint32_t		 oq_cap;	/* a power of two */
 	size_t			 oq_bytes;	/* queued, not yet written */

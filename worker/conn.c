@@ -4,7 +4,7 @@
  * answer drains) -> LINGER (write side shut, input discarded until the
  * client closes) -> freed, so a client never loses our last frame to a
  * reset.  The HTTP phase is conn_upgrade.c, input conn_read.c, output
- * conn_out.c.
+ * conn_out.c, the sockets conn_plain.c and conn_tls.c.
  */
 #include <sys/socket.h>
 
@@ -18,10 +18,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -36,9 +33,7 @@
 
 #define CONN_FLUSH_TIMEOUT_S	5	/* for our last bytes to leave */
 #define CONN_LINGER_TIMEOUT_S	2	/* for the client to close after us */
-#define CONN_READ_HIGH		(256 * 1024)
 
-static void	conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void	conn_timercb(evutil_socket_t fd, short what, void *arg);
 
 static const char *conn_state_names[CONN_STATE_MAX] = {
@@ -76,17 +71,26 @@ conn_arm_timer(struct ws_conn *c, int seconds)
 }
 
 static void
-format_addr(const struct sockaddr *sa, char *out, size_t len)
+conn_keep_addr(struct ws_conn *c, const struct sockaddr *sa)
 {
-	const void *addr = NULL;
+	if (sa->sa_family == AF_INET) {
+		memcpy(c->wc_addr, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, sizeof(struct in_addr));
+		c->wc_addr_family = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(c->wc_addr, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, sizeof(struct in6_addr));
+		c->wc_addr_family = AF_INET6;
+	}
+}
 
-	if (sa->sa_family == AF_INET)
-		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (addr == NULL || inet_ntop(sa->sa_family, addr, out,
-	    (socklen_t)len) == NULL)
-		snprintf(out, len, "unknown");
+const char *
+conn_addr(const struct ws_conn *c, char buf[CONN_ADDR_STRLEN])
+{
+	if (c->wc_addr_family == AF_UNSPEC || inet_ntop(c->wc_addr_family,
+	    c->wc_addr, buf, CONN_ADDR_STRLEN) == NULL)
+		snprintf(buf, CONN_ADDR_STRLEN, "unknown");
+	return buf;
 }
 
 struct ws_conn *
@@ -95,38 +99,31 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa, int salen,
 {
 	const struct parley_config *cfg = w->w_cfg;
 	struct ws_conn *c = xcalloc(1, sizeof(*c));
+	char a[CONN_ADDR_STRLEN];
 	int on = 1;
 
+	(void)salen;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->wc_worker = w;
 	c->wc_id = w->w_id_prefix | ++w->w_id_seq;
 	c->wc_tls = ssl != NULL;
-	format_addr(sa, c->wc_addr, sizeof(c->wc_addr));
-	if (ssl != NULL)
-		c->wc_bev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	else
-		c->wc_bev = bufferevent_socket_new(w->w_base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (c->wc_bev == NULL) {
+	c->wc_io = ssl != NULL ? &conn_io_tls : &conn_io_plain;
+	conn_keep_addr(c, sa);
+	if (c->wc_io->ci_start(c, fd, ssl) == -1) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "conn_alloc",
-		    "bufferevent failed");
+		    "transport setup failed");
 		if (ssl != NULL)
 			SSL_free(ssl);
 		close(fd);
 		free(c);
 		return NULL;
 	}
-	c->wc_msg = evbuffer_new();
 	c->wc_timer = evtimer_new(w->w_base, conn_timercb, c);
 	c->wc_last_rx_ms = now_mono_ms();
-	bufferevent_setwatermark(c->wc_bev, EV_READ, 0, CONN_READ_HIGH);
-	bufferevent_setcb(c->wc_bev, conn_readcb, conn_writecb, conn_eventcb, c);
-	bufferevent_enable(c->wc_bev, EV_READ | EV_WRITE);
 	conn_arm_timer(c, cfg->handshake_timeout);
 	worker_conn_added(w, c);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_accept", "from %s%s",
-	    c->wc_addr, c->wc_tls ? " (tls)" : "");
+	    conn_addr(c, a), c->wc_tls ? " (tls)" : "");
 	if (w->w_broker_congested)
 		conn_pause(c, CONN_PAUSE_BROKER, true);
 	return c;
@@ -147,9 +144,10 @@ conn_free(struct ws_conn *c)
 		free(c->wc_upgrade);
 	}
 	event_free(c->wc_timer);
-	evbuffer_free(c->wc_msg);
+	if (c->wc_msg != NULL)
+		evbuffer_free(c->wc_msg);
 	deflate_free(c->wc_deflate);
-	bufferevent_free(c->wc_bev);
+	c->wc_io->ci_free(c);
 	free(c);
 }
 
@@ -164,17 +162,7 @@ conn_pause(struct ws_conn *c, unsigned reason, bool paused)
 		c->wc_paused &= (uint8_t)~reason;
 	if ((was != 0) == (c->wc_paused != 0))
 		return;
-	if (c->wc_paused != 0)
-		bufferevent_disable(c->wc_bev, EV_READ);
-	else {
-		bufferevent_enable(c->wc_bev, EV_READ);
-		/* Bytes may be waiting already: process them from the loop,
-		 * not from inside the caller (which may be resuming many
-		 * connections and must not be re-entered). */
-		if (evbuffer_get_length(bufferevent_get_input(c->wc_bev)) > 0)
-			bufferevent_trigger(c->wc_bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS);
-	}
+	c->wc_io->ci_read_enable(c, c->wc_paused == 0);
 }
 
 /* Closing. */
@@ -183,12 +171,13 @@ void
 conn_begin_flush(struct ws_conn *c)
 {
 	conn_set_state(c, CONN_FLUSHING);
-	evbuffer_drain(c->wc_msg, evbuffer_get_length(c->wc_msg));
+	if (c->wc_msg != NULL)
+		evbuffer_drain(c->wc_msg, evbuffer_get_length(c->wc_msg));
 	conn_arm_timer(c, CONN_FLUSH_TIMEOUT_S);
 	/* Keep reading (and discarding) so the client's close is consumed. */
 	if (c->wc_paused) {
 		c->wc_paused = 0;
-		bufferevent_enable(c->wc_bev, EV_READ);
+		c->wc_io->ci_read_enable(c, true);
 	}
 	if (conn_out_pending(c) == 0)
 		conn_flushed(c);
@@ -203,7 +192,7 @@ conn_flushed(struct ws_conn *c)
 		conn_free(c);
 		return;
 	}
-	shutdown(bufferevent_getfd(c->wc_bev), SHUT_WR);
+	c->wc_io->ci_shutdown(c);
 	conn_set_state(c, CONN_LINGER);
 	conn_arm_timer(c, CONN_LINGER_TIMEOUT_S);
 }
@@ -238,23 +227,10 @@ conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 	conn_begin_flush(c);
 }
 
-static void
-conn_eventcb(struct bufferevent *bev, short what, void *arg)
+void
+conn_io_lost(struct ws_conn *c, bool error)
 {
-	struct ws_conn *c = arg;
-
-	/* bufferevent_openssl reports a finished TLS handshake this way. */
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	if (c->wc_tls && (what & BEV_EVENT_ERROR)) {
-		unsigned long e = bufferevent_get_openssl_error(bev);
-
-		if (e != 0)
-			log_conn(LOG_LVL_DEBUG, c->wc_id, "tls_error", "%s",
-			    ERR_reason_error_string(e) ?
-			    ERR_reason_error_string(e) : "unknown");
-	}
-	if (what & BEV_EVENT_ERROR)
+	if (error)
 		log_conn(LOG_LVL_DEBUG, c->wc_id, "conn_error", "%s in %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
 		    conn_state_name(c->wc_state));
@@ -273,11 +249,13 @@ conn_timercb(evutil_socket_t fd, short what, void *arg)
 	uint64_t ping_ms = (uint64_t)cfg->ping_interval * 1000;
 	uint64_t idle_ms = (uint64_t)cfg->idle_timeout * 1000;
 
+	char a[CONN_ADDR_STRLEN];
+
 	switch (c->wc_state) {
 	case CONN_HANDSHAKE:
 		log_conn(LOG_LVL_INFO, c->wc_id, "handshake_timeout",
-		    "no complete request head from %s in %d s", c->wc_addr,
-		    cfg->handshake_timeout);
+		    "no complete request head from %s in %d s",
+		    conn_addr(c, a), cfg->handshake_timeout);
 		conn_free(c);
 		return;
 	case CONN_ADMITTING:

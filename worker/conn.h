@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <event2/event_struct.h>
+
+#include "outq.h"
 #include "ws_frame.h"
 
 struct worker;
@@ -17,6 +20,7 @@ struct deflate_ctx;
 struct evbuffer;
 struct event;
 struct fanout_block;
+struct conn_io;
 struct session;
 struct ws_conn;
 struct parley_config;
@@ -65,7 +69,19 @@ struct conn_route {
 struct ws_conn {
 	uint64_t		 wc_id;
 	struct worker		*wc_worker;
+	const struct conn_io	*wc_io;		/* plain or TLS (conn_int.h) */
+	int			 wc_fd;
+	/* TLS: a bufferevent_openssl holds the buffers. */
 	struct bufferevent	*wc_bev;
+	/* Plain: raw events, EV_WRITE armed only while the socket is full;
+	 * the output ring; input kept only when a frame or head is cut. */
+	struct event		 wc_rev;
+	struct event		 wc_wev;
+	bool			 wc_wev_armed;
+	bool			 wc_dirty;	/* on the worker's flush list */
+	struct outq		 wc_outq;
+	struct evbuffer		*wc_in;		/* NULL when none is left */
+	TAILQ_ENTRY(ws_conn)	 wc_dirty_entry;
 	enum conn_state		 wc_state;
 	enum conn_endpoint	 wc_endpoint;
 	bool			 wc_tls;
@@ -76,10 +92,14 @@ struct ws_conn {
 						 * from the limits */
 	uint8_t			 wc_paused;	/* CONN_PAUSE_* reasons */
 	struct http_upgrade_req	*wc_upgrade;	/* owned, in ADMITTING only */
-	char			 wc_addr[64];	/* peer address, for logs and limits */
+	/* The peer's address (IPv4 or IPv6), formatted when used
+	 * (conn_addr): for logs and the broker's per-address limits. */
+	uint8_t			 wc_addr[16];
+	sa_family_t		 wc_addr_family;	/* AF_UNSPEC: unknown */
 
 	struct ws_parser	 wc_parser;
-	struct evbuffer		*wc_msg;	/* data message being reassembled */
+	/* The data message being reassembled; NULL between messages. */
+	struct evbuffer		*wc_msg;
 	uint8_t			 wc_msg_opcode;
 	bool			 wc_msg_compressed;	/* RSV1 on its first frame */
 	struct deflate_ctx	*wc_deflate;	/* permessage-deflate, or NULL */
@@ -98,6 +118,10 @@ struct ws_conn {
 struct ws_conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
 	    int salen, void *ssl);
 void	conn_free(struct ws_conn *c);
+/* The worker's shared I/O state (flush event, read buffer): set up before
+ * the first connection, torn down after the last. */
+void	conn_io_init(struct worker *w);
+void	conn_io_fini(struct worker *w);
 
 /* Output (conn_out.c, the only writer of a client's output; its other
  * functions are in conn_int.h).  Send a text message (one JSON text);
@@ -116,5 +140,8 @@ void	conn_admitted(struct ws_conn *c);
 void	conn_refused(struct ws_conn *c, uint64_t retry_after_ms,
 	    const char *why);
 const char *conn_state_name(enum conn_state s);
+/* The peer's address as text ("unknown" if not IPv4 or IPv6). */
+#define CONN_ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
+const char *conn_addr(const struct ws_conn *c, char buf[CONN_ADDR_STRLEN]);
 
 #endif

@@ -2,13 +2,14 @@
  * conn_out.c: the only code that writes to a client's output: frames
  * (compressed with permessage-deflate when agreed), shared fan-out
  * blocks, the HTTP answers, the output limit (a slow consumer is closed
- * with 1013) and the drain that ends FLUSHING.
+ * with 1013) and the drain that ends FLUSHING.  Everything is queued as
+ * a fanout block on the transport (struct conn_io): a shared frame by
+ * reference, anything else as a small block of its own.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "config.h"
 #include "conn.h"
@@ -19,16 +20,32 @@
 #include "log.h"
 #include "state.h"
 
-static struct evbuffer *
-conn_output(const struct ws_conn *c)
-{
-	return bufferevent_get_output(c->wc_bev);
-}
-
 size_t
 conn_out_pending(const struct ws_conn *c)
 {
-	return evbuffer_get_length(conn_output(c));
+	return c->wc_io->ci_pending(c);
+}
+
+/* Queue fb (the caller keeps its reference); false when out of memory
+ * (the connection is then closed, without the block). */
+static bool
+conn_out_block(struct ws_conn *c, struct fanout_block *fb)
+{
+	if (fb != NULL && c->wc_io->ci_queue(c, fb) == 0)
+		return true;
+	/* Not for a close frame: conn_close would come back here. */
+	if (c->wc_state == CONN_OPEN &&
+	    (fb == NULL || fb->fb_opcode != WS_OP_CLOSE))
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+	return false;
+}
+
+/* Queue a block made for this connection alone (its reference passes). */
+static void
+conn_out_own(struct ws_conn *c, struct fanout_block *fb)
+{
+	conn_out_block(c, fb);
+	fanout_release(fb);
 }
 
 /* A slow consumer is closed rather than buffered without bound. */
@@ -37,7 +54,8 @@ conn_check_output(struct ws_conn *c)
 {
 	size_t queued = conn_out_pending(c);
 
-	if (queued > cfg_output_limit(c->wc_worker->w_cfg)) {
+	if (c->wc_state == CONN_OPEN &&
+	    queued > cfg_output_limit(c->wc_worker->w_cfg)) {
 		log_conn(LOG_LVL_WARN, c->wc_id, "slow_consumer",
 		    "%zu bytes queued, over max_output_bytes", queued);
 		conn_close(c, WS_CLOSE_TRY_AGAIN, "slow consumer");
@@ -48,13 +66,7 @@ void
 conn_out_frame(struct ws_conn *c, uint8_t opcode, const void *data,
     size_t len)
 {
-	uint8_t hdr[WS_MAX_SERVER_HEADER];
-	size_t hlen = ws_frame_header(hdr, opcode, true, false, len);
-	struct evbuffer *out = conn_output(c);
-
-	evbuffer_add(out, hdr, hlen);
-	if (len > 0)
-		evbuffer_add(out, data, len);
+	conn_out_own(c, fanout_frame(opcode, data, len));
 }
 
 /* A data message: compressed (RSV1) when permessage-deflate was agreed
@@ -63,9 +75,7 @@ static void
 conn_out_data(struct ws_conn *c, uint8_t opcode, const void *data,
     size_t len)
 {
-	uint8_t hdr[WS_MAX_SERVER_HEADER];
 	struct evbuffer *z;
-	size_t hlen;
 
 	if (c->wc_deflate == NULL || len < DEFLATE_MIN_BYTES) {
 		conn_out_frame(c, opcode, data, len);
@@ -78,10 +88,8 @@ conn_out_data(struct ws_conn *c, uint8_t opcode, const void *data,
 		conn_close(c, WS_CLOSE_INTERNAL, "compression failed");
 		return;
 	}
-	hlen = ws_frame_header(hdr, opcode, true, true,
-	    evbuffer_get_length(z));
-	evbuffer_add(conn_output(c), hdr, hlen);
-	evbuffer_add_buffer(conn_output(c), z);
+	conn_out_own(c, fanout_frame_compressed(opcode,
+	    evbuffer_pullup(z, -1), evbuffer_get_length(z)));
 	evbuffer_free(z);
 }
 
@@ -113,11 +121,8 @@ conn_send_shared(struct ws_conn *c, struct fanout_block *fb)
 			return;
 		}
 	}
-	if (fb == NULL || fanout_append(fb, conn_output(c)) == -1) {
-		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
-		return;
-	}
-	conn_check_output(c);
+	if (conn_out_block(c, fb))
+		conn_check_output(c);
 }
 
 void
@@ -132,46 +137,57 @@ conn_out_echo(struct ws_conn *c, uint8_t opcode, struct evbuffer *msg)
 {
 	size_t len = evbuffer_get_length(msg);
 
-	if (c->wc_deflate != NULL) {
-		conn_out_data(c, opcode, evbuffer_pullup(msg, -1), len);
-		evbuffer_drain(msg, len);
-	} else {
-		uint8_t hdr[WS_MAX_SERVER_HEADER];
-		size_t hlen = ws_frame_header(hdr, opcode, true, false, len);
-
-		/* Move the reassembled chains to the output: no copy. */
-		evbuffer_add(conn_output(c), hdr, hlen);
-		evbuffer_add_buffer(conn_output(c), msg);
-	}
+	conn_out_data(c, opcode, evbuffer_pullup(msg, -1), len);
+	evbuffer_drain(msg, len);
 	conn_check_output(c);
+}
+
+/* An HTTP answer, written by http_answer.c into a scratch evbuffer. */
+static void
+conn_out_http(struct ws_conn *c, struct evbuffer *ans)
+{
+	if (ans == NULL)
+		return;
+	conn_out_own(c, fanout_bytes(evbuffer_pullup(ans, -1),
+	    evbuffer_get_length(ans)));
+	evbuffer_free(ans);
 }
 
 void
 conn_out_http_101(struct ws_conn *c, const char *accept,
     const char *extensions)
 {
-	http_write_101(conn_output(c), accept, extensions);
+	struct evbuffer *ans = evbuffer_new();
+
+	if (ans != NULL)
+		http_write_101(ans, accept, extensions);
+	conn_out_http(c, ans);
 }
 
 void
 conn_out_http_error(struct ws_conn *c, int status, const char *why)
 {
-	http_write_error(conn_output(c), status, why);
+	struct evbuffer *ans = evbuffer_new();
+
+	if (ans != NULL)
+		http_write_error(ans, status, why);
+	conn_out_http(c, ans);
 }
 
 void
 conn_out_http_refusal(struct ws_conn *c, int status, const char *why,
     unsigned retry_after_s)
 {
-	http_write_refusal(conn_output(c), status, why, retry_after_s);
+	struct evbuffer *ans = evbuffer_new();
+
+	if (ans != NULL)
+		http_write_refusal(ans, status, why, retry_after_s);
+	conn_out_http(c, ans);
 }
 
 void
-conn_writecb(struct bufferevent *bev, void *arg)
+conn_out_drained(struct ws_conn *c)
 {
-	struct ws_conn *c = arg;
-
-	(void)bev;
 	if (c->wc_state != CONN_FLUSHING || conn_out_pending(c) > 0)
 		return;
 	conn_flushed(c);

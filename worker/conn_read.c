@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "config.h"
 #include "conn.h"
@@ -88,7 +87,7 @@ fail:
 }
 
 static void
-conn_on_message(struct ws_conn *c)
+conn_handle_message(struct ws_conn *c)
 {
 	struct evbuffer *msg = c->wc_msg;
 	size_t len;
@@ -109,6 +108,20 @@ conn_on_message(struct ws_conn *c)
 		c->wc_app->ca_text(c, (const char *)evbuffer_pullup(msg, -1),
 		    len);
 	evbuffer_drain(msg, len);
+}
+
+/* A whole message is in wc_msg (taken on its first data): handle it,
+ * then let the buffer go, so an idle connection holds none. */
+static void
+conn_on_message(struct ws_conn *c)
+{
+	if (c->wc_msg == NULL && (c->wc_msg = evbuffer_new()) == NULL) {
+		conn_close(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	conn_handle_message(c);
+	evbuffer_free(c->wc_msg);
+	c->wc_msg = NULL;
 }
 
 static void
@@ -172,6 +185,13 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 			}
 			/* Compressed: the wire size is bounded by the
 			 * parser, the inflated size by the inflater. */
+			if (c->wc_msg == NULL &&
+			    (c->wc_msg = evbuffer_new()) == NULL) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				conn_close(c, WS_CLOSE_INTERNAL,
+				    "out of memory");
+				return;
+			}
 			if (c->wc_deflate != NULL && !ev.we_compressed &&
 			    evbuffer_get_length(c->wc_msg) + ev.we_len >
 			    conn_max_message(c)) {
@@ -207,11 +227,8 @@ conn_read_frames(struct ws_conn *c, struct evbuffer *in)
 }
 
 void
-conn_readcb(struct bufferevent *bev, void *arg)
+conn_input(struct ws_conn *c, struct evbuffer *in)
 {
-	struct ws_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
 	switch (c->wc_state) {
 	case CONN_HANDSHAKE:
 		if (!conn_read_head(c, in))

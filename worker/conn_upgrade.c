@@ -24,8 +24,10 @@
 static void
 conn_http_error(struct ws_conn *c, int status, const char *why)
 {
+	char a[CONN_ADDR_STRLEN];
+
 	log_conn(LOG_LVL_INFO, c->wc_id, "http_error", "%d %s from %s",
-	    status, why, c->wc_addr);
+	    status, why, conn_addr(c, a));
 	conn_out_http_error(c, status, why);
 	conn_begin_flush(c);
 }
@@ -120,6 +122,7 @@ conn_admitted(struct ws_conn *c)
 	const struct parley_config *cfg = c->wc_worker->w_cfg;
 	struct http_upgrade_req *req = c->wc_upgrade;
 	char accept[HTTP_WS_ACCEPT_LEN + 1], ext[DEFLATE_HDR_MAX];
+	char a[CONN_ADDR_STRLEN];
 	struct deflate_params dp;
 	bool pmd;
 
@@ -144,7 +147,7 @@ conn_admitted(struct ws_conn *c)
 	c->wc_last_rx_ms = now_mono_ms();
 	conn_arm_timer(c, cfg->ping_interval);
 	log_conn(LOG_LVL_DEBUG, c->wc_id, "ws_open", "%s from %s%s%s",
-	    req->hu_path, c->wc_addr, pmd ? ", " : "", pmd ? ext : "");
+	    req->hu_path, conn_addr(c, a), pmd ? ", " : "", pmd ? ext : "");
 	conn_pause(c, CONN_PAUSE_ADMIT, false);
 	if (c->wc_app != NULL)
 		c->wc_app->ca_open(c, req);
@@ -155,10 +158,12 @@ conn_admitted(struct ws_conn *c)
 void
 conn_refused(struct ws_conn *c, uint64_t retry_after_ms, const char *why)
 {
+	char a[CONN_ADDR_STRLEN];
+
 	if (c->wc_state != CONN_ADMITTING)
 		return;
 	log_conn(LOG_LVL_INFO, c->wc_id, "http_error", "429 %s from %s", why,
-	    c->wc_addr);
+	    conn_addr(c, a));
 	conn_out_http_refusal(c, 429, why,
 	    (unsigned)((retry_after_ms + 999) / 1000));
 	conn_begin_flush(c);

@@ -1,6 +1,7 @@
-/* fanout.c: refcounted frames appended with evbuffer_add_reference(), so a
- * message for 10,000 members is framed and stored once per worker (once
- * more per window size for permessage-deflate without context takeover). */
+/* fanout.c: refcounted frames, queued by reference (a plain connection's
+ * outq, or evbuffer_add_reference() for TLS), so a message for 10,000
+ * members is framed and stored once per worker (once more per window size
+ * for permessage-deflate without context takeover). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,25 @@ struct fanout_block *
 fanout_frame(uint8_t opcode, const void *payload, size_t len)
 {
 	return fanout_build(opcode, false, payload, len);
+}
+
+struct fanout_block *
+fanout_frame_compressed(uint8_t opcode, const void *payload, size_t len)
+{
+	return fanout_build(opcode, true, payload, len);
+}
+
+struct fanout_block *
+fanout_bytes(const void *data, size_t len)
+{
+	struct fanout_block *fb = xmalloc(sizeof(*fb) + len);
+
+	memset(fb, 0, sizeof(*fb));
+	fb->fb_refs = 1;
+	fb->fb_len = len;
+	if (len > 0)
+		memcpy(fb->fb_data, data, len);
+	return fb;
 }
 
 const uint8_t *

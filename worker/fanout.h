@@ -27,6 +27,11 @@ struct fanout_block {
 /* A text frame (opcode, FIN) around payload; refcount 1 (the caller's). */
 struct fanout_block *fanout_frame(uint8_t opcode, const void *payload,
 	    size_t len);
+/* The same with RSV1 set: payload is compressed (permessage-deflate). */
+struct fanout_block *fanout_frame_compressed(uint8_t opcode,
+	    const void *payload, size_t len);
+/* Bytes already framed (an HTTP answer): no header, opcode 0. */
+struct fanout_block *fanout_bytes(const void *data, size_t len);
 const uint8_t *fanout_payload(const struct fanout_block *fb);
 size_t	fanout_payload_len(const struct fanout_block *fb);
 /*
@@ -36,7 +41,7 @@ size_t	fanout_payload_len(const struct fanout_block *fb);
  */
 struct fanout_block *fanout_deflated(struct fanout_block *fb,
 	    struct deflate_ctx *dc);
-/* Append a reference to out.  Returns 0 or -1. */
+/* Append a reference to out (a TLS connection's output).  Returns 0 or -1. */
 int	fanout_append(struct fanout_block *fb, struct evbuffer *out);
 void	fanout_release(struct fanout_block *fb);
 

@@ -62,6 +62,7 @@ worker_to_broker(struct worker *w, struct ipc_msg *m)
 void
 worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
 {
+	char a[CONN_ADDR_STRLEN];
 	struct ipc_msg m;
 
 	if (w->w_broker == NULL || c->wc_registered)
@@ -70,7 +71,7 @@ worker_register_conn(struct worker *w, struct ws_conn *c, bool resumed)
 	ipc_add_u8(&m, c->wc_endpoint == CONN_EP_ECHO ? IPC_CONN_ECHO :
 	    IPC_CONN_CHAT);
 	ipc_add_u8(&m, resumed);
-	ipc_add_str(&m, c->wc_addr);
+	ipc_add_str(&m, conn_addr(c, a));
 	if (peer_send(w->w_broker, &m) == 0) {
 		c->wc_registered = true;
 		w->w_nregistered++;

@@ -16,6 +16,8 @@ struct parley_config;
 struct event_base;
 struct event;
 struct evconnlistener;
+struct evbuffer;
+struct outq_pool;
 struct chan;
 struct peer;
 struct ws_conn;
@@ -59,6 +61,16 @@ struct worker {
 	size_t			 w_nconns;	/* in w_conn_list */
 	size_t			 w_nregistered;	/* known to the broker */
 	bool			 w_resyncing;	/* new broker link: burst under way */
+	/* The delivery path (conn_plain.c): connections with output queued
+	 * in this loop pass, written by w_flush at its end (one writev
+	 * each); w_rbuf is the one read buffer of plain connections,
+	 * w_rbuf_ev an evbuffer that only refers to it while it is parsed. */
+	TAILQ_HEAD(, ws_conn)	 w_dirty;
+	struct event		*w_flush;
+	uint8_t			*w_rbuf;
+	struct evbuffer		*w_rbuf_ev;
+	struct ws_conn		*w_reading;	/* its input is being handled */
+	struct outq_pool	*w_outq_pool;	/* smallest rings, for reuse */
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;
 

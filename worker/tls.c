@@ -27,6 +27,8 @@ tls_ctx_new(const struct parley_config *cfg, char *err, size_t errlen)
 	 * another worker, so do not issue them. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* An idle wss connection keeps no OpenSSL read or write buffer. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	what = "ciphers";
 	if (SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1)
 		goto fail;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
@@ -428,6 +427,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	STAILQ_INIT(&w->w_gone);
 	if ((w->w_base = event_base_new()) == NULL)
 		fatalx("libevent", "event_base_new failed");
+	conn_io_init(w);
 	w->w_sigterm = evsignal_new(w->w_base, SIGTERM, worker_signal_cb, w);
 	w->w_sigusr1 = evsignal_new(w->w_base, SIGUSR1, worker_signal_cb, w);
 	evsignal_add(w->w_sigterm, NULL);
@@ -462,6 +462,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 
 	while ((c = TAILQ_FIRST(&w->w_conn_list)) != NULL)
 		conn_free(c);
+	conn_io_fini(w);
 	listener_stop(w);
 	if (w->w_broker != NULL)
 		peer_free(w->w_broker);

@@ -380,6 +380,23 @@ class SlowConsumerTest(FrameTestBase):
     """max_output_bytes: a client that does not read is closed with 1013."""
     config = {"websocket": {"max_output_bytes": 65536}}
 
+    def test_stalled_reader_gets_every_echo_in_order(self):
+        # 900 echoes (810 kB, under max_output_bytes) to a client that
+        # reads nothing until it sent them all: the server's writes stop
+        # short (EV_WRITE armed, the rest kept in its queue) and resume
+        # as the client reads; every message arrives, in order, and the
+        # connection works afterwards (EV_WRITE disarmed again).
+        c = self.connect(rcvbuf=4096)
+        msgs = [(b"%05d" % i) * 180 for i in range(900)]
+        c.send_raw(b"".join(build_frame(OP_TEXT, m) for m in msgs))
+        for i, m in enumerate(msgs):
+            op, got = c.recv_message()
+            self.assertEqual((op, got[:5]), (OP_TEXT, m[:5]), "message %d" % i)
+            self.assertEqual(got, m)
+        c.send_frame(OP_PING, b"after")
+        self.assertEqual(c.recv_frame(5).opcode, OP_PONG)
+        self.echo(c, OP_TEXT, b"still here")
+
     def test_slow_consumer_1013(self):
         c = self.connect(rcvbuf=4096)
         frame = build_frame(OP_BINARY, b"s" * 60000)

@@ -1,5 +1,6 @@
 /* batch.c: group commit with a bounded delay and size (config [store]
- * commit_batch, commit_delay_ms); the outbox leaves through a sink. */
+ * commit_batch, commit_delay_ms); the outbox leaves through a sink; the
+ * upkeep that follows commits (search indexing) in bounded slices. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,55 @@
 #include "store.h"
 #include "util.h"
 
+/* Rows one upkeep slice indexes: a few milliseconds of the loop at most,
+ * so acks never wait long behind it. */
+#define INDEX_SLICE_ROWS	256
+/* After a failed slice (the database is in trouble: writes will say so),
+ * the next try. */
+#define UPKEEP_RETRY_MS		1000
+
 static void
 batch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	batch_commit(arg);
+}
+
+static void
+upkeep_at(struct broker *b, int ms)
+{
+	event_add(b->b_chat->cs_upkeep_timer,
+	    &(struct timeval){ ms / 1000, (ms % 1000) * 1000 });
+}
+
+/*
+ * One slice of upkeep.  Its timer has no delay: it runs in the next loop
+ * pass, after the requests that pass reads, so under load slices and
+ * requests take turns.  Under load a batch is nearly always open by then:
+ * the slice is then one more write of it (committed with it), else its
+ * own transaction.
+ */
+static void
+upkeep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct chat_state *cs = b->b_chat;
+	int64_t lag;
+
+	if (store_index_step(b->b_store, INDEX_SLICE_ROWS, &lag) == -1) {
+		upkeep_at(b, UPKEEP_RETRY_MS);
+		return;
+	}
+	cs->cs_index_lag = lag;
+	if (lag > 0)
+		upkeep_at(b, 0);
+}
+
+/* Starts the upkeep unless it is already due. */
+static void
+upkeep_kick(struct broker *b)
+{
+	if (!evtimer_pending(b->b_chat->cs_upkeep_timer, NULL))
+		upkeep_at(b, 0);
 }
 
 /* The default sink: the workers, through deliver.c. */
@@ -52,7 +98,12 @@ batch_init(struct broker *b)
 	STAILQ_INIT(&cs->cs_outbox);
 	cs->cs_sink = &batch_deliver_sink;
 	cs->cs_batch_timer = evtimer_new(b->b_base, batch_timer_cb, b);
-	return cs->cs_batch_timer == NULL ? -1 : 0;
+	cs->cs_upkeep_timer = evtimer_new(b->b_base, upkeep_cb, b);
+	if (cs->cs_batch_timer == NULL || cs->cs_upkeep_timer == NULL)
+		return -1;
+	/* Whatever a previous run left unindexed. */
+	upkeep_kick(b);
+	return 0;
 }
 
 void
@@ -83,6 +134,8 @@ batch_free(struct broker *b)
 	}
 	if (cs->cs_batch_timer != NULL)
 		event_free(cs->cs_batch_timer);
+	if (cs->cs_upkeep_timer != NULL)
+		event_free(cs->cs_upkeep_timer);
 }
 
 int
@@ -219,5 +272,6 @@ batch_commit(struct broker *b)
 		batch_send(b, ob, committed);
 		outbox_item_free(ob);
 	}
+	upkeep_kick(b);
 	return committed ? 0 : -1;
 }

@@ -85,6 +85,9 @@ struct chat_state {
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;
 	const struct batch_sink	*cs_sink;	/* where the outbox goes */
+	/* Upkeep after commits (batch.c): search indexing in slices. */
+	struct event		*cs_upkeep_timer;
+	int64_t			 cs_index_lag;	/* rows not indexed yet */
 
 	/* Read jobs (svc_read.c): serials tie a job to its member_hold. */
 	uint64_t		 cs_job_serial;

@@ -66,6 +66,13 @@ static const char *const store_sql[ST__COUNT] = {
 	    "LIMIT 1), 9223372036854775807) "
 	    "AND m.room = ?1 AND m.seq < ?3 AND m.deleted = 0 "
 	    "ORDER BY f.rowid DESC LIMIT ?4",
+	/* The rows above the index's watermark (0005), newest first: a
+	 * rowid range as long as the lag ('+' keeps the planner off the
+	 * room's index, which would walk the whole room). */
+	[ST_SEARCH_TAIL] = "SELECT " MSG_COLS " FROM messages m "
+	    "WHERE m.id > (SELECT upto FROM search_indexed) "
+	    "AND +m.room = ?1 AND m.seq < ?2 AND m.deleted = 0 "
+	    "AND m.text IS NOT NULL ORDER BY m.id DESC",
 	[ST_REACTIONS] = "SELECT emoji, count(*) FROM reactions "
 	    "WHERE room = ?1 AND seq = ?2 GROUP BY emoji ORDER BY emoji",
 	[ST_EDIT] = "UPDATE messages SET text = ?3, edited_ts = ?4 "
@@ -123,6 +130,13 @@ static const char *const store_sql[ST__COUNT] = {
 	    "WHERE user = ?1 AND room = ?2",
 	[ST_MEMBER_COUNT] = "SELECT count(*) FROM memberships WHERE user = ?1",
 	[ST_ROOM_COUNT] = "SELECT count(*) FROM rooms",
+	/* Indexing after the commit (0005). */
+	[ST_INDEX_STATE] = "SELECT upto, coalesce((SELECT max(id) "
+	    "FROM messages), 0) FROM search_indexed",
+	[ST_INDEX_ROWS] = "INSERT INTO messages_fts (rowid, text) "
+	    "SELECT id, lower(hex(room)) || ' ' || text FROM messages "
+	    "WHERE id > ?1 AND id <= ?2 AND text IS NOT NULL",
+	[ST_INDEX_SET] = "UPDATE search_indexed SET upto = ?1",
 };
 
 void
@@ -251,6 +265,9 @@ sq_op_begin(struct store_conn *s)
 		log_warnx("store_error", "batch transaction was rolled back");
 		return -1;
 	}
+	/* Never a write without the configured durability. */
+	if (s->st_sync_relaxed && sq_sync_mode(s, true) == -1)
+		return -1;
 	return sq_run(s, ST_SAVEPOINT);
 }
 
@@ -416,6 +433,7 @@ sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->st_sync = sync;
 	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    err, errlen) == -1)
 		goto fail;
@@ -553,6 +571,7 @@ const struct store_ops store_sqlite_ops = {
 	.so_begin = sq_begin,
 	.so_commit = sq_commit,
 	.so_rollback = sq_rollback,
+	.so_index_step = sq_index_step,
 	.so_room_get = sq_room_get,
 	.so_room_create = sq_room_create,
 	.so_message_append = sq_message_append,

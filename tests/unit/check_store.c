@@ -215,7 +215,7 @@ START_TEST(test_migrate_upgrade)
 	struct store_msglist l;
 	struct store_ack a;
 	sqlite3		*db;
-	char		 sql[64];
+	char		 sql[64], busy[1024];
 	size_t		 i, from = (size_t)_i;
 
 	tdb_init(&t);
@@ -234,14 +234,28 @@ START_TEST(test_migrate_upgrade)
 		    "VALUES ('old', 1, 'abc', 'bob', 'ancient words', 5)");
 		/* A history for the unread counts to take over: 'busy' has
 		 * seqs 1..40 by three users, some deleted. */
-		raw_exec(db, "INSERT INTO rooms VALUES ('busy', 'e', 40, 0);"
+		/* Before 0004 deleted rows are written as deleted; from
+		 * 0004 on, through the deletion trigger (below). */
+		snprintf(busy, sizeof(busy), "INSERT INTO rooms "
+		    "VALUES ('busy', 'e', 40, 0);"
 		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
 		    "FROM n WHERE i < 40) "
 		    "INSERT INTO messages (room, seq, msg_id, user, text, ts, "
 		    "deleted) SELECT 'busy', i, 'b' || i, "
-		    "CASE i % 3 WHEN 0 THEN 'ann' WHEN 1 THEN 'bob' "
-		    "ELSE 'cy' END, CASE WHEN i % 7 = 0 THEN NULL "
-		    "ELSE 'busy words ' || i END, 5, i % 7 = 0 FROM n");
+		    "CASE i %% 3 WHEN 0 THEN 'ann' WHEN 1 THEN 'bob' "
+		    "ELSE 'cy' END, CASE WHEN i %% 7 = 0 AND %d THEN NULL "
+		    "ELSE 'busy words ' || i END, 5, i %% 7 = 0 AND %d "
+		    "FROM n", from < 4, from < 4);
+		raw_exec(db, busy);
+	}
+	if (from >= 4) {
+		/* What the store keeps from 0004 on: user_n on insert, and
+		 * deletions through their trigger. */
+		raw_exec(db, "UPDATE messages SET user_n = x.n FROM (SELECT "
+		    "id, row_number() OVER (PARTITION BY room, user ORDER BY "
+		    "seq) AS n FROM messages) AS x WHERE messages.id = x.id;"
+		    "UPDATE messages SET deleted = 1, text = NULL "
+		    "WHERE room = 'busy' AND seq % 7 = 0");
 	}
 	sqlite3_close(db);
 

@@ -453,7 +453,8 @@ sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 		goto fail;
 	if (sq_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
-	if (sq_prepare_all(s, err, errlen) == -1)
+	if (sq_prepare_all(s, err, errlen) == -1 ||
+	    sq_ckpt_start(s, path, err, errlen) == -1)
 		goto fail;
 	return s;
 fail:
@@ -540,6 +541,7 @@ sq_close(struct store_conn *s)
 		    "rolled back");
 		sqlite3_exec(s->st_db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	sq_ckpt_stop(s);
 	sq_tokenizer_free(s);
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st_stmts[i]);

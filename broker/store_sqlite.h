@@ -40,6 +40,7 @@ struct store_conn {
 	int		 st_batch;	/* inside sq_begin() */
 	enum cfg_sync	 st_sync;	/* the writer's configured mode */
 	bool		 st_sync_relaxed; /* normal for now (index slices) */
+	struct sq_ckpt	*st_ckpt;	/* the writer's checkpoint thread */
 	/* Readers (sq_open_reader): a query past the deadline is
 	 * interrupted by the progress handler, which sets st_interrupted. */
 	uint64_t	 st_deadline_ms;	/* monotonic; 0: none */
@@ -180,6 +181,15 @@ void	sq_fts_terms_free(struct sq_terms *t);
 int	sq_fts_matches(struct store_conn *s, const struct sq_terms *t,
 	    const char *text, int len);
 void	sq_tokenizer_free(struct store_conn *s);
+
+/* store_sqlite_ckpt.c: the writer's checkpoints on a thread of their own
+ * (start after the migrations: 0 or -1 with err; stop before closing the
+ * writer).  sq_ckpt_runs(): checkpoints done so far, for tests. */
+struct sq_ckpt;
+int	sq_ckpt_start(struct store_conn *s, const char *path, char *err,
+	    size_t errlen);
+void	sq_ckpt_stop(struct store_conn *s);
+uint64_t sq_ckpt_runs(struct store_conn *s);
 
 /* store_sqlite_migrate.c: applies the migrations the file lacks; 0, or -1
  * with err set. */

@@ -1,0 +1,182 @@
+/* store_sqlite_ckpt.c: the writer's WAL checkpoints, off the broker's
+ * loop: a thread with its own connection copies the log into the database
+ * when a commit left it long, and restarts it when it grew too long. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_sqlite.h"
+#include "util.h"
+
+/*
+ * SQLite's own automatic checkpoint runs inside the COMMIT that crosses
+ * its threshold, on the loop, with the batch's acks waiting behind it.
+ * Here the writer's WAL hook (after every commit, with the log's length)
+ * only wakes the thread:
+ * - at CKPT_PASSIVE_PAGES, a passive checkpoint: it copies what no reader
+ *   still needs and never blocks the writer.  Once everything is copied,
+ *   the writer starts the log over at its next commit.
+ * - at CKPT_RESTART_PAGES (the log kept growing: the passive ones never
+ *   caught up between two commits, or a reader held them back), a restart
+ *   checkpoint: it waits for the writer's current transaction and the
+ *   readers (the busy timeout), copies everything and makes the next
+ *   commit start the log over.  That is the bound on the log.
+ * journal_size_limit then cuts the file back to CKPT_WAL_KEEP_BYTES when
+ * the log starts over.
+ */
+#define CKPT_PASSIVE_PAGES	4000		/* 16 MB at 4 KiB pages */
+#define CKPT_RESTART_PAGES	32000		/* 128 MB */
+#define CKPT_WAL_KEEP_BYTES	(64 * 1024 * 1024)
+#define CKPT_BUSY_MS		5000
+
+struct sq_ckpt {
+	pthread_t	 ck_thread;
+	pthread_mutex_t	 ck_lock;
+	pthread_cond_t	 ck_cond;
+	sqlite3		*ck_db;
+	int		 ck_want;	/* -1 none, else SQLITE_CHECKPOINT_* */
+	bool		 ck_stop;
+	uint64_t	 ck_runs;	/* checkpoints done (tests) */
+};
+
+static void *
+ckpt_main(void *arg)
+{
+	struct sq_ckpt	*ck = arg;
+	int		 mode, rc, log_pages, done_pages;
+
+	pthread_mutex_lock(&ck->ck_lock);
+	for (;;) {
+		while (ck->ck_want == -1 && !ck->ck_stop)
+			pthread_cond_wait(&ck->ck_cond, &ck->ck_lock);
+		if (ck->ck_stop)
+			break;
+		mode = ck->ck_want;
+		ck->ck_want = -1;
+		pthread_mutex_unlock(&ck->ck_lock);
+		rc = sqlite3_wal_checkpoint_v2(ck->ck_db, NULL, mode,
+		    &log_pages, &done_pages);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warnx("store_error", "checkpoint: %s",
+			    sqlite3_errmsg(ck->ck_db));
+		else if (mode == SQLITE_CHECKPOINT_RESTART)
+			log_info("wal_restart", "log of %d pages copied (%d) "
+			    "and started over%s", log_pages, done_pages,
+			    rc == SQLITE_BUSY ? " later: busy" : "");
+		pthread_mutex_lock(&ck->ck_lock);
+		ck->ck_runs++;
+	}
+	pthread_mutex_unlock(&ck->ck_lock);
+	return NULL;
+}
+
+/* The writer's WAL hook: after each commit, on the writer's thread. */
+static int
+ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_ckpt	*ck = arg;
+	int		 mode;
+
+	(void)db;
+	(void)name;
+	if (pages >= CKPT_RESTART_PAGES)
+		mode = SQLITE_CHECKPOINT_RESTART;
+	else if (pages >= CKPT_PASSIVE_PAGES)
+		mode = SQLITE_CHECKPOINT_PASSIVE;
+	else
+		return SQLITE_OK;
+	pthread_mutex_lock(&ck->ck_lock);
+	if (ck->ck_want < mode)		/* RESTART > PASSIVE */
+		ck->ck_want = mode;
+	pthread_cond_signal(&ck->ck_cond);
+	pthread_mutex_unlock(&ck->ck_lock);
+	return SQLITE_OK;
+}
+
+int
+sq_ckpt_start(struct store_conn *s, const char *path, char *err,
+    size_t errlen)
+{
+	struct sq_ckpt	*ck;
+	char		 sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %d",
+	    CKPT_WAL_KEEP_BYTES);
+	if (sq_db_exec(s->st_db, sql, err, errlen) == -1)
+		return -1;
+	ck = xcalloc(1, sizeof(*ck));
+	ck->ck_want = -1;
+	if (sqlite3_open_v2(path, &ck->ck_db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sq_seterr(err, errlen, "%s: checkpoint connection: %s", path,
+		    ck->ck_db == NULL ? "out of memory" :
+		    sqlite3_errmsg(ck->ck_db));
+		sqlite3_close(ck->ck_db);
+		free(ck);
+		return -1;
+	}
+	sqlite3_busy_timeout(ck->ck_db, CKPT_BUSY_MS);
+	/* SQLite opens the file at the first statement: until then a
+	 * checkpoint finds no WAL and does nothing. */
+	if (sq_db_exec(ck->ck_db, "SELECT count(*) FROM sqlite_schema", err,
+	    errlen) == -1) {
+		sqlite3_close(ck->ck_db);
+		free(ck);
+		return -1;
+	}
+	pthread_mutex_init(&ck->ck_lock, NULL);
+	pthread_cond_init(&ck->ck_cond, NULL);
+	if (pthread_create(&ck->ck_thread, NULL, ckpt_main, ck) != 0) {
+		sq_seterr(err, errlen, "cannot start the checkpoint thread");
+		pthread_mutex_destroy(&ck->ck_lock);
+		pthread_cond_destroy(&ck->ck_cond);
+		sqlite3_close(ck->ck_db);
+		free(ck);
+		return -1;
+	}
+	/* Replaces SQLite's automatic checkpoint on this connection. */
+	sqlite3_wal_hook(s->st_db, ckpt_hook, ck);
+	s->st_ckpt = ck;
+	return 0;
+}
+
+void
+sq_ckpt_stop(struct store_conn *s)
+{
+	struct sq_ckpt	*ck = s->st_ckpt;
+
+	if (ck == NULL)
+		return;
+	sqlite3_wal_hook(s->st_db, NULL, NULL);
+	pthread_mutex_lock(&ck->ck_lock);
+	ck->ck_stop = true;
+	pthread_cond_signal(&ck->ck_cond);
+	pthread_mutex_unlock(&ck->ck_lock);
+	pthread_join(ck->ck_thread, NULL);
+	if (sqlite3_close(ck->ck_db) != SQLITE_OK)
+		log_warnx("store_error", "checkpoint close: %s",
+		    sqlite3_errmsg(ck->ck_db));
+	pthread_mutex_destroy(&ck->ck_lock);
+	pthread_cond_destroy(&ck->ck_cond);
+	free(ck);
+	s->st_ckpt = NULL;
+}
+
+uint64_t
+sq_ckpt_runs(struct store_conn *s)
+{
+	uint64_t	 n;
+
+	if (s->st_ckpt == NULL)
+		return 0;
+	pthread_mutex_lock(&s->st_ckpt->ck_lock);
+	n = s->st_ckpt->ck_runs;
+	pthread_mutex_unlock(&s->st_ckpt->ck_lock);
+	return n;
+}

@@ -434,6 +434,7 @@ sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->st_sync = sync;
+	s->st_rand_off = sizeof(s->st_rand);	/* empty */
 	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    err, errlen) == -1)
 		goto fail;
@@ -480,6 +481,7 @@ sq_open_reader(const char *path, char *err, size_t errlen)
 	struct store_conn	*s;
 
 	s = xcalloc(1, sizeof(*s));
+	s->st_rand_off = sizeof(s->st_rand);	/* empty */
 	if (sq_db_open(s, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 	    err, errlen) == -1)
 		goto fail;
@@ -542,6 +544,7 @@ sq_close(struct store_conn *s)
 		sqlite3_exec(s->st_db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	sq_ckpt_stop(s);
+	sodium_memzero(s->st_rand, sizeof(s->st_rand));
 	sq_tokenizer_free(s);
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st_stmts[i]);

@@ -41,6 +41,9 @@ struct store_conn {
 	enum cfg_sync	 st_sync;	/* the writer's configured mode */
 	bool		 st_sync_relaxed; /* normal for now (index slices) */
 	struct sq_ckpt	*st_ckpt;	/* the writer's checkpoint thread */
+	/* Random bytes for ids, used once each (store_sqlite_write.c). */
+	unsigned char	 st_rand[4096];
+	size_t		 st_rand_off;	/* used up to here */
 	/* Readers (sq_open_reader): a query past the deadline is
 	 * interrupted by the progress handler, which sets st_interrupted. */
 	uint64_t	 st_deadline_ms;	/* monotonic; 0: none */

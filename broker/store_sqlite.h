@@ -187,11 +187,15 @@ void	sq_tokenizer_free(struct store_conn *s);
 
 /* store_sqlite_ckpt.c: the writer's checkpoints on a thread of their own
  * (start after the migrations: 0 or -1 with err; stop before closing the
- * writer).  sq_ckpt_runs(): checkpoints done so far, for tests. */
+ * writer).  For tests: sq_ckpt_set_limits() replaces the log lengths
+ * (pages) that start a passive and a restart checkpoint; sq_ckpt_runs():
+ * checkpoints done so far. */
 struct sq_ckpt;
 int	sq_ckpt_start(struct store_conn *s, const char *path, char *err,
 	    size_t errlen);
 void	sq_ckpt_stop(struct store_conn *s);
+void	sq_ckpt_set_limits(struct store_conn *s, int passive_pages,
+	    int restart_pages);
 uint64_t sq_ckpt_runs(struct store_conn *s);
 
 /* store_sqlite_migrate.c: applies the migrations the file lacks; 0, or -1

@@ -18,30 +18,37 @@
  * SQLite's own automatic checkpoint runs inside the COMMIT that crosses
  * its threshold, on the loop, with the batch's acks waiting behind it.
  * Here the writer's WAL hook (after every commit, with the log's length)
- * only wakes the thread:
- * - at CKPT_PASSIVE_PAGES, a passive checkpoint: it copies what no reader
- *   still needs and never blocks the writer.  Once everything is copied,
- *   the writer starts the log over at its next commit.
- * - at CKPT_RESTART_PAGES (the log kept growing: the passive ones never
- *   caught up between two commits, or a reader held them back), a restart
- *   checkpoint: it waits for the writer's current transaction and the
- *   readers (the busy timeout), copies everything and makes the next
- *   commit start the log over.  That is the bound on the log.
- * journal_size_limit then cuts the file back to CKPT_WAL_KEEP_BYTES when
- * the log starts over.
+ * only wakes the thread at CKPT_PASSIVE_PAGES: a passive checkpoint copies
+ * what no reader still needs and never blocks the writer.  Once all is
+ * copied, the writer starts the log over at its next commit.
+ *
+ * Under a steady stream of commits the passive checkpoints may never
+ * catch up between two of them (nor while a reader holds an old
+ * snapshot), and the log would grow without end.  At CKPT_RESTART_PAGES
+ * the writer itself, in the hook, runs a restart checkpoint: it copies
+ * what is left (little: the thread copied the rest), waits for the
+ * readers (the busy timeout), and makes the next commit start the log
+ * over.  That is the bound; a loop pass pays for it once every
+ * CKPT_RESTART_PAGES pages written.  journal_size_limit then cuts the file
+ * back to CKPT_WAL_KEEP_BYTES when the log starts over.
  */
 #define CKPT_PASSIVE_PAGES	4000		/* 16 MB at 4 KiB pages */
-#define CKPT_RESTART_PAGES	32000		/* 128 MB */
+#define CKPT_RESTART_PAGES	16000		/* 64 MB */
 #define CKPT_WAL_KEEP_BYTES	(64 * 1024 * 1024)
 #define CKPT_BUSY_MS		5000
 
 struct sq_ckpt {
 	pthread_t	 ck_thread;
 	pthread_mutex_t	 ck_lock;
-	pthread_cond_t	 ck_cond;
+	pthread_cond_t	 ck_cond;	/* to the thread: work, or stop */
+	pthread_cond_t	 ck_idle;	/* from it: a checkpoint ended */
 	sqlite3		*ck_db;
-	int		 ck_want;	/* -1 none, else SQLITE_CHECKPOINT_* */
+	int		 ck_passive;	/* pages: CKPT_PASSIVE_PAGES */
+	int		 ck_restart;	/* pages: CKPT_RESTART_PAGES */
+	int		 ck_want;	/* -1 none, else SQLITE_CHECKPOINT_PASSIVE */
 	bool		 ck_stop;
+	bool		 ck_running;	/* the thread is in a checkpoint */
+	bool		 ck_hold;	/* the writer's restart: start none */
 	uint64_t	 ck_runs;	/* checkpoints done (tests) */
 };
 
@@ -53,27 +60,54 @@ ckpt_main(void *arg)
 
 	pthread_mutex_lock(&ck->ck_lock);
 	for (;;) {
-		while (ck->ck_want == -1 && !ck->ck_stop)
+		while ((ck->ck_want == -1 || ck->ck_hold) && !ck->ck_stop)
 			pthread_cond_wait(&ck->ck_cond, &ck->ck_lock);
 		if (ck->ck_stop)
 			break;
 		mode = ck->ck_want;
 		ck->ck_want = -1;
+		ck->ck_running = true;
 		pthread_mutex_unlock(&ck->ck_lock);
 		rc = sqlite3_wal_checkpoint_v2(ck->ck_db, NULL, mode,
 		    &log_pages, &done_pages);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("store_error", "checkpoint: %s",
 			    sqlite3_errmsg(ck->ck_db));
-		else if (mode == SQLITE_CHECKPOINT_RESTART)
-			log_info("wal_restart", "log of %d pages copied (%d) "
-			    "and started over%s", log_pages, done_pages,
-			    rc == SQLITE_BUSY ? " later: busy" : "");
 		pthread_mutex_lock(&ck->ck_lock);
+		ck->ck_running = false;
 		ck->ck_runs++;
+		pthread_cond_broadcast(&ck->ck_idle);
 	}
 	pthread_mutex_unlock(&ck->ck_lock);
 	return NULL;
+}
+
+/* Past the bound: the writer's own restart checkpoint, in its hook. */
+static void
+ckpt_restart(struct sq_ckpt *ck, sqlite3 *db)
+{
+	int		 rc, log_pages, done_pages;
+
+	/* Two checkpoints never run at once (the second gets SQLITE_BUSY at
+	 * once): wait for the thread's, bounded by what it has left. */
+	pthread_mutex_lock(&ck->ck_lock);
+	ck->ck_hold = true;
+	while (ck->ck_running)
+		pthread_cond_wait(&ck->ck_idle, &ck->ck_lock);
+	pthread_mutex_unlock(&ck->ck_lock);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART,
+	    &log_pages, &done_pages);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("store_error", "checkpoint: %s", sqlite3_errmsg(db));
+	else
+		log_info("wal_restart", "log of %d pages, %d copied%s",
+		    log_pages, done_pages, rc == SQLITE_BUSY ?
+		    "; a reader held it back" : ", started over");
+	pthread_mutex_lock(&ck->ck_lock);
+	ck->ck_hold = false;
+	ck->ck_runs++;
+	pthread_cond_signal(&ck->ck_cond);
+	pthread_mutex_unlock(&ck->ck_lock);
 }
 
 /* The writer's WAL hook: after each commit, on the writer's thread. */
@@ -81,21 +115,18 @@ static int
 ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq_ckpt	*ck = arg;
-	int		 mode;
+	bool		 restart;
 
-	(void)db;
 	(void)name;
-	if (pages >= CKPT_RESTART_PAGES)
-		mode = SQLITE_CHECKPOINT_RESTART;
-	else if (pages >= CKPT_PASSIVE_PAGES)
-		mode = SQLITE_CHECKPOINT_PASSIVE;
-	else
-		return SQLITE_OK;
 	pthread_mutex_lock(&ck->ck_lock);
-	if (ck->ck_want < mode)		/* RESTART > PASSIVE */
-		ck->ck_want = mode;
-	pthread_cond_signal(&ck->ck_cond);
+	restart = pages >= ck->ck_restart;
+	if (!restart && pages >= ck->ck_passive) {
+		ck->ck_want = SQLITE_CHECKPOINT_PASSIVE;
+		pthread_cond_signal(&ck->ck_cond);
+	}
 	pthread_mutex_unlock(&ck->ck_lock);
+	if (restart)
+		ckpt_restart(ck, db);
 	return SQLITE_OK;
 }
 
@@ -111,6 +142,8 @@ sq_ckpt_start(struct store_conn *s, const char *path, char *err,
 	if (sq_db_exec(s->st_db, sql, err, errlen) == -1)
 		return -1;
 	ck = xcalloc(1, sizeof(*ck));
+	ck->ck_passive = CKPT_PASSIVE_PAGES;
+	ck->ck_restart = CKPT_RESTART_PAGES;
 	ck->ck_want = -1;
 	if (sqlite3_open_v2(path, &ck->ck_db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -132,10 +165,12 @@ sq_ckpt_start(struct store_conn *s, const char *path, char *err,
 	}
 	pthread_mutex_init(&ck->ck_lock, NULL);
 	pthread_cond_init(&ck->ck_cond, NULL);
+	pthread_cond_init(&ck->ck_idle, NULL);
 	if (pthread_create(&ck->ck_thread, NULL, ckpt_main, ck) != 0) {
 		sq_seterr(err, errlen, "cannot start the checkpoint thread");
 		pthread_mutex_destroy(&ck->ck_lock);
 		pthread_cond_destroy(&ck->ck_cond);
+		pthread_cond_destroy(&ck->ck_idle);
 		sqlite3_close(ck->ck_db);
 		free(ck);
 		return -1;
@@ -164,8 +199,19 @@ sq_ckpt_stop(struct store_conn *s)
 		    sqlite3_errmsg(ck->ck_db));
 	pthread_mutex_destroy(&ck->ck_lock);
 	pthread_cond_destroy(&ck->ck_cond);
+	pthread_cond_destroy(&ck->ck_idle);
 	free(ck);
 	s->st_ckpt = NULL;
+}
+
+void
+sq_ckpt_set_limits(struct store_conn *s, int passive_pages,
+    int restart_pages)
+{
+	pthread_mutex_lock(&s->st_ckpt->ck_lock);
+	s->st_ckpt->ck_passive = passive_pages;
+	s->st_ckpt->ck_restart = restart_pages;
+	pthread_mutex_unlock(&s->st_ckpt->ck_lock);
 }
 
 uint64_t

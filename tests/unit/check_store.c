@@ -1,5 +1,7 @@
 /* check_store.c: the broker's store (the SQLite one, through store.h; its
  * files are also inspected by hand), each test on a fresh file. */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1507,6 +1509,51 @@ START_TEST(test_search_index_sync_restored)
 }
 END_TEST
 
+/* The WAL is checkpointed by the store's thread, never by a commit, and
+ * stays bounded while writes go on without a pause. */
+START_TEST(test_wal_bounded)
+{
+	struct tdb	 t;
+	struct store_conn *c;
+	struct store_post p = {
+		.sp_room = "r", .sp_user = "u", .sp_ts = 1,
+	};
+	struct store_ack a;
+	char		 err[256] = "", text[600], wal[128];
+	struct stat	 sb;
+	off_t		 most = 0;
+	int		 i, j;
+
+	tdb_init(&t);
+	c = sq_open(t.td_path, CFG_SYNC_NORMAL, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	/* 20 pages start a passive checkpoint, 100 a restart. */
+	sq_ckpt_set_limits(c, 20, 100);
+	snprintf(wal, sizeof(wal), "%s-wal", t.td_path);
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	p.sp_text = text;
+	/* 300 batches of 20 messages of 600 bytes: about 900 pages of
+	 * rows alone, nine times the restart limit. */
+	for (i = 0; i < 300; i++) {
+		ck_assert_int_eq(sq_begin(c), 0);
+		for (j = 0; j < 20; j++)
+			ck_assert_int_eq(sq_message_append(c, &p, &a), 0);
+		ck_assert_int_eq(sq_commit(c), 0);
+		ck_assert_int_eq(stat(wal, &sb), 0);
+		if (sb.st_size > most)
+			most = sb.st_size;
+	}
+	ck_assert_uint_gt(sq_ckpt_runs(c), 0);
+	/* The restart limit, plus what the commits in flight add while the
+	 * thread waits for its turn: far below the 900 pages. */
+	ck_assert_msg(most < 400 * 4096, "WAL grew to %lld bytes",
+	    (long long)most);
+	sq_close(c);
+	tdb_done(&t);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -1521,6 +1568,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_migrate_refuse_newer);
 	tcase_add_test(tc, test_migrate_refuse_foreign);
 	tcase_add_test(tc, test_wal_mode);
+	tcase_add_test(tc, test_wal_bounded);
 	tcase_set_timeout(tc, STORE_TEST_TIMEOUT);
 	suite_add_tcase(su, tc);
 

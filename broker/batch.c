@@ -13,6 +13,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "log.h"
+#include "render.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
@@ -116,7 +117,6 @@ static void
 outbox_item_free(struct outbox_item *ob)
 {
 	free(ob->ob_json);
-	free(ob->ob_fail_json);
 	free(ob->ob_exclude_user);
 	free(ob);
 }
@@ -172,16 +172,19 @@ static void
 batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 {
 	const struct batch_sink *sink = b->b_chat->cs_sink;
+	char *nack;
+	size_t nack_len;
 
 	if (!ob->ob_to_room) {
-		if (committed && ob->ob_json != NULL)
-			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
-			    ob->ob_len);
-		else if (!committed && ob->ob_fail_json != NULL)
-			sink->bs_reply(b, ob->ob_conn, ob->ob_fail_json,
-			    ob->ob_fail_len);
-		else if (!committed)
-			/* Not a write's answer (an error, a read): still true. */
+		if (!committed && ob->ob_nack) {
+			nack = render_error(ob->ob_fail_id, PERR_UNAVAILABLE,
+			    NULL, "the write was not committed; retry",
+			    &nack_len);
+			sink->bs_reply(b, ob->ob_conn, nack, nack_len);
+			free(nack);
+		} else if (ob->ob_json != NULL)
+			/* After a rollback a reply that is not a write's
+			 * answer (an error, a read) is still true. */
 			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
 			    ob->ob_len);
 		return;
@@ -213,15 +216,18 @@ batch_enqueue(struct broker *b, struct outbox_item *ob)
 
 void
 batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
-    char *fail_json, size_t fail_len)
+    const char *fail_id)
 {
 	struct outbox_item *ob = xcalloc(1, sizeof(*ob));
 
 	ob->ob_conn = conn;
 	ob->ob_json = json;
 	ob->ob_len = len;
-	ob->ob_fail_json = fail_json;
-	ob->ob_fail_len = fail_len;
+	if (fail_id != NULL) {
+		ob->ob_nack = true;
+		snprintf(ob->ob_fail_id, sizeof(ob->ob_fail_id), "%s",
+		    fail_id);
+	}
 	batch_enqueue(b, ob);
 }
 

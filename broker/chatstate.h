@@ -41,8 +41,10 @@ struct outbox_item {
 	int64_t			 ob_seq;	/* room item's seq, 0: none */
 	char			*ob_json;	/* sent after COMMIT */
 	size_t			 ob_len;
-	char			*ob_fail_json;	/* reply sent after ROLLBACK */
-	size_t			 ob_fail_len;
+	/* A write's answer: after ROLLBACK its nack goes instead, made
+	 * then (rarely needed) for this request id. */
+	bool			 ob_nack;
+	char			 ob_fail_id[CHAT_MAX_ID_JSON + 1];
 	STAILQ_ENTRY(outbox_item) ob_entry;
 };
 

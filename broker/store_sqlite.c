@@ -435,8 +435,10 @@ sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->st_sync = sync;
 	s->st_rand_off = sizeof(s->st_rand);	/* empty */
-	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	    err, errlen) == -1)
+	/* One thread (the broker's loop) uses the writer: no mutex on
+	 * every call.  The checkpoint thread has its own connection. */
+	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, err, errlen) == -1)
 		goto fail;
 	if (sq_db_pragma(s->st_db, "PRAGMA journal_mode = WAL", NULL, mode,
 	    sizeof(mode), err, errlen) == -1)

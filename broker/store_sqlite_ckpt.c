@@ -18,9 +18,12 @@
  * SQLite's own automatic checkpoint runs inside the COMMIT that crosses
  * its threshold, on the loop, with the batch's acks waiting behind it.
  * Here the writer's WAL hook (after every commit, with the log's length)
- * only wakes the thread at CKPT_PASSIVE_PAGES: a passive checkpoint copies
- * what no reader still needs and never blocks the writer.  Once all is
- * copied, the writer starts the log over at its next commit.
+ * only wakes the thread each time the log has grown by CKPT_PASSIVE_PAGES:
+ * a passive checkpoint copies what no reader still needs and never blocks
+ * the writer.  Once all is copied, the writer starts the log over at its
+ * next commit.  Not after every commit past the mark: a busy writer's
+ * commits rewrite the same few hundred pages (the rooms' index leaves),
+ * and each checkpoint copies each page once, with an fsync.
  *
  * Under a steady stream of commits the passive checkpoints may never
  * catch up between two of them (nor while a reader holds an old
@@ -46,6 +49,7 @@ struct sq_ckpt {
 	int		 ck_passive;	/* pages: CKPT_PASSIVE_PAGES */
 	int		 ck_restart;	/* pages: CKPT_RESTART_PAGES */
 	int		 ck_want;	/* -1 none, else SQLITE_CHECKPOINT_PASSIVE */
+	int		 ck_asked_at;	/* the log's length at the last ask */
 	bool		 ck_stop;
 	bool		 ck_running;	/* the thread is in a checkpoint */
 	bool		 ck_hold;	/* the writer's restart: start none */
@@ -58,6 +62,8 @@ ckpt_main(void *arg)
 	struct sq_ckpt	*ck = arg;
 	int		 mode, rc, log_pages, done_pages;
 
+	/* Named, so that top -H and /proc show what its CPU is. */
+	pthread_setname_np(pthread_self(), "parleyd-ckpt");
 	pthread_mutex_lock(&ck->ck_lock);
 	for (;;) {
 		while ((ck->ck_want == -1 || ck->ck_hold) && !ck->ck_stop)
@@ -120,7 +126,10 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)name;
 	pthread_mutex_lock(&ck->ck_lock);
 	restart = pages >= ck->ck_restart;
-	if (!restart && pages >= ck->ck_passive) {
+	if (pages < ck->ck_asked_at)
+		ck->ck_asked_at = 0;		/* the log started over */
+	if (!restart && pages >= ck->ck_asked_at + ck->ck_passive) {
+		ck->ck_asked_at = pages;
 		ck->ck_want = SQLITE_CHECKPOINT_PASSIVE;
 		pthread_cond_signal(&ck->ck_cond);
 	}

@@ -1,5 +1,6 @@
 /* batch.c: group commit with a bounded delay and size (config [store]
- * commit_batch, commit_delay_ms); the outbox leaves through a sink. */
+ * commit_batch, commit_delay_ms); the outbox leaves through a sink; the
+ * upkeep that follows commits (search indexing) in bounded slices. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,60 @@
 #include "config.h"
 #include "deliver.h"
 #include "log.h"
+#include "render.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
+
+/* Rows one upkeep slice indexes: a few milliseconds of the loop at most,
+ * so acks never wait long behind it. */
+#define INDEX_SLICE_ROWS	256
+/* After a failed slice (the database is in trouble: writes will say so),
+ * the next try. */
+#define UPKEEP_RETRY_MS		1000
 
 static void
 batch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	batch_commit(arg);
+}
+
+static void
+upkeep_at(struct broker *b, int ms)
+{
+	event_add(b->b_chat->cs_upkeep_timer,
+	    &(struct timeval){ ms / 1000, (ms % 1000) * 1000 });
+}
+
+/*
+ * One slice of upkeep.  Its timer has no delay: it runs in the next loop
+ * pass, after the requests that pass reads, so under load slices and
+ * requests take turns.  Under load a batch is nearly always open by then:
+ * the slice is then one more write of it (committed with it), else its
+ * own transaction.
+ */
+static void
+upkeep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct chat_state *cs = b->b_chat;
+	int64_t lag;
+
+	if (store_index_step(b->b_store, INDEX_SLICE_ROWS, &lag) == -1) {
+		upkeep_at(b, UPKEEP_RETRY_MS);
+		return;
+	}
+	cs->cs_index_lag = lag;
+	if (lag > 0)
+		upkeep_at(b, 0);
+}
+
+/* Starts the upkeep unless it is already due. */
+static void
+upkeep_kick(struct broker *b)
+{
+	if (!evtimer_pending(b->b_chat->cs_upkeep_timer, NULL))
+		upkeep_at(b, 0);
 }
 
 /* The default sink: the workers, through deliver.c. */
@@ -52,7 +99,12 @@ batch_init(struct broker *b)
 	STAILQ_INIT(&cs->cs_outbox);
 	cs->cs_sink = &batch_deliver_sink;
 	cs->cs_batch_timer = evtimer_new(b->b_base, batch_timer_cb, b);
-	return cs->cs_batch_timer == NULL ? -1 : 0;
+	cs->cs_upkeep_timer = evtimer_new(b->b_base, upkeep_cb, b);
+	if (cs->cs_batch_timer == NULL || cs->cs_upkeep_timer == NULL)
+		return -1;
+	/* Whatever a previous run left unindexed. */
+	upkeep_kick(b);
+	return 0;
 }
 
 void
@@ -65,7 +117,6 @@ static void
 outbox_item_free(struct outbox_item *ob)
 {
 	free(ob->ob_json);
-	free(ob->ob_fail_json);
 	free(ob->ob_exclude_user);
 	free(ob);
 }
@@ -83,6 +134,8 @@ batch_free(struct broker *b)
 	}
 	if (cs->cs_batch_timer != NULL)
 		event_free(cs->cs_batch_timer);
+	if (cs->cs_upkeep_timer != NULL)
+		event_free(cs->cs_upkeep_timer);
 }
 
 int
@@ -119,16 +172,19 @@ static void
 batch_send(struct broker *b, struct outbox_item *ob, bool committed)
 {
 	const struct batch_sink *sink = b->b_chat->cs_sink;
+	char *nack;
+	size_t nack_len;
 
 	if (!ob->ob_to_room) {
-		if (committed && ob->ob_json != NULL)
-			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
-			    ob->ob_len);
-		else if (!committed && ob->ob_fail_json != NULL)
-			sink->bs_reply(b, ob->ob_conn, ob->ob_fail_json,
-			    ob->ob_fail_len);
-		else if (!committed)
-			/* Not a write's answer (an error, a read): still true. */
+		if (!committed && ob->ob_nack) {
+			nack = render_error(ob->ob_fail_id, PERR_UNAVAILABLE,
+			    NULL, "the write was not committed; retry",
+			    &nack_len);
+			sink->bs_reply(b, ob->ob_conn, nack, nack_len);
+			free(nack);
+		} else if (ob->ob_json != NULL)
+			/* After a rollback a reply that is not a write's
+			 * answer (an error, a read) is still true. */
 			sink->bs_reply(b, ob->ob_conn, ob->ob_json,
 			    ob->ob_len);
 		return;
@@ -160,15 +216,18 @@ batch_enqueue(struct broker *b, struct outbox_item *ob)
 
 void
 batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
-    char *fail_json, size_t fail_len)
+    const char *fail_id)
 {
 	struct outbox_item *ob = xcalloc(1, sizeof(*ob));
 
 	ob->ob_conn = conn;
 	ob->ob_json = json;
 	ob->ob_len = len;
-	ob->ob_fail_json = fail_json;
-	ob->ob_fail_len = fail_len;
+	if (fail_id != NULL) {
+		ob->ob_nack = true;
+		snprintf(ob->ob_fail_id, sizeof(ob->ob_fail_id), "%s",
+		    fail_id);
+	}
 	batch_enqueue(b, ob);
 }
 
@@ -219,5 +278,6 @@ batch_commit(struct broker *b)
 		batch_send(b, ob, committed);
 		outbox_item_free(ob);
 	}
+	upkeep_kick(b);
 	return committed ? 0 : -1;
 }

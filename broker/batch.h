@@ -32,10 +32,12 @@ void	batch_free(struct broker *b);
 int	batch_write(struct broker *b);
 /* After a write: commit now if the batch is full. */
 void	batch_wrote(struct broker *b);
-/* Queue a reply (json on commit, fail_json on rollback; both owned, may
- * be NULL).  Without an open batch it is sent at once. */
+/* Queue a reply: json (owned, may be NULL) on commit.  fail_id: for a
+ * write's answer, the request's id (JSON, copied), whose UNAVAILABLE nack
+ * is sent instead on rollback; NULL for any other reply (still sent on
+ * rollback).  Without an open batch it is sent at once. */
 void	batch_reply(struct broker *b, uint64_t conn, char *json, size_t len,
-	    char *fail_json, size_t fail_len);
+	    const char *fail_id);
 /* Queue a room broadcast (json owned), dropped on rollback; seq is the
  * item's seq in the room, 0 if none. */
 void	batch_room(struct broker *b, const char *room, int64_t seq,

@@ -41,8 +41,10 @@ struct outbox_item {
 	int64_t			 ob_seq;	/* room item's seq, 0: none */
 	char			*ob_json;	/* sent after COMMIT */
 	size_t			 ob_len;
-	char			*ob_fail_json;	/* reply sent after ROLLBACK */
-	size_t			 ob_fail_len;
+	/* A write's answer: after ROLLBACK its nack goes instead, made
+	 * then (rarely needed) for this request id. */
+	bool			 ob_nack;
+	char			 ob_fail_id[CHAT_MAX_ID_JSON + 1];
 	STAILQ_ENTRY(outbox_item) ob_entry;
 };
 
@@ -85,6 +87,9 @@ struct chat_state {
 	struct event		*cs_batch_timer;
 	STAILQ_HEAD(, outbox_item) cs_outbox;
 	const struct batch_sink	*cs_sink;	/* where the outbox goes */
+	/* Upkeep after commits (batch.c): search indexing in slices. */
+	struct event		*cs_upkeep_timer;
+	int64_t			 cs_index_lag;	/* rows not indexed yet */
 
 	/* Read jobs (svc_read.c): serials tie a job to its member_hold. */
 	uint64_t		 cs_job_serial;

@@ -32,7 +32,7 @@ reply_json(struct req_ctx *q, struct json_object *o)
 	size_t len;
 	char *json = render_finish(o, &len);
 
-	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL);
 }
 
 /* An error text for q: in the batch's order, or at once as a plain frame
@@ -46,7 +46,7 @@ reply_error_json(struct req_ctx *q, char *json, size_t len)
 		free(json);
 		return;
 	}
-	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL, 0);
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, NULL);
 }
 
 void
@@ -123,12 +123,11 @@ reply_busy(struct req_ctx *q, uint64_t retry_after_ms)
 void
 reply_after_commit(struct req_ctx *q, struct json_object *o)
 {
-	size_t len, flen;
+	size_t len;
 	char *json = render_finish(o, &len);
-	char *fail = render_error(q->rq_req->cr_id, PERR_UNAVAILABLE, NULL,
-	    "the write was not committed; retry", &flen);
 
-	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, fail, flen);
+	/* The nack is made only if the batch rolls back (batch.c). */
+	batch_reply(q->rq_b, q->rq_bc->bc_id, json, len, q->rq_req->cr_id);
 }
 
 void

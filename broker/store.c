@@ -132,6 +132,12 @@ store_rollback(struct store *s)
 }
 
 int
+store_index_step(struct store *s, size_t max_rows, int64_t *lag)
+{
+	return s->s_ops->so_index_step(s->s_conn, max_rows, lag);
+}
+
+int
 store_room_get(struct store *s, const char *room, char epoch[STORE_ID_LEN],
     int64_t *last_seq)
 {

@@ -147,6 +147,14 @@ int	store_begin(struct store *s);
 int	store_commit(struct store *s);
 int	store_rollback(struct store *s);	/* safe when nothing is open */
 
+/* Upkeep after the commit, never inside a batch.  Not needed for
+ * correctness at any moment, so the broker runs them when it has time.
+ * index_step: puts at most max_rows more committed messages into the
+ *   search index (its own transaction, not synced: a crash loses only
+ *   index work, redone after the restart); *lag is the number of rows
+ *   still waiting afterwards.  Search is exact at any lag. */
+int	store_index_step(struct store *s, size_t max_rows, int64_t *lag);
+
 /* Rooms.  A read never creates one; store_room_create() returns the epoch of
  * the room, new (random) or existing. */
 int	store_room_get(struct store *s, const char *room,
@@ -186,7 +194,9 @@ int	store_message_delete(struct store *s, const char *room, int64_t seq);
  *   FTS5 syntax in q means nothing; STORE_BADQUERY when q has none,
  *   STORE_TOOMANY when it has more than STORE_SEARCH_MAX_TERMS.  The full-
  *   text index picks the room's matching rows newest first: the cost grows
- *   with the index lists of the terms in that room, not with the room. */
+ *   with the index lists of the terms in that room, not with the room.
+ *   Exact whatever the index lag: rows not indexed yet (store_index_step())
+ *   are matched one by one, a cost that grows with the lag. */
 int	store_history(struct store *s, const char *room, int64_t before,
 	    size_t limit, struct store_msglist *out);
 int	store_since(struct store *s, const char *room, int64_t since,
@@ -259,6 +269,8 @@ struct store_ops {
 	int		(*so_begin)(struct store_conn *c);
 	int		(*so_commit)(struct store_conn *c);
 	int		(*so_rollback)(struct store_conn *c);
+	int		(*so_index_step)(struct store_conn *c, size_t max_rows,
+			    int64_t *lag);
 	int		(*so_room_get)(struct store_conn *c, const char *room,
 			    char epoch[STORE_ID_LEN], int64_t *last_seq);
 	int		(*so_room_create)(struct store_conn *c,

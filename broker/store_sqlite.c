@@ -3,6 +3,7 @@
  * are in store_sqlite_write.c, reads in store_sqlite_query.c, the search
  * tokenizer in store_sqlite_fts.c, migrations in store_sqlite_migrate.c.
  * See store.h for the contract. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,13 @@ static const char *const store_sql[ST__COUNT] = {
 	    "LIMIT 1), 9223372036854775807) "
 	    "AND m.room = ?1 AND m.seq < ?3 AND m.deleted = 0 "
 	    "ORDER BY f.rowid DESC LIMIT ?4",
+	/* The rows above the index's watermark (0005), newest first: a
+	 * rowid range as long as the lag ('+' keeps the planner off the
+	 * room's index, which would walk the whole room). */
+	[ST_SEARCH_TAIL] = "SELECT " MSG_COLS " FROM messages m "
+	    "WHERE m.id > (SELECT upto FROM search_indexed) "
+	    "AND +m.room = ?1 AND m.seq < ?2 AND m.deleted = 0 "
+	    "AND m.text IS NOT NULL ORDER BY m.id DESC",
 	[ST_REACTIONS] = "SELECT emoji, count(*) FROM reactions "
 	    "WHERE room = ?1 AND seq = ?2 GROUP BY emoji ORDER BY emoji",
 	[ST_EDIT] = "UPDATE messages SET text = ?3, edited_ts = ?4 "
@@ -122,6 +130,13 @@ static const char *const store_sql[ST__COUNT] = {
 	    "WHERE user = ?1 AND room = ?2",
 	[ST_MEMBER_COUNT] = "SELECT count(*) FROM memberships WHERE user = ?1",
 	[ST_ROOM_COUNT] = "SELECT count(*) FROM rooms",
+	/* Indexing after the commit (0005). */
+	[ST_INDEX_STATE] = "SELECT upto, coalesce((SELECT max(id) "
+	    "FROM messages), 0) FROM search_indexed",
+	[ST_INDEX_ROWS] = "INSERT INTO messages_fts (rowid, text) "
+	    "SELECT id, lower(hex(room)) || ' ' || text FROM messages "
+	    "WHERE id > ?1 AND id <= ?2 AND text IS NOT NULL",
+	[ST_INDEX_SET] = "UPDATE search_indexed SET upto = ?1",
 };
 
 void
@@ -250,6 +265,9 @@ sq_op_begin(struct store_conn *s)
 		log_warnx("store_error", "batch transaction was rolled back");
 		return -1;
 	}
+	/* Never a write without the configured durability. */
+	if (s->st_sync_relaxed && sq_sync_mode(s, true) == -1)
+		return -1;
 	return sq_run(s, ST_SAVEPOINT);
 }
 
@@ -382,19 +400,45 @@ sq_prepare_all(struct store_conn *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Process-wide SQLite settings, made before SQLite initialises (the first
+ * sq_open() of the process, before any reader thread exists).  Statement
+ * journals (every write's savepoint) stay in memory in small chunks: with
+ * the default 64 KiB spill size each one is a 64 KiB malloc, which glibc
+ * takes from and gives back to the kernel (brk) on every write: a quarter
+ * of the broker's CPU under ingest load.  A statement journal holds the
+ * pages one write touched, a few.
+ */
+static void
+sq_global_config(void)
+{
+	int	 rc;
+
+	if ((rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1)) !=
+	    SQLITE_OK)
+		log_info("store_config", "statement journal spill not set: "
+		    "%s", sqlite3_errstr(rc));
+}
+
 struct store_conn *
 sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 {
+	static pthread_once_t	 config_once = PTHREAD_ONCE_INIT;
 	struct store_conn	*s;
 	char		 mode[16];
 
+	pthread_once(&config_once, sq_global_config);
 	if (sodium_init() == -1) {
 		sq_seterr(err, errlen, "libsodium failed to initialise");
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
-	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	    err, errlen) == -1)
+	s->st_sync = sync;
+	s->st_rand_off = sizeof(s->st_rand);	/* empty */
+	/* One thread (the broker's loop) uses the writer: no mutex on
+	 * every call.  The checkpoint thread has its own connection. */
+	if (sq_db_open(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, err, errlen) == -1)
 		goto fail;
 	if (sq_db_pragma(s->st_db, "PRAGMA journal_mode = WAL", NULL, mode,
 	    sizeof(mode), err, errlen) == -1)
@@ -412,7 +456,8 @@ sq_open(const char *path, enum cfg_sync sync, char *err, size_t errlen)
 		goto fail;
 	if (sq_migrate(s->st_db, err, errlen) == -1)
 		goto fail;
-	if (sq_prepare_all(s, err, errlen) == -1)
+	if (sq_prepare_all(s, err, errlen) == -1 ||
+	    sq_ckpt_start(s, path, err, errlen) == -1)
 		goto fail;
 	return s;
 fail:
@@ -438,6 +483,7 @@ sq_open_reader(const char *path, char *err, size_t errlen)
 	struct store_conn	*s;
 
 	s = xcalloc(1, sizeof(*s));
+	s->st_rand_off = sizeof(s->st_rand);	/* empty */
 	if (sq_db_open(s, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 	    err, errlen) == -1)
 		goto fail;
@@ -499,6 +545,8 @@ sq_close(struct store_conn *s)
 		    "rolled back");
 		sqlite3_exec(s->st_db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	sq_ckpt_stop(s);
+	sodium_memzero(s->st_rand, sizeof(s->st_rand));
 	sq_tokenizer_free(s);
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st_stmts[i]);
@@ -530,6 +578,7 @@ const struct store_ops store_sqlite_ops = {
 	.so_begin = sq_begin,
 	.so_commit = sq_commit,
 	.so_rollback = sq_rollback,
+	.so_index_step = sq_index_step,
 	.so_room_get = sq_room_get,
 	.so_room_create = sq_room_create,
 	.so_message_append = sq_message_append,

@@ -22,12 +22,13 @@ enum store_st {
 	ST_CHECK,
 	ST_ROOM_GET, ST_ROOM_INSERT, ST_ROOM_BUMP,
 	ST_MSG_INSERT, ST_CLIENT_FIND, ST_MSG_GET,
-	ST_HISTORY, ST_SINCE, ST_SEARCH, ST_REACTIONS,
+	ST_HISTORY, ST_SINCE, ST_SEARCH, ST_SEARCH_TAIL, ST_REACTIONS,
 	ST_EDIT, ST_DELETE, ST_REACT_CLEAR,
 	ST_LIVE, ST_REACT_ADD, ST_REACT_DEL, ST_REACT_COUNT,
 	ST_READ_SET, ST_READ_GET, ST_UNREAD, ST_DELETED_NODE,
 	ST_MEMBER_ADD, ST_MEMBER_DEL, ST_ROOMS_FOR,
 	ST_MEMBER_HAS, ST_MEMBER_COUNT, ST_ROOM_COUNT,
+	ST_INDEX_STATE, ST_INDEX_ROWS, ST_INDEX_SET,
 	ST__COUNT
 };
 
@@ -37,6 +38,12 @@ struct store_conn {
 	sqlite3		*st_db;
 	sqlite3_stmt	*st_stmts[ST__COUNT];
 	int		 st_batch;	/* inside sq_begin() */
+	enum cfg_sync	 st_sync;	/* the writer's configured mode */
+	bool		 st_sync_relaxed; /* normal for now (index slices) */
+	struct sq_ckpt	*st_ckpt;	/* the writer's checkpoint thread */
+	/* Random bytes for ids, used once each (store_sqlite_write.c). */
+	unsigned char	 st_rand[4096];
+	size_t		 st_rand_off;	/* used up to here */
 	/* Readers (sq_open_reader): a query past the deadline is
 	 * interrupted by the progress handler, which sets st_interrupted. */
 	uint64_t	 st_deadline_ms;	/* monotonic; 0: none */
@@ -102,6 +109,9 @@ int	sq_db_pragma(sqlite3 *db, const char *sql, int64_t *iv, char *tv,
 
 /* store_sqlite_write.c */
 int	sq_begin(struct store_conn *s);
+int	sq_index_step(struct store_conn *s, size_t max_rows, int64_t *lag);
+/* PRAGMA synchronous FULL (full) or NORMAL; st_sync_relaxed says which. */
+int	sq_sync_mode(struct store_conn *s, bool full);
 int	sq_commit(struct store_conn *s);
 int	sq_rollback(struct store_conn *s);
 int	sq_room_create(struct store_conn *s, const char *room,
@@ -158,7 +168,35 @@ int	sq_fts_register(sqlite3 *db);
 int	sq_search_terms(struct store_conn *s, const char *q, size_t *nterms);
 int	sq_fts_query(struct store_conn *s, const char *room, const char *q,
 	    char **out, size_t *nterms);
+/* The words of a query as the tokenizer cuts them, for matching the rows
+ * the index does not hold yet: sq_fts_terms() fills t (free it with
+ * sq_fts_terms_free(); 0 or -1), sq_fts_matches() says whether text holds
+ * every one of them, as the index would (1, 0, or -1). */
+struct sq_terms {
+	char		*tm_buf;	/* the words, each NUL-terminated */
+	size_t		 tm_len, tm_cap;
+	size_t		 tm_off[STORE_SEARCH_MAX_TERMS];
+	size_t		 tm_wlen[STORE_SEARCH_MAX_TERMS];
+	size_t		 tm_n;
+};
+int	sq_fts_terms(struct store_conn *s, const char *q, struct sq_terms *t);
+void	sq_fts_terms_free(struct sq_terms *t);
+int	sq_fts_matches(struct store_conn *s, const struct sq_terms *t,
+	    const char *text, int len);
 void	sq_tokenizer_free(struct store_conn *s);
+
+/* store_sqlite_ckpt.c: the writer's checkpoints on a thread of their own
+ * (start after the migrations: 0 or -1 with err; stop before closing the
+ * writer).  For tests: sq_ckpt_set_limits() replaces the log lengths
+ * (pages) that start a passive and a restart checkpoint; sq_ckpt_runs():
+ * checkpoints done so far. */
+struct sq_ckpt;
+int	sq_ckpt_start(struct store_conn *s, const char *path, char *err,
+	    size_t errlen);
+void	sq_ckpt_stop(struct store_conn *s);
+void	sq_ckpt_set_limits(struct store_conn *s, int passive_pages,
+	    int restart_pages);
+uint64_t sq_ckpt_runs(struct store_conn *s);
 
 /* store_sqlite_migrate.c: applies the migrations the file lacks; 0, or -1
  * with err set. */

@@ -302,3 +302,104 @@ sq_fts_query(struct store_conn *s, const char *room, const char *q,
 	*out = fq.fq_buf;
 	return 0;
 }
+
+/* Matching rows the index does not hold yet (above search_indexed.upto):
+ * the same tokenizer cuts the query and the text, and a row matches when
+ * its words hold every word of the query, as the index would answer. */
+
+static int
+terms_token(void *ctx, int flags, const char *tok, int ntok, int start,
+    int end)
+{
+	struct sq_terms	*t = ctx;
+
+	(void)start;
+	(void)end;
+	if ((flags & FTS5_TOKEN_COLOCATED) != 0 || ntok <= 0 ||
+	    t->tm_n == STORE_SEARCH_MAX_TERMS)
+		return SQLITE_OK;
+	if (t->tm_len + (size_t)ntok + 1 > t->tm_cap) {
+		t->tm_cap = (t->tm_len + (size_t)ntok + 1) * 2;
+		t->tm_buf = xreallocarray(t->tm_buf, t->tm_cap, 1);
+	}
+	t->tm_off[t->tm_n] = t->tm_len;
+	t->tm_wlen[t->tm_n++] = (size_t)ntok;
+	memcpy(t->tm_buf + t->tm_len, tok, (size_t)ntok);
+	t->tm_len += (size_t)ntok;
+	t->tm_buf[t->tm_len++] = '\0';
+	return SQLITE_OK;
+}
+
+int
+sq_fts_terms(struct store_conn *s, const char *q, struct sq_terms *t)
+{
+	size_t	 len = strlen(q);
+
+	memset(t, 0, sizeof(*t));
+	if (fts_tokenizer(s) == -1)
+		return -1;
+	if (len > INT32_MAX ||
+	    s->st_tokapi.xTokenize(s->st_tok, t, FTS5_TOKENIZE_QUERY, q,
+	    (int)len, terms_token) != SQLITE_OK) {
+		log_warnx("store_error", "fts5: tokenizing a query failed");
+		sq_fts_terms_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sq_fts_terms_free(struct sq_terms *t)
+{
+	free(t->tm_buf);
+	memset(t, 0, sizeof(*t));
+}
+
+/* One text being matched: which query words it has shown so far. */
+_Static_assert(STORE_SEARCH_MAX_TERMS <= 32, "the words seen are bits");
+struct terms_seen {
+	const struct sq_terms *ts_terms;
+	uint32_t	 ts_seen;	/* bit i: word i found */
+	uint32_t	 ts_all;
+};
+
+static int
+seen_token(void *ctx, int flags, const char *tok, int ntok, int start,
+    int end)
+{
+	struct terms_seen *ts = ctx;
+	const struct sq_terms *t = ts->ts_terms;
+	size_t		 i;
+
+	(void)flags;
+	(void)start;
+	(void)end;
+	for (i = 0; i < t->tm_n; i++)
+		if (t->tm_wlen[i] == (size_t)ntok && memcmp(t->tm_buf +
+		    t->tm_off[i], tok, (size_t)ntok) == 0)
+			ts->ts_seen |= (uint32_t)1 << i;
+	/* Every word found: stop reading this text. */
+	return ts->ts_seen == ts->ts_all ? SQLITE_DONE : SQLITE_OK;
+}
+
+int
+sq_fts_matches(struct store_conn *s, const struct sq_terms *t,
+    const char *text, int len)
+{
+	struct terms_seen ts = { .ts_terms = t };
+	int		 rc;
+
+	if (t->tm_n == 0 || text == NULL || len <= 0)
+		return 0;
+	if (fts_tokenizer(s) == -1)
+		return -1;
+	ts.ts_all = t->tm_n == 32 ? UINT32_MAX :
+	    ((uint32_t)1 << t->tm_n) - 1;
+	rc = s->st_tokapi.xTokenize(s->st_tok, &ts, FTS5_TOKENIZE_DOCUMENT,
+	    text, len, seen_token);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+		log_warnx("store_error", "fts5: tokenizing a message failed");
+		return -1;
+	}
+	return ts.ts_seen == ts.ts_all;
+}

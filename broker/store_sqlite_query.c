@@ -91,6 +91,18 @@ sq_message_get(struct store_conn *s, const char *room, int64_t seq,
 	return rc;
 }
 
+/* A free slot at the end of out, which holds *cap slots. */
+static struct store_message *
+list_push(struct store_msglist *out, size_t *cap)
+{
+	if (out->ml_n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		out->ml_msgs = xreallocarray(out->ml_msgs, *cap,
+		    sizeof(*out->ml_msgs));
+	}
+	return &out->ml_msgs[out->ml_n++];
+}
+
 /* Collects at most limit rows of a bound list statement (which asked for
  * limit + 1, to learn whether more exist), then their reactions. */
 static int
@@ -107,12 +119,7 @@ list_read(struct store_conn *s, enum store_st id, const char *room, size_t limit
 			rc = SQLITE_DONE;
 			break;
 		}
-		if (out->ml_n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			out->ml_msgs = xreallocarray(out->ml_msgs, cap,
-			    sizeof(*out->ml_msgs));
-		}
-		row_read(st, &out->ml_msgs[out->ml_n++]);
+		row_read(st, list_push(out, &cap));
 	}
 	if (rc != SQLITE_DONE) {
 		sq_fail(s, sqlite3_sql(st));
@@ -168,15 +175,86 @@ sq_since(struct store_conn *s, const char *room, int64_t since, size_t max,
 
 /* Search: the FTS5 query is made in store_sqlite_fts.c. */
 
+/* The room's matches among the rows not indexed yet, newest first, at
+ * most limit (ml_more: another one exists).  The rows are the index's
+ * lag, and each is matched with the index's own tokenizer. */
+static int
+search_tail(struct store_conn *s, const char *room, const struct sq_terms *t,
+    int64_t before, size_t limit, struct store_msglist *out)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_SEARCH_TAIL];
+	size_t		 cap = 0, i;
+	int		 rc, m = 0;
+
+	if (sq_bind(s, st, "sI", room, before) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		m = sq_fts_matches(s, t, (const char *)sqlite3_column_text(st,
+		    5), sqlite3_column_bytes(st, 5));
+		if (m == -1)
+			break;
+		if (m == 0)
+			continue;
+		if (out->ml_n == limit) {
+			out->ml_more = true;
+			rc = SQLITE_DONE;
+			break;
+		}
+		row_read(st, list_push(out, &cap));
+	}
+	if (m == -1 || rc != SQLITE_DONE) {
+		if (m != -1)
+			sq_fail(s, "search tail");
+		sq_done(st);
+		return -1;
+	}
+	sq_done(st);
+	for (i = 0; i < out->ml_n; i++)
+		if (reactions_load(s, room, &out->ml_msgs[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* The matches the index holds, after the tail's in out: every indexed row
+ * of a room is older than its rows in the tail (ids grow with seq). */
+static int
+search_indexed(struct store_conn *s, const char *room, const char *fts,
+    int64_t before, size_t limit, struct store_msglist *out)
+{
+	struct store_msglist more;
+	size_t		 rest = limit - out->ml_n;
+	int		 rc = -1;
+
+	memset(&more, 0, sizeof(more));
+	if (sq_bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts, before,
+	    limit_plus_one(&rest)) == 0)
+		rc = list_read(s, ST_SEARCH, room, rest, &more);
+	if (rc == 0 && more.ml_n > 0) {
+		out->ml_msgs = xreallocarray(out->ml_msgs, out->ml_n +
+		    more.ml_n, sizeof(*out->ml_msgs));
+		memcpy(out->ml_msgs + out->ml_n, more.ml_msgs, more.ml_n *
+		    sizeof(*more.ml_msgs));
+		out->ml_n += more.ml_n;
+		free(more.ml_msgs);
+		more.ml_msgs = NULL;
+		more.ml_n = 0;
+	}
+	out->ml_more = more.ml_more;
+	store_msglist_free(&more);
+	return rc;
+}
+
 int
 sq_search(struct store_conn *s, const char *room, const char *q,
     int64_t before, size_t limit, struct store_msglist *out)
 {
-	char	*fts = NULL;
-	size_t	 n;
-	int	 began, rc;
+	struct sq_terms	 terms;
+	char		*fts = NULL;
+	size_t		 n;
+	int		 began, rc;
 
 	memset(out, 0, sizeof(*out));
+	memset(&terms, 0, sizeof(terms));
 	if ((rc = sq_fts_query(s, room, q, &fts, &n)) != 0)
 		return rc;
 	if (n > STORE_SEARCH_MAX_TERMS) {
@@ -184,13 +262,19 @@ sq_search(struct store_conn *s, const char *room, const char *q,
 		goto out;
 	}
 	rc = -1;
-	if (sq_read_begin(s, &began) == -1)
+	if (sq_fts_terms(s, q, &terms) == -1 ||
+	    sq_read_begin(s, &began) == -1)
 		goto out;
-	if (sq_bind(s, s->st_stmts[ST_SEARCH], "ssII", room, fts,
-	    before > 0 ? before : INT64_MAX, limit_plus_one(&limit)) == 0)
-		rc = list_read(s, ST_SEARCH, room, limit, out);
+	if (before <= 0)
+		before = INT64_MAX;
+	(void)limit_plus_one(&limit);
+	/* One snapshot: the watermark, the tail and the index agree. */
+	rc = search_tail(s, room, &terms, before, limit, out);
+	if (rc == 0 && !out->ml_more)
+		rc = search_indexed(s, room, fts, before, limit, out);
 	rc = sq_read_end(s, began, rc);
 out:
+	sq_fts_terms_free(&terms);
 	free(fts);
 	return rc;
 }

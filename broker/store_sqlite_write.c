@@ -24,6 +24,9 @@ sq_begin(struct store_conn *s)
 		log_warnx("store_error", "begin: a batch is already open");
 		return -1;
 	}
+	/* Never a batch without the configured durability. */
+	if (s->st_sync_relaxed && sq_sync_mode(s, true) == -1)
+		return -1;
 	if (sq_run(s, ST_BEGIN) == -1)
 		return -1;
 	s->st_batch = 1;
@@ -59,15 +62,128 @@ sq_rollback(struct store_conn *s)
 	return rc;
 }
 
+/* The search index, after the commit (sql/0005_search_after_commit.sql). */
+
+/* Sets the writer's synchronous mode (a pragma takes effect when it is
+ * compiled, so it is run afresh, never from the statement table). */
+int
+sq_sync_mode(struct store_conn *s, bool full)
+{
+	char	 err[256];
+
+	if (sq_db_exec(s->st_db, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", err, sizeof(err)) == -1) {
+		log_warnx("store_error", "synchronous: %s", err);
+		return -1;
+	}
+	s->st_sync_relaxed = !full;
+	return 0;
+}
+
+static int
+index_rows(struct store_conn *s, size_t max_rows, int64_t *lag)
+{
+	sqlite3_stmt	*st = s->st_stmts[ST_INDEX_STATE];
+	int64_t		 upto, top, to;
+	int		 rc;
+
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sq_fail(s, "search index state");
+		sq_done(st);
+		return -1;
+	}
+	upto = sqlite3_column_int64(st, 0);
+	top = sqlite3_column_int64(st, 1);
+	sq_done(st);
+	to = top - upto > (int64_t)max_rows ? upto + (int64_t)max_rows : top;
+	*lag = top - to;
+	if (to <= upto)
+		return 0;
+	if (sq_bind(s, s->st_stmts[ST_INDEX_ROWS], "II", upto, to) == -1 ||
+	    sq_run(s, ST_INDEX_ROWS) == -1 ||
+	    sq_bind(s, s->st_stmts[ST_INDEX_SET], "I", to) == -1 ||
+	    sq_run(s, ST_INDEX_SET) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * One slice of indexing.  Inside a batch it is one more write of the
+ * batch.  Outside, it is its own transaction, and that commit need not be
+ * synced even when the messages' are: the index is derived from committed
+ * rows, so a crash can only take back a slice and its watermark together
+ * (a WAL commit is atomic either way), and the next slice redoes it.  The
+ * next synced commit syncs these frames too.
+ */
+int
+sq_index_step(struct store_conn *s, size_t max_rows, int64_t *lag)
+{
+	bool	 relax = s->st_sync == CFG_SYNC_FULL && !s->st_batch;
+	int	 rc = -1;
+
+	*lag = 0;
+	if (s->st_batch) {
+		if (sq_op_begin(s) == -1)
+			return -1;
+		return sq_op_end(s, index_rows(s, max_rows, lag));
+	}
+	if (relax && sq_sync_mode(s, false) == -1)
+		return -1;
+	if (sq_run(s, ST_BEGIN) == 0) {
+		rc = index_rows(s, max_rows, lag);
+		if (rc == 0 && sq_run(s, ST_COMMIT) == -1)
+			rc = -1;
+		if (rc == -1 && !sqlite3_get_autocommit(s->st_db))
+			sq_run(s, ST_ROLLBACK);
+	}
+	if (relax && sq_sync_mode(s, true) == -1)
+		rc = -1;	/* sq_op_begin() and sq_begin() try again */
+	return rc;
+}
+
 /* Rooms. */
 
-/* A fresh epoch or msg_id: 16 random bytes in hex. */
+/* n random bytes from the connection's pool, refilled 4 KiB at a time:
+ * one getrandom() per 256 ids instead of one each. */
 static void
-random_id(char out[STORE_ID_LEN])
+random_bytes(struct store_conn *s, unsigned char *out, size_t n)
+{
+	if (s->st_rand_off + n > sizeof(s->st_rand)) {
+		randombytes_buf(s->st_rand, sizeof(s->st_rand));
+		s->st_rand_off = 0;
+	}
+	memcpy(out, s->st_rand + s->st_rand_off, n);
+	/* Never handed out twice, never left behind in memory. */
+	sodium_memzero(s->st_rand + s->st_rand_off, n);
+	s->st_rand_off += n;
+}
+
+/* A fresh epoch: 16 random bytes in hex. */
+static void
+random_id(struct store_conn *s, char out[STORE_ID_LEN])
 {
 	unsigned char	 b[(STORE_ID_LEN - 1) / 2];
 
-	randombytes_buf(b, sizeof(b));
+	random_bytes(s, b, sizeof(b));
+	sodium_bin2hex(out, STORE_ID_LEN, b, sizeof(b));
+}
+
+/*
+ * A fresh msg_id: 32 hex digits as before, now the send time in ms (48
+ * bits) and then 10 random bytes.  Ids in time order land at the end of
+ * the msg_id index, so a batch of appends dirties a page or two of it
+ * instead of one random page each (what a commit writes to the WAL).
+ */
+static void
+message_id(struct store_conn *s, int64_t ts, char out[STORE_ID_LEN])
+{
+	unsigned char	 b[(STORE_ID_LEN - 1) / 2];
+	uint64_t	 t = (uint64_t)ts;
+	int		 i;
+
+	for (i = 5; i >= 0; i--, t >>= 8)
+		b[i] = (unsigned char)(t & 0xff);
+	random_bytes(s, b + 6, sizeof(b) - 6);
 	sodium_bin2hex(out, STORE_ID_LEN, b, sizeof(b));
 }
 
@@ -77,7 +193,7 @@ room_insert(struct store_conn *s, const char *room)
 {
 	char	 epoch[STORE_ID_LEN];
 
-	random_id(epoch);
+	random_id(s, epoch);
 	if (sq_bind(s, s->st_stmts[ST_ROOM_INSERT], "ssI", room, epoch,
 	    (int64_t)now_wall_ms()) == -1)
 		return -1;
@@ -163,7 +279,7 @@ append(struct store_conn *s, const struct store_post *p, enum store_kind kind,
 	}
 	if (next_seq(s, p->sp_room, &ack->sa_seq) == -1)
 		return -1;
-	random_id(ack->sa_msg_id);
+	message_id(s, p->sp_ts, ack->sa_msg_id);
 	ack->sa_ts = p->sp_ts;
 	if (sq_bind(s, s->st_stmts[ST_MSG_INSERT], "sIssssIsIss", p->sp_room,
 	    ack->sa_seq, ack->sa_msg_id, p->sp_user,

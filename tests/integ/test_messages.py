@@ -370,6 +370,32 @@ class MessagesTest(ChatTestCase):
         r = b.ok("search", "search_results", room=room, q="elsewhere")
         self.assertEqual(r["messages"], [])
 
+    def test_search_right_after_send(self):
+        """The index is filled after the commit, in slices (PROTOCOL.md,
+        search): a message is found the moment its ack arrives, and
+        paging finds every one exactly once, whatever was indexed yet."""
+        room, a, b = self.pair()
+        for i in range(20):
+            s = a.send(room, "fresh%d word" % i)["seq"]
+            r = b.ok("search", "search_results", room=room, q="fresh%d" % i)
+            self.assertEqual([m["seq"] for m in r["messages"]], [s])
+        acks = a.send_many(room, ["bulk %d" % i for i in range(200)])
+        want = [x["seq"] for x in reversed(acks)]
+        got, before = [], None
+        while True:
+            q = {"room": room, "q": "bulk", "limit": 100}
+            if before is not None:
+                q["before"] = before
+            r = b.ok("search", "search_results", **q)
+            page = [m["seq"] for m in r["messages"]]
+            if not page:
+                break
+            got += page
+            before = page[-1]
+        self.assertEqual(got, want)
+        r = b.ok("search", "search_results", room=room, q="word")
+        self.assertEqual(len(r["messages"]), 20)
+
     def test_search_limits(self):
         room, a, b = self.pair()
         acks = a.send_many(room, ["findme %d" % i for i in range(25)])

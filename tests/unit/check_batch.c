@@ -27,7 +27,7 @@ struct sent {
 	char	 se_room[32];
 	int64_t	 se_seq;
 	char	 se_user[32];		/* room: excluded user, "" none */
-	char	 se_json[64];
+	char	 se_json[128];
 };
 
 /* A broker with just what batch.c uses: config, store, chat state, an
@@ -138,6 +138,10 @@ tb_close(struct tb *t)
 
 /* One send as svc_message.c does it: open the batch, append, queue the
  * ack (and a nack for a rollback) and the broadcast, close the write. */
+/* The nack of a write with request id "n", made only on rollback. */
+#define NACK	"{\"type\":\"error\",\"id\":\"n\",\"code\":" \
+	"\"UNAVAILABLE\",\"message\":\"the write was not committed; retry\"}"
+
 static int64_t
 tb_send(struct tb *t, const char *room, const char *user, uint64_t conn,
     const char *ack)
@@ -148,8 +152,7 @@ tb_send(struct tb *t, const char *room, const char *user, uint64_t conn,
 
 	ck_assert_int_eq(batch_write(&t->tb_b), 0);
 	ck_assert_int_eq(store_message_append(t->tb_b.b_store, &p, &a), 0);
-	batch_reply(&t->tb_b, conn, xstrdup(ack), strlen(ack),
-	    xstrdup("nack"), 4);
+	batch_reply(&t->tb_b, conn, xstrdup(ack), strlen(ack), "\"n\"");
 	batch_room(&t->tb_b, room, a.sa_seq, conn, user, xstrdup(ack),
 	    strlen(ack));
 	batch_wrote(&t->tb_b);
@@ -173,7 +176,7 @@ START_TEST(test_no_batch_sends_now)
 	struct tb	 t;
 
 	tb_open(&t, 10, false);
-	batch_reply(&t.tb_b, 7, xstrdup("pong"), 4, NULL, 0);
+	batch_reply(&t.tb_b, 7, xstrdup("pong"), 4, NULL);
 	ck_assert_uint_eq(t.tb_nsent, 1);
 	ck_assert_uint_eq(t.tb_sent[0].se_conn, 7);
 	ck_assert_str_eq(t.tb_sent[0].se_json, "pong");
@@ -246,9 +249,9 @@ START_TEST(test_failure_replies)
 	ck_assert_uint_eq(t.tb_nsent, 2);
 	ck_assert(!t.tb_sent[0].se_to_room);
 	ck_assert_uint_eq(t.tb_sent[0].se_conn, 1);
-	ck_assert_str_eq(t.tb_sent[0].se_json, "nack");
+	ck_assert_str_eq(t.tb_sent[0].se_json, NACK);
 	ck_assert_uint_eq(t.tb_sent[1].se_conn, 2);
-	ck_assert_str_eq(t.tb_sent[1].se_json, "nack");
+	ck_assert_str_eq(t.tb_sent[1].se_json, NACK);
 	ck_assert_uint_eq(t.tb_b.b_metrics.bm_commit_failures, 1);
 	ck_assert_uint_eq(t.tb_b.b_metrics.bm_commits, 0);
 	ck_assert_int_eq(last_seq(&t, "r"), 0);
@@ -265,12 +268,12 @@ START_TEST(test_failure_keeps_non_writes)
 
 	tb_open(&t, 10, true);
 	tb_send(&t, "r", "alice", 1, "a1");
-	batch_reply(&t.tb_b, 3, xstrdup("err"), 3, NULL, 0);
+	batch_reply(&t.tb_b, 3, xstrdup("err"), 3, NULL);
 	batch_room(&t.tb_b, "r", 0, 3, NULL, xstrdup("presence"), 8);
 	ck_assert_uint_eq(t.tb_nsent, 0);
 	ck_assert_int_eq(batch_commit(&t.tb_b), -1);
 	ck_assert_uint_eq(t.tb_nsent, 3);
-	ck_assert_str_eq(t.tb_sent[0].se_json, "nack");
+	ck_assert_str_eq(t.tb_sent[0].se_json, NACK);
 	ck_assert_str_eq(t.tb_sent[1].se_json, "err");
 	ck_assert_uint_eq(t.tb_sent[1].se_conn, 3);
 	ck_assert(t.tb_sent[2].se_to_room);

@@ -1,5 +1,7 @@
 /* check_store.c: the broker's store (the SQLite one, through store.h; its
  * files are also inspected by hand), each test on a fresh file. */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +179,8 @@ unread_matches_count(struct tdb *t, struct store *s, const char *room)
 	sqlite3_close(db);
 }
 
+static void fts_integrity(struct tdb *t);
+
 /* Migrations. */
 
 START_TEST(test_migrate_empty)
@@ -215,7 +219,7 @@ START_TEST(test_migrate_upgrade)
 	struct store_msglist l;
 	struct store_ack a;
 	sqlite3		*db;
-	char		 sql[64];
+	char		 sql[64], busy[1024];
 	size_t		 i, from = (size_t)_i;
 
 	tdb_init(&t);
@@ -234,14 +238,28 @@ START_TEST(test_migrate_upgrade)
 		    "VALUES ('old', 1, 'abc', 'bob', 'ancient words', 5)");
 		/* A history for the unread counts to take over: 'busy' has
 		 * seqs 1..40 by three users, some deleted. */
-		raw_exec(db, "INSERT INTO rooms VALUES ('busy', 'e', 40, 0);"
+		/* Before 0004 deleted rows are written as deleted; from
+		 * 0004 on, through the deletion trigger (below). */
+		snprintf(busy, sizeof(busy), "INSERT INTO rooms "
+		    "VALUES ('busy', 'e', 40, 0);"
 		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
 		    "FROM n WHERE i < 40) "
 		    "INSERT INTO messages (room, seq, msg_id, user, text, ts, "
 		    "deleted) SELECT 'busy', i, 'b' || i, "
-		    "CASE i % 3 WHEN 0 THEN 'ann' WHEN 1 THEN 'bob' "
-		    "ELSE 'cy' END, CASE WHEN i % 7 = 0 THEN NULL "
-		    "ELSE 'busy words ' || i END, 5, i % 7 = 0 FROM n");
+		    "CASE i %% 3 WHEN 0 THEN 'ann' WHEN 1 THEN 'bob' "
+		    "ELSE 'cy' END, CASE WHEN i %% 7 = 0 AND %d THEN NULL "
+		    "ELSE 'busy words ' || i END, 5, i %% 7 = 0 AND %d "
+		    "FROM n", from < 4, from < 4);
+		raw_exec(db, busy);
+	}
+	if (from >= 4) {
+		/* What the store keeps from 0004 on: user_n on insert, and
+		 * deletions through their trigger. */
+		raw_exec(db, "UPDATE messages SET user_n = x.n FROM (SELECT "
+		    "id, row_number() OVER (PARTITION BY room, user ORDER BY "
+		    "seq) AS n FROM messages) AS x WHERE messages.id = x.id;"
+		    "UPDATE messages SET deleted = 1, text = NULL "
+		    "WHERE room = 'busy' AND seq % 7 = 0");
 	}
 	sqlite3_close(db);
 
@@ -252,6 +270,12 @@ START_TEST(test_migrate_upgrade)
 	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name = 'messages_user'"), 1);
 	sqlite3_close(db);
+	/* Every row the old triggers indexed counts as indexed (0005). */
+	db = raw_open(&t);
+	ck_assert_int_eq(raw_int(db, "SELECT upto = coalesce((SELECT max(id) "
+	    "FROM messages), 0) FROM search_indexed"), 1);
+	sqlite3_close(db);
+	fts_integrity(&t);
 	if (from >= 1) {
 		ck_assert_int_eq(store_search(s, "old", "ancient", 0, 10, &l),
 		    0);
@@ -928,6 +952,24 @@ START_TEST(test_search_plan)
 	ck_assert_msg(strstr(plan, "SCAN f VIRTUAL TABLE") != NULL &&
 	    strstr(plan, "SEARCH m USING INTEGER PRIMARY KEY") != NULL &&
 	    strstr(plan, "TEMP B-TREE") == NULL, "plan: %s", plan);
+	/* The not-yet-indexed tail: a rowid range as long as the lag, never
+	 * the room's index (the whole room). */
+	plan[0] = '\0';
+	db = raw_open(&t);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN "
+	    "SELECT m.seq FROM messages m "
+	    "WHERE m.id > (SELECT upto FROM search_indexed) "
+	    "AND +m.room = ?1 AND m.seq < ?2 AND m.deleted = 0 "
+	    "AND m.text IS NOT NULL ORDER BY m.id DESC", -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(plan + strlen(plan), sizeof(plan) - strlen(plan),
+		    "%s|", (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_msg(strstr(plan, "SEARCH m USING INTEGER PRIMARY KEY "
+	    "(rowid>?)") != NULL && strstr(plan, "TEMP B-TREE") == NULL,
+	    "tail plan: %s", plan);
 	store_close(s);
 	tdb_done(&t);
 }
@@ -1299,6 +1341,219 @@ START_TEST(test_batch_partial_failure)
 }
 END_TEST
 
+/* The search index after the commit (sql/0005_search_after_commit.sql). */
+
+static int64_t
+index_lag(struct store *s)
+{
+	int64_t	 lag = -1;
+
+	/* A slice of no rows only reports. */
+	ck_assert_int_eq(store_index_step(s, 0, &lag), 0);
+	return lag;
+}
+
+/* The seqs of a search, newest first, as "10 9 8" (+ " more"). */
+static void
+search_seqs(struct store *s, const char *room, const char *q, int64_t before,
+    size_t limit, char *out, size_t outlen)
+{
+	struct store_msglist l;
+	size_t		 i, n = 0;
+
+	out[0] = '\0';
+	ck_assert_int_eq(store_search(s, room, q, before, limit, &l), 0);
+	for (i = 0; i < l.ml_n; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "%s%lld",
+		    i ? " " : "", (long long)l.ml_msgs[i].sm_seq);
+	if (l.ml_more)
+		snprintf(out + n, outlen - n, " more");
+	store_msglist_free(&l);
+}
+
+#define ck_search(s, room, q, before, limit, want) do {			\
+	char	 got_[512];						\
+	search_seqs((s), (room), (q), (before), (limit), got_,		\
+	    sizeof(got_));						\
+	ck_assert_str_eq(got_, (want));					\
+} while (0)
+
+/* A message is found the moment it is stored, before the index holds it,
+ * while the index catches up, and after; edits and deletes on either side
+ * of the watermark are seen at once. */
+START_TEST(test_search_index_lag)
+{
+	struct tdb	 t;
+	struct store	*s;
+	char		 text[32];
+	int64_t		 lag;
+	int		 i;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	for (i = 1; i <= 10; i++) {
+		snprintf(text, sizeof(text), "common word%d", i);
+		send_as(s, "r", "u", text, NULL);
+		if (i <= 3)
+			send_as(s, "other", "u", "common", NULL);
+	}
+	ck_assert_int_eq(index_lag(s), 13);
+	ck_search(s, "r", "common", 0, 4, "10 9 8 7 more");
+	ck_search(s, "r", "common", 3, 10, "2 1");
+	ck_search(s, "r", "word7", 0, 10, "7");
+	ck_search(s, "other", "common", 0, 10, "3 2 1");
+
+	/* Rows 1..6 indexed: r's seqs 1..3 and other's 1..3. */
+	ck_assert_int_eq(store_index_step(s, 6, &lag), 0);
+	ck_assert_int_eq(lag, 7);
+	fts_integrity(&t);
+	ck_search(s, "r", "common", 0, 100, "10 9 8 7 6 5 4 3 2 1");
+	ck_search(s, "r", "common", 0, 7, "10 9 8 7 6 5 4 more");
+	ck_search(s, "r", "common", 0, 6, "10 9 8 7 6 5 more");
+	ck_search(s, "r", "common", 0, 5, "10 9 8 7 6 more");
+	ck_search(s, "r", "common", 5, 2, "4 3 more");
+	ck_search(s, "r", "common", 3, 10, "2 1");
+	ck_search(s, "other", "common", 0, 10, "3 2 1");
+
+	/* Edits and deletes, indexed (seq 2) and not (seqs 8, 9). */
+	ck_assert_int_eq(store_message_edit(s, "r", 2, "changed", 1), 0);
+	ck_assert_int_eq(store_message_edit(s, "r", 8, "fresh", 1), 0);
+	ck_assert_int_eq(store_message_delete(s, "r", 9), 0);
+	ck_search(s, "r", "common", 0, 100, "10 7 6 5 4 3 1");
+	ck_search(s, "r", "changed", 0, 100, "2");
+	ck_search(s, "r", "fresh", 0, 100, "8");
+	ck_search(s, "r", "word8", 0, 100, "");
+	fts_integrity(&t);
+
+	/* Caught up: the same answers from the index alone. */
+	ck_assert_int_eq(store_index_step(s, 1000, &lag), 0);
+	ck_assert_int_eq(lag, 0);
+	ck_assert_int_eq(index_lag(s), 0);
+	fts_integrity(&t);
+	ck_search(s, "r", "common", 0, 100, "10 7 6 5 4 3 1");
+	ck_search(s, "r", "fresh", 0, 100, "8");
+	ck_search(s, "r", "word9", 0, 100, "");
+	ck_search(s, "r", "common", 6, 2, "5 4 more");
+	ck_assert_int_eq(store_message_edit(s, "r", 10, "fresh again", 2), 0);
+	ck_search(s, "r", "fresh", 0, 100, "10 8");
+	fts_integrity(&t);
+	store_close(s);
+	tdb_done(&t);
+}
+END_TEST
+
+/* Inside a batch a slice is one of its writes: rolled back with it. */
+START_TEST(test_search_index_in_batch)
+{
+	struct tdb	 t;
+	struct store	*s;
+	sqlite3		*db;
+	int64_t		 lag;
+
+	tdb_init(&t);
+	s = open_ok(&t);
+	ck_assert_int_eq(store_begin(s), 0);
+	send_n(s, "r", 3);
+	ck_assert_int_eq(store_index_step(s, 100, &lag), 0);
+	ck_assert_int_eq(lag, 0);
+	ck_assert_int_eq(store_rollback(s), 0);
+	ck_assert_int_eq(index_lag(s), 0);
+	db = raw_open(&t);
+	ck_assert_int_eq(raw_int(db, "SELECT upto FROM search_indexed"), 0);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(store_begin(s), 0);
+	send_n(s, "r", 3);
+	ck_assert_int_eq(store_index_step(s, 2, &lag), 0);
+	ck_assert_int_eq(lag, 1);
+	ck_assert_int_eq(store_commit(s), 0);
+	ck_assert_int_eq(index_lag(s), 1);
+	ck_search(s, "r", "message", 0, 10, "3 2 1");
+	store_close(s);
+	fts_integrity(&t);
+	tdb_done(&t);
+}
+END_TEST
+
+/* A slice outside a batch commits unsynced; the writer's durability is
+ * back before anything else is written. */
+START_TEST(test_search_index_sync_restored)
+{
+	struct tdb	 t;
+	struct store_conn *c;
+	struct store_post p = {
+		.sp_room = "r", .sp_user = "u", .sp_text = "hello",
+		.sp_ts = 1,
+	};
+	struct store_ack a;
+	char		 err[256] = "";
+	int64_t		 lag, mode;
+
+	tdb_init(&t);
+	c = sq_open(t.td_path, CFG_SYNC_FULL, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_int_eq(sq_message_append(c, &p, &a), 0);
+	ck_assert_int_eq(sq_index_step(c, 10, &lag), 0);
+	ck_assert_int_eq(lag, 0);
+	ck_assert_int_eq(sq_db_pragma(c->st_db, "PRAGMA synchronous", &mode,
+	    NULL, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(mode, 2);	/* FULL */
+	/* Even if the restore had failed, the next write restores it. */
+	ck_assert_int_eq(sq_sync_mode(c, false), 0);
+	ck_assert_int_eq(sq_message_append(c, &p, &a), 0);
+	ck_assert_int_eq(sq_db_pragma(c->st_db, "PRAGMA synchronous", &mode,
+	    NULL, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(mode, 2);
+	sq_close(c);
+	tdb_done(&t);
+}
+END_TEST
+
+/* The WAL is checkpointed by the store's thread, never by a commit, and
+ * stays bounded while writes go on without a pause. */
+START_TEST(test_wal_bounded)
+{
+	struct tdb	 t;
+	struct store_conn *c;
+	struct store_post p = {
+		.sp_room = "r", .sp_user = "u", .sp_ts = 1,
+	};
+	struct store_ack a;
+	char		 err[256] = "", text[600], wal[128];
+	struct stat	 sb;
+	off_t		 most = 0;
+	int		 i, j;
+
+	tdb_init(&t);
+	c = sq_open(t.td_path, CFG_SYNC_NORMAL, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	/* 20 pages start a passive checkpoint, 100 a restart. */
+	sq_ckpt_set_limits(c, 20, 100);
+	snprintf(wal, sizeof(wal), "%s-wal", t.td_path);
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	p.sp_text = text;
+	/* 300 batches of 20 messages of 600 bytes: about 900 pages of
+	 * rows alone, nine times the restart limit. */
+	for (i = 0; i < 300; i++) {
+		ck_assert_int_eq(sq_begin(c), 0);
+		for (j = 0; j < 20; j++)
+			ck_assert_int_eq(sq_message_append(c, &p, &a), 0);
+		ck_assert_int_eq(sq_commit(c), 0);
+		ck_assert_int_eq(stat(wal, &sb), 0);
+		if (sb.st_size > most)
+			most = sb.st_size;
+	}
+	ck_assert_uint_gt(sq_ckpt_runs(c), 0);
+	/* The restart limit, plus what the commits in flight add while the
+	 * thread waits for its turn: far below the 900 pages. */
+	ck_assert_msg(most < 400 * 4096, "WAL grew to %lld bytes",
+	    (long long)most);
+	sq_close(c);
+	tdb_done(&t);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -1313,6 +1568,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_migrate_refuse_newer);
 	tcase_add_test(tc, test_migrate_refuse_foreign);
 	tcase_add_test(tc, test_wal_mode);
+	tcase_add_test(tc, test_wal_bounded);
 	tcase_set_timeout(tc, STORE_TEST_TIMEOUT);
 	suite_add_tcase(su, tc);
 
@@ -1338,6 +1594,9 @@ unit_suite(void)
 	tcase_add_test(tc, test_search_scoped);
 	tcase_add_test(tc, test_search_terms);
 	tcase_add_test(tc, test_search_plan);
+	tcase_add_test(tc, test_search_index_lag);
+	tcase_add_test(tc, test_search_index_in_batch);
+	tcase_add_test(tc, test_search_index_sync_restored);
 	tcase_add_test(tc, test_reactions);
 	tcase_set_timeout(tc, STORE_TEST_TIMEOUT);
 	suite_add_tcase(su, tc);

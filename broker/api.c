@@ -32,6 +32,7 @@
 
 #include "api.h"
 #include "api_body.h"
+#include "batch.h"
 #include "bounds.h"
 #include "chat.h"
 #include "config.h"
@@ -409,6 +410,12 @@ api_metrics(struct broker *b, struct evhttp_request *req)
 	    "reader thread.\n"
 	    "# TYPE parley_reads_pending gauge\n"
 	    "parley_reads_pending %zu\n", reader_pending(b->b_reader));
+	evbuffer_add_printf(buf,
+	    "# HELP parley_search_index_lag Committed messages not yet in the "
+	    "search index (search scans them; exact at any lag).\n"
+	    "# TYPE parley_search_index_lag gauge\n"
+	    "parley_search_index_lag %lld\n",
+	    (long long)batch_index_lag(b));
 	for (c = api_counters; c->ac_name != NULL; c++)
 		evbuffer_add_printf(buf, "# HELP %s %s\n# TYPE %s counter\n"
 		    "%s %llu\n", c->ac_name, c->ac_help, c->ac_name, c->ac_name,

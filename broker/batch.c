@@ -61,6 +61,12 @@ upkeep_cb(evutil_socket_t fd, short what, void *arg)
 		upkeep_at(b, 0);
 }
 
+int64_t
+batch_index_lag(const struct broker *b)
+{
+	return b->b_chat != NULL ? b->b_chat->cs_index_lag : 0;
+}
+
 /* Starts the upkeep unless it is already due. */
 static void
 upkeep_kick(struct broker *b)

@@ -45,5 +45,8 @@ void	batch_room(struct broker *b, const char *room, int64_t seq,
 	    size_t len);
 /* Commit what is open and flush the outbox.  0, or -1 if rolled back. */
 int	batch_commit(struct broker *b);
+/* Committed messages the search index had not taken in at its last
+ * slice (search is exact at any lag; /metrics shows it). */
+int64_t	batch_index_lag(const struct broker *b);
 
 #endif

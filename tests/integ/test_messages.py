@@ -9,6 +9,7 @@ import unittest
 
 from chatlib import (NO_RATE_LIMITS, ChatTestCase, ISO_MS, parse_iso_ms,
                      retry_unavailable, uniq)
+from harness import wait_for
 
 
 class MessagesTest(ChatTestCase):
@@ -395,6 +396,17 @@ class MessagesTest(ChatTestCase):
         self.assertEqual(got, want)
         r = b.ok("search", "search_results", room=room, q="word")
         self.assertEqual(len(r["messages"]), 20)
+        # The index catches up once the sends stop; /metrics shows the lag.
+        wait_for(lambda: self.index_lag() == 0, 10,
+                 msg="parley_search_index_lag back to 0")
+
+    def index_lag(self):
+        st, _, body = self.daemon.api_request("GET", "/metrics", key=False)
+        self.assertEqual(st, 200)
+        line = [l for l in body.decode().splitlines()
+                if l.startswith("parley_search_index_lag ")]
+        self.assertEqual(len(line), 1, body)
+        return int(line[0].split()[1])
 
     def test_search_limits(self):
         room, a, b = self.pair()

@@ -74,6 +74,11 @@ struct worker {
 	STAILQ_HEAD(, gone_conn) w_gone;	/* closed while the broker was away */
 	size_t			 w_ngone;
 
+	/* Give the heap's free pages back after a burst of connections
+	 * came or went (worker.c, worker_trim_cb). */
+	struct event		*w_trim;
+	size_t			 w_trim_conns;	/* w_nconns at the last trim */
+
 	bool			 w_draining;
 	struct event		*w_drain_deadline;
 	struct event		*w_sigterm;

@@ -5,6 +5,7 @@
  * replies and room items, each room item framed once and shared by every
  * target connection (fanout.c).
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 #include "worker.h"
 
 #define WORKER_DRAIN_DEADLINE_S	5
+#define WORKER_TRIM_S		5	/* how often the heap trim is considered */
+#define WORKER_TRIM_CONNS	256
 
 /* The WebSocket endpoints, by configured path: a new one is a row. */
 static const struct conn_route worker_routes[] = {
@@ -406,6 +409,25 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_reopen();
 }
 
+/*
+ * A burst of logins leaves free pages between the records that stay (the
+ * handshake's and the token's transient buffers); glibc keeps them until
+ * asked.  Like the broker, trim when the connection count moved by
+ * WORKER_TRIM_CONNS since the last trim, at most every WORKER_TRIM_S.
+ */
+static void
+worker_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	size_t n = w->w_nconns;
+
+	if (n + WORKER_TRIM_CONNS <= w->w_trim_conns ||
+	    n >= w->w_trim_conns + WORKER_TRIM_CONNS) {
+		malloc_trim(0);
+		w->w_trim_conns = n;
+	}
+}
+
 int
 worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
     int tls_fd)
@@ -433,6 +455,10 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	evsignal_add(w->w_sigterm, NULL);
 	evsignal_add(w->w_sigusr1, NULL);
 	w->w_drain_deadline = evtimer_new(w->w_base, worker_deadline_cb, w);
+	if ((w->w_trim = event_new(w->w_base, -1, EV_PERSIST, worker_trim_cb,
+	    w)) == NULL)
+		fatalx("libevent", "event_new failed");
+	event_add(w->w_trim, &(struct timeval){ WORKER_TRIM_S, 0 });
 	{
 		char err[512];
 
@@ -469,6 +495,7 @@ worker_main(const struct parley_config *cfg, int slot, int sup_fd, int ws_fd,
 	chan_free(w->w_sup);
 	event_free(w->w_sigterm);
 	event_free(w->w_sigusr1);
+	event_free(w->w_trim);
 	event_free(w->w_drain_deadline);
 	idmap_free(&w->w_conns);
 	worker_gone_clear(w);

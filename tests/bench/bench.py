@@ -458,7 +458,7 @@ def bench_idle(opts, tmp, raw):
                     if not line.startswith("READY"):
                         raise WsbenchFailed("idle %d on %s: %s" % (
                             n, s.name, line.strip() or "no READY"))
-                    time.sleep(3)   # let the server settle
+                    time.sleep(6)   # settle: parley trims its heap every 5 s
                     after = rss_kb(s.pid)
                 finally:
                     proc.send_signal(signal.SIGTERM)

@@ -73,11 +73,11 @@ struct ws_conn {
 	int			 wc_fd;
 	/* TLS: a bufferevent_openssl holds the buffers. */
 	struct bufferevent	*wc_bev;
-	/* Plain: raw events, EV_WRITE armed only while the socket is full;
-	 * the output ring; input kept only when a frame or head is cut. */
+	/* Plain: a raw read event; a write event only while the socket is
+	 * full (conn_plain.c); the output ring; input kept only when a
+	 * frame or head is cut. */
 	struct event		 wc_rev;
-	struct event		 wc_wev;
-	bool			 wc_wev_armed;
+	struct event		*wc_wev;
 	bool			 wc_dirty;	/* on the worker's flush list */
 	struct outq		 wc_outq;
 	struct evbuffer		*wc_in;		/* NULL when none is left */

@@ -95,7 +95,13 @@ plain_readcb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Write what is queued: drained, wait for room, or give up. */
+static void plain_writecb(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * Write what is queued: drained, wait for room, or give up.  The write
+ * event exists only while the socket is full (taken on a partial write,
+ * freed when the queue drains), so an idle connection holds none.
+ */
 static void
 plain_flush(struct ws_conn *c)
 {
@@ -103,16 +109,21 @@ plain_flush(struct ws_conn *c)
 
 	switch (outq_write(&c->wc_outq, c->wc_fd, pool)) {
 	case OUTQ_DRAINED:
-		if (c->wc_wev_armed) {
-			event_del(&c->wc_wev);
-			c->wc_wev_armed = false;
+		if (c->wc_wev != NULL) {
+			event_free(c->wc_wev);
+			c->wc_wev = NULL;
 		}
 		conn_out_drained(c);
 		break;
 	case OUTQ_PARTIAL:
-		if (!c->wc_wev_armed) {
-			event_add(&c->wc_wev, NULL);
-			c->wc_wev_armed = true;
+		if (c->wc_wev == NULL) {
+			c->wc_wev = event_new(c->wc_worker->w_base, c->wc_fd,
+			    EV_WRITE | EV_PERSIST, plain_writecb, c);
+			if (c->wc_wev == NULL ||
+			    event_add(c->wc_wev, NULL) == -1) {
+				conn_io_lost(c, true);
+				break;
+			}
 		}
 		break;
 	case OUTQ_ERROR:
@@ -142,7 +153,7 @@ plain_flushcb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&w->w_dirty, c, wc_dirty_entry);
 		c->wc_dirty = false;
 		/* Waiting for EV_WRITE: the socket is full, do not try. */
-		if (!c->wc_wev_armed)
+		if (c->wc_wev == NULL)
 			plain_flush(c);
 	}
 }
@@ -158,8 +169,6 @@ plain_start(struct ws_conn *c, int fd, void *ssl)
 	c->wc_fd = fd;
 	event_assign(&c->wc_rev, base, fd, EV_READ | EV_PERSIST,
 	    plain_readcb, c);
-	event_assign(&c->wc_wev, base, fd, EV_WRITE | EV_PERSIST,
-	    plain_writecb, c);
 	event_add(&c->wc_rev, NULL);
 	return 0;
 }
@@ -216,7 +225,9 @@ plain_free(struct ws_conn *c)
 	if (c->wc_dirty)
 		TAILQ_REMOVE(&w->w_dirty, c, wc_dirty_entry);
 	event_del(&c->wc_rev);
-	event_del(&c->wc_wev);
+	if (c->wc_wev != NULL)
+		event_free(c->wc_wev);
+	c->wc_wev = NULL;
 	outq_clear(&c->wc_outq, w->w_outq_pool);
 	if (c->wc_in != NULL)
 		evbuffer_free(c->wc_in);

@@ -29,8 +29,19 @@ fdlimit_raise(uint64_t wanted)
 		return 0;
 	}
 	want = (rlim_t)wanted;
-	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+	/* Started as root (CAP_SYS_RESOURCE), the hard limit may rise too,
+	 * as nginx's worker_rlimit_nofile does; otherwise this fails and the
+	 * soft limit stops at the hard one. */
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+		struct rlimit up = { want, want };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+			log_info("fd_limit", "open files: soft and hard raised "
+			    "to %" PRIu64, (uint64_t)want);
+			return (uint64_t)want;
+		}
 		want = rl.rlim_max;
+	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) {
 		log_info("fd_limit", "open files: soft %" PRIu64 ", hard %"
 		    PRIu64 ", wanted %" PRIu64, (uint64_t)rl.rlim_cur,

@@ -13,8 +13,8 @@
 uint64_t fdlimit_wanted(uint64_t max_connections, int nworkers);
 
 /*
- * Raise the soft limit towards wanted, never past the hard limit (an
- * unprivileged process cannot raise that).  Logs what it got, and warns
+ * Raise the soft limit towards wanted; past the hard limit only when
+ * allowed to raise that too (root: CAP_SYS_RESOURCE, up to fs.nr_open).  Logs what it got, and warns
  * when it is less than wanted.  Returns the soft limit now in force.
  */
 uint64_t fdlimit_raise(uint64_t wanted);

@@ -423,7 +423,21 @@ def bench_ingest(opts, tmp, raw):
     return out
 
 
+# Enough for 100k connections on each side, plus the servers' own fds.
+NOFILE_WANTED = 262144
+
+
 def raise_nofile():
+    """Soft limit up to the hard one; as root (CAP_SYS_RESOURCE) the hard
+    one too, up to NOFILE_WANTED (and fs.nr_open).  The servers and
+    wsbench inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < NOFILE_WANTED:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (NOFILE_WANTED, NOFILE_WANTED))
+        except (ValueError, OSError):
+            pass
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

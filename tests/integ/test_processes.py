@@ -335,10 +335,28 @@ class FdLimitTest(unittest.TestCase):
         self.assertIn("soft raised to 1256 (hard 4096)", ev.get("msg"), ev)
         self.assertEqual(self.worker_soft_limit(d), 1256)
 
-    def test_capped_by_the_hard_limit_with_a_warning(self):
+    def test_hard_limit_raised_when_allowed(self):
+        probe = subprocess.run(
+            ["/usr/bin/python3", "-c", "import resource as r; "
+             "s, h = r.getrlimit(r.RLIMIT_NOFILE); "
+             "r.setrlimit(r.RLIMIT_NOFILE, (h + 1, h + 1))"],
+            capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("this process may not raise its hard limit "
+                          "(no CAP_SYS_RESOURCE)")
         d, ev = self.start(256, 2048, 100000)
+        self.assertEqual(ev.get("lvl"), "info", ev)
+        self.assertIn("soft and hard raised to 100256", ev.get("msg"), ev)
+        self.assertEqual(self.worker_soft_limit(d), 100256)
+
+    def test_capped_by_the_hard_limit_with_a_warning(self):
+        # More than fs.nr_open: not even root may raise the hard limit.
+        with open("/proc/sys/fs/nr_open") as f:
+            nr_open = int(f.read())
+        want = nr_open + 1000
+        d, ev = self.start(256, 2048, want - 256)
         self.assertEqual(ev.get("lvl"), "warn", ev)
-        self.assertIn("soft 2048, hard 2048, wanted 100256", ev.get("msg"))
+        self.assertIn("soft 2048, hard 2048, wanted %d" % want, ev.get("msg"))
         self.assertIn("about 1792 connections", ev.get("msg"))
         self.assertEqual(self.worker_soft_limit(d), 2048)
         # Still serves.

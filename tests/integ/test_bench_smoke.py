@@ -105,5 +105,41 @@ class BenchSmoke(DaemonTestCase):
                 compile(f.read(), name, "exec")
 
 
+class BenchSmokeStalled(BenchSmoke):
+    """The `stalled` workload, short: members that join and never read are
+    closed by the slow-consumer policy (1013) while the others lose
+    nothing.  max_output_bytes is small here so that the queue passes it in
+    a second or two at a low rate."""
+    config = {"limits": {"max_conns_per_user": 1000, "send_rate": 100000,
+                         "send_burst": 100000, "join_rate": 100000},
+              "websocket": {"max_message_bytes": 4096,
+                            "max_output_bytes": 16384}}
+
+    def test_stalled_members_closed_with_1013(self):
+        toks = self.tokens(23)
+        argv = [WSBENCH, "broadcast", "-c", "20", "-K", "2", "-L", "200",
+                "-d", "2", "-W", "0", "-S", "3", "-T", toks, "-p",
+                str(self.daemon.ws_port), "-q"]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        r = [parse(l) for l in lines if l.startswith("RESULT ")]
+        st = [parse(l) for l in lines if l.startswith("STALLED ")]
+        self.assertEqual(len(r), 1, p.stdout)
+        self.assertEqual(len(st), 1, p.stdout)
+        self.assertGreater(int(r[0]["sent"]), 0, r)
+        self.assertEqual(int(r[0]["delivered"]), int(r[0]["sent"]) * 20, r)
+        self.assertEqual((r[0]["lost"], r[0]["gaps"], r[0]["dups"]),
+                         ("0", "0", "0"), r)
+        self.assertEqual((st[0]["closed"], st[0]["code1013"]), ("3", "3"),
+                         st)
+
+    # the workloads above run once, in BenchSmoke
+    test_echo = test_broadcast_ladder = None
+    test_ingest_closed_and_open_loop = None
+    test_idle_holds_until_sigterm = None
+    test_a_refused_connection_fails_the_run = test_driver_compiles = None
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -107,9 +107,11 @@ class BenchSmoke(DaemonTestCase):
 
 class BenchSmokeStalled(BenchSmoke):
     """The `stalled` workload, short: members that join and never read are
-    closed by the slow-consumer policy (1013) while the others lose
-    nothing.  max_output_bytes is small here so that the queue passes it in
-    a second or two at a low rate."""
+    closed by the slow-consumer policy (1013, in the server's log: a client
+    that never reads never sees the close frame) while the others lose
+    nothing.  max_output_bytes is small here, but the kernel's send buffer
+    (autotuned up to tcp_wmem's 4 MiB) fills first: 5 s of 1 KiB messages
+    at 1000/s (about 5.5 MB per member) pass both."""
     config = {"limits": {"max_conns_per_user": 1000, "send_rate": 100000,
                          "send_burst": 100000, "join_rate": 100000},
               "websocket": {"max_message_bytes": 4096,
@@ -117,8 +119,9 @@ class BenchSmokeStalled(BenchSmoke):
 
     def test_stalled_members_closed_with_1013(self):
         toks = self.tokens(23)
-        argv = [WSBENCH, "broadcast", "-c", "20", "-K", "2", "-L", "200",
-                "-d", "2", "-W", "0", "-S", "3", "-T", toks, "-p",
+        argv = [WSBENCH, "broadcast", "-c", "20", "-K", "2", "-L", "1000",
+                "-s", "1024", "-d", "5", "-W", "0", "-S", "3", "-T", toks,
+                "-p",
                 str(self.daemon.ws_port), "-q"]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -131,8 +134,12 @@ class BenchSmokeStalled(BenchSmoke):
         self.assertEqual(int(r[0]["delivered"]), int(r[0]["sent"]) * 20, r)
         self.assertEqual((r[0]["lost"], r[0]["gaps"], r[0]["dups"]),
                          ("0", "0", "0"), r)
-        self.assertEqual((st[0]["closed"], st[0]["code1013"]), ("3", "3"),
+        self.assertEqual((st[0]["closed"], st[0]["still_open"]), ("3", "0"),
                          st)
+        with open(self.daemon.log_path, errors="replace") as f:
+            log = f.read()
+        self.assertEqual(log.count('"slow_consumer"'), 3)
+        self.assertEqual(log.count("sending 1013"), 3)
 
     # the workloads above run once, in BenchSmoke
     test_echo = test_broadcast_ladder = None

@@ -109,13 +109,13 @@ class BenchSmokeStalled(BenchSmoke):
     """The `stalled` workload, short: members that join and never read are
     closed by the slow-consumer policy (1013, in the server's log: a client
     that never reads never sees the close frame) while the others lose
-    nothing.  max_output_bytes is small here, but the kernel's send buffer
+    nothing.  max_output_bytes is 256 KiB here (the members that
+    read must stay under it through bursts), but the kernel's send buffer
     (autotuned up to tcp_wmem's 4 MiB) fills first: 5 s of 1 KiB messages
     at 1000/s (about 5.5 MB per member) pass both."""
     config = {"limits": {"max_conns_per_user": 1000, "send_rate": 100000,
                          "send_burst": 100000, "join_rate": 100000},
-              "websocket": {"max_message_bytes": 4096,
-                            "max_output_bytes": 16384}}
+              "websocket": {"max_output_bytes": 262144}}
 
     def test_stalled_members_closed_with_1013(self):
         toks = self.tokens(23)

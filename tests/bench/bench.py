@@ -11,6 +11,10 @@ Workloads (docs/BENCHMARKS.md says what each measures):
              server's CPU per delivery
   ingest     parley only: 100 senders in 100 rooms, durable acks, closed loop
              and open loop at 10k/s
+  stalled    parley only (the peers have no 1013 policy): the broadcast at
+             one fixed rate twice, each on a fresh server: plain, then with
+             S more members that join and never read; the others' p99 must
+             not move by more than 10% and the stalled must be closed (1013)
   idle       RSS per authenticated, joined connection at 10k (and 100k when
              RLIMIT_NOFILE allows), summed over the server's process tree
 
@@ -23,6 +27,7 @@ server's process tree, sampled as each step starts and ends.
 
 import argparse
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -315,16 +320,22 @@ def run_wsbench(server, args, raw, label, quiet=False):
     raw.write("# %s %s\n+ %s\n" % (label, server.name, " ".join(argv)))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     results, mark, failed = [], cpu_seconds(server.pid), None
+    wall = time.time()
     for line in proc.stdout:
         raw.write(line)
         if line.startswith("STEP "):
             mark = cpu_seconds(server.pid)
+            wall = time.time()
         elif line.startswith("RESULT "):
             r = parse_kv(line)
             now = cpu_seconds(server.pid)
             r["srv_cpu_s"] = now - mark
+            r["wall_start"] = wall
             mark = now
             results.append(r)
+        elif line.startswith("STALLED ") and results:
+            results[-1].update({"stalled_" + k: v for k, v in
+                                parse_kv(line).items()})
         elif line.startswith("FAILED"):
             failed = line.strip()
     rc = proc.wait()
@@ -420,6 +431,62 @@ def bench_ingest(opts, tmp, raw):
         out[label] = r
         log("ingest %s: %s acks/s, p99 %s us" % (label, r["acks_per_s"],
                                                  r["p99_us"]))
+    return out
+
+
+def bench_stalled(opts, tmp, raw):
+    """issue 9: the slow-consumer policy (1013 past max_output_bytes) with
+    a stalled reader in the busy room: the others' p99, plain and stalled."""
+    if "parley" not in opts.servers:
+        return {}
+    out = {}
+    n = opts.members
+    rounds = getattr(opts, "stalled_rounds", 1)
+    for label, stalled in [(("plain #%d" % (i + 1)), 0) if k == 0 else
+                           (("stalled #%d" % (i + 1)), opts.stalled)
+                           for i in range(rounds) for k in (0, 1)]:
+        def run(s):
+            extra = ["-S", str(stalled)] if stalled else []
+            st = run_wsbench(s, ["broadcast", "-c", str(n), "-K", "10", "-L",
+                                 "%g" % (opts.stalled_rate / n), "-d",
+                                 str(opts.stalled_secs), "-s",
+                                 str(opts.stalled_size), "-D", "3", "-t",
+                                 "60",
+                                 "-W", "0"] + extra
+                             + s.tokens(n + stalled), raw,
+                             "stalled-" + label)[-1]
+            d = float(st["delivered"])
+            st["srv_us_per_delivery"] = st["srv_cpu_s"] * 1e6 / d if d \
+                else 0.0
+            # when the server closed them: its log's slow_consumer lines
+            # (JSON, "ts" in UTC), in seconds after the rung started
+            after, sent1013 = [], 0
+            with open(s.d.log_path, errors="replace") as f:
+                for line in f:
+                    if '"ws_close"' in line and "sending 1013" in line:
+                        sent1013 += 1
+                    if '"slow_consumer"' not in line:
+                        continue
+                    try:
+                        ts = json.loads(line)["ts"].rstrip("Z")
+                        t = datetime.datetime.fromisoformat(ts).replace(
+                            tzinfo=datetime.timezone.utc).timestamp()
+                        after.append(t - st["wall_start"])
+                    except (ValueError, KeyError):
+                        after.append(float("nan"))
+            st["slow_consumer_logged"] = len(after)
+            st["sent_1013_logged"] = sent1013
+            st["closed_after_s"] = ("%.1f..%.1f s" % (min(after), max(after))
+                                    if after else "-")
+            return st
+        r = with_server(Parley, tmp, run)
+        r["stalled"] = stalled
+        out[label] = r
+        log("stalled (%s): %s deliveries/s, p99 %s us, lost %s%s" % (
+            label, r["deliveries_per_s"], r["p99_us"], r["lost"],
+            ", stalled closed %s/%s (1013: %s)" % (
+                r.get("stalled_closed"), stalled, r.get("stalled_code1013"))
+            if stalled else ""))
     return out
 
 
@@ -594,6 +661,62 @@ def report(opts, res, versions):
                 float(r["p99_us"]) / 1000, float(r["p999_us"]) / 1000,
                 r["srv_us_per_msg"]))
         L.append("")
+    if res.get("stalled"):
+        st = res["stalled"]
+        L.append("### Slow consumer (parley only: the peers have no 1013 "
+                 "policy): %d members, 10 senders, %g deliveries/s offered, "
+                 "%d B messages, %g s, plain and with %d stalled members" % (
+                     opts.members, opts.stalled_rate, opts.stalled_size,
+                     opts.stalled_secs,
+                     opts.stalled))
+        L.append("")
+        L.append("| run | deliveries/s | lost | p50 ms | p99 ms | "
+                 "server CPU us/delivery | stalled closed (EOF / reset) | "
+                 "close frame 1013 read | slow_consumer in the log | "
+                 "\"sending 1013\" in the log | logged after the start |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for label, r in st.items():
+            sc = ("%s of %d (%s / %s)" % (
+                r.get("stalled_closed", "?"), r["stalled"],
+                r.get("stalled_eof", "?"), r.get("stalled_reset", "?"))
+                if r["stalled"] else "-")
+            L.append("| %s | %s | %s | %.2f | %.2f | %.2f | %s | %s | %s | "
+                     "%s | %s |" % (
+                         label, r["deliveries_per_s"], r["lost"],
+                         float(r["p50_us"]) / 1000, float(r["p99_us"]) / 1000,
+                         r["srv_us_per_delivery"], sc,
+                         r.get("stalled_code1013", "-") if r["stalled"]
+                         else "-",
+                         r["slow_consumer_logged"], r["sent_1013_logged"],
+                         r["closed_after_s"]))
+        plain = [r for r in st.values() if not r["stalled"]]
+        stall = [r for r in st.values() if r["stalled"]]
+        if plain and stall:
+            def median(xs):
+                xs = sorted(xs)
+                return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+            a = median([float(r["p99_us"]) for r in plain])
+            b = median([float(r["p99_us"]) for r in stall])
+            q = b / a if a else float("inf")
+            closed = all(r.get("stalled_closed") == str(r["stalled"]) and
+                         r["sent_1013_logged"] >= r["stalled"]
+                         for r in stall)
+            ok = (q <= 1.10 and closed and
+                  all(int(r["lost"]) == 0 for r in plain + stall))
+            L.append("")
+            L.append("p99(stalled) / p99(plain) = %.3f (median of %d runs "
+                     "each): %s (<= 1.10, nothing lost, every stalled "
+                     "member closed and 1013 sent)." % (
+                         q, len(stall), "PASS" if ok else "FAIL"))
+        L.append("")
+        L.append("A stalled member never reads, so the 1013 close frame "
+                 "the server queues behind its full queue never reaches it: "
+                 "the server drops the queue and closes the socket after its "
+                 "close timeout, and wsbench, reading the socket out after "
+                 "the run, finds the data the kernel held, then EOF. The "
+                 "server log's slow_consumer and \"sending 1013\" lines "
+                 "(timed from the start of the run) say the policy fired.")
+        L.append("")
     if "idle" in res:
         soft, hard = res["idle"]["nofile"]
         L.append("### Idle memory per connection (authenticated and joined, "
@@ -662,7 +785,7 @@ plot %s, %g with lines dt 2 lc rgb 'gray' title 'p99 = %g ms'
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="echo,broadcast,ingest,idle",
+    ap.add_argument("--only", default="echo,broadcast,ingest,stalled,idle",
                     help="comma-separated workloads")
     ap.add_argument("--servers", default="parley,node,python")
     ap.add_argument("--secs", type=float, default=5.0,
@@ -670,6 +793,21 @@ def main():
     ap.add_argument("--members", type=int, default=1000)
     ap.add_argument("--max-rate", type=float, default=LADDER[-1],
                     help="highest offered deliveries/s on the ladder")
+    ap.add_argument("--stalled-rate", type=float, default=200e3,
+                    help="stalled: offered deliveries/s (fixed)")
+    ap.add_argument("--stalled-secs", type=float, default=30.0,
+                    help="stalled: seconds per run (the stalled members' "
+                    "queue must pass max_output_bytes, 1 MiB by default)")
+    ap.add_argument("--stalled-size", type=int, default=1024,
+                    help="stalled: message text bytes (the kernel's send "
+                    "buffer, up to tcp_wmem's 4 MiB, fills before the "
+                    "server's queue does: 64 B messages at 200 per second "
+                    "take minutes to pass max_output_bytes)")
+    ap.add_argument("--stalled-rounds", type=int, default=3,
+                    help="stalled: plain/stalled pairs, alternated (the "
+                    "ratio is of the medians)")
+    ap.add_argument("--stalled", type=int, default=5,
+                    help="stalled: members that join and never read")
     ap.add_argument("--idle-conns", default="10000,100000")
     ap.add_argument("--docs", action="store_true",
                     help="copy the chart to docs/bench-broadcast.png")
@@ -692,7 +830,8 @@ def main():
     only = opts.only.split(",")
     for name in opts.servers + only:
         if name not in SERVERS and name not in ("echo", "broadcast",
-                                                "ingest", "idle"):
+                                                "ingest", "stalled",
+                                                "idle"):
             ap.error("unknown server or workload %r" % name)
     for path in (harness.PARLEYD, WSBENCH):
         if not os.access(path, os.X_OK):
@@ -716,7 +855,8 @@ def main():
             raw.write("# %s; %d CPUs; %s\n" % (
                 " ".join(sys.argv), os.cpu_count(), os.uname().release))
             for w, fn in (("echo", bench_echo), ("broadcast", bench_broadcast),
-                          ("ingest", bench_ingest), ("idle", bench_idle)):
+                          ("ingest", bench_ingest),
+                          ("stalled", bench_stalled), ("idle", bench_idle)):
                 if w in only:
                     load = os.getloadavg()
                     log("--- %s (%.0f s so far; load average %.1f)" % (

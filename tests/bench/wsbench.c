@@ -5,6 +5,7 @@
  *   wsbench echo      -p PORT [-c N] [-k DEPTH] [-s BYTES] [-d SECS] [-W SECS]
  *   wsbench broadcast -p PORT [-c MEMBERS] [-K SENDERS] -L RATE[,RATE...]
  *                     [-d SECS] [-x P99_MS] [-D SECS] [-s BYTES] [-o ROOM]
+ *                     [-S STALLED]
  *   wsbench ingest    -p PORT [-c SENDERS] [-k DEPTH | -L RATE] [-d SECS]
  *   wsbench idle      -p PORT [-c N] [-R ROOMS] [-d MAXSECS]
  * common: [-H HOST] [-P PATH] [-T TOKEN_FILE | -C TOKEN_CMD] [-A ADDRS]
@@ -21,6 +22,11 @@
  *            ladder stops after the first rung with loss or p99 > -x.
  *            With -W SECS > 0 a warm-up rung (step -1) at the first rate
  *            comes first; it is reported but not judged.
+ *            -S N: N more connections (after the MEMBERS) join the room,
+ *            then never read again (small SO_RCVBUF, no EPOLLIN): the
+ *            server's slow-consumer policy must close them.  After the
+ *            last rung their sockets are read out and one line
+ *            "STALLED n=N closed=C code1013=K ..." says how they ended.
  * ingest:    SENDERS connections, each joined to its own room, send; the
  *            acks (after COMMIT) are counted and timed.  Closed loop with
  *            DEPTH unacked per sender, or open loop at RATE messages/s.
@@ -186,6 +192,12 @@ self_cpu_s(void)
 /* ---------------------------------------------------------------------- */
 /* reports */
 
+int
+wb_members(void)
+{
+	return W.b_nconns - W.b_nstalled;
+}
+
 static const char *
 mode_name(void)
 {
@@ -206,7 +218,7 @@ print_result(void)
 	    s->s_expected - s->s_delivered : 0;
 
 	printf("RESULT mode=%s step=%d conns=%d ", mode_name(), W.b_step_idx,
-	    W.b_nconns);
+	    wb_members());
 	switch (W.b_mode) {
 	case MODE_ECHO:
 		secs = W.b_duration;
@@ -221,7 +233,7 @@ print_result(void)
 		    "%.0f secs=%.3f sent=%" PRIu64 " expected=%" PRIu64
 		    " delivered=%" PRIu64 " lost=%" PRIu64 " gaps=%" PRIu64
 		    " dups=%" PRIu64 " deliveries_per_s=%.0f ", W.b_senders,
-		    W.b_size, s->s_rate, s->s_rate * W.b_nconns, secs,
+		    W.b_size, s->s_rate, s->s_rate * wb_members(), secs,
 		    s->s_sent, s->s_expected, s->s_delivered, lost, s->s_gaps,
 		    s->s_dups, (double)s->s_delivered / secs);
 		break;
@@ -349,7 +361,7 @@ usage(void)
 	    "       wsbench broadcast -p PORT [-c MEMBERS] [-K SENDERS] "
 	    "-L RATE[,RATE...] [-d SECS]\n"
 	    "                         [-x P99_MS] [-D SECS] [-s BYTES] "
-	    "[-o ROOM]\n"
+	    "[-o ROOM] [-S STALLED]\n"
 	    "       wsbench ingest    -p PORT [-c SENDERS] [-k DEPTH | "
 	    "-L RATE] [-d SECS] [-W SECS]\n"
 	    "       wsbench idle      -p PORT [-c N] [-R ROOMS] [-d MAXSECS]\n"
@@ -430,7 +442,7 @@ parse_args(int argc, char *argv[])
 	W.b_naddrs = 1;
 	optind = 2;
 	while ((ch = getopt(argc, argv,
-	    "A:c:C:d:D:H:i:k:K:L:o:p:P:qR:s:t:T:W:x:")) != -1) {
+	    "A:c:C:d:D:H:i:k:K:L:o:p:P:qR:s:S:t:T:W:x:")) != -1) {
 		switch (ch) {
 		case 'A': W.b_naddrs = (int)num_arg(optarg, 1, WB_MAX_ADDRS,
 			    "-A"); break;
@@ -453,6 +465,8 @@ parse_args(int argc, char *argv[])
 		case 'q': W.b_quiet = 1; break;
 		case 'R': W.b_rooms = (int)num_arg(optarg, 1, 1000000, "-R");
 			break;
+		case 'S': W.b_nstalled = (int)num_arg(optarg, 0, 65535, "-S");
+			break;
 		case 's': W.b_size = (size_t)num_arg(optarg, 0,
 			    WB_MAX_FRAME - 1024, "-s"); break;
 		case 't': W.b_timeout = num_arg(optarg, 0.1, 3600, "-t"); break;
@@ -471,6 +485,9 @@ parse_args(int argc, char *argv[])
 		usage();
 	if (W.b_mode == MODE_INGEST && W.b_nrates > 1)
 		usage();
+	if (W.b_nstalled > 0 && W.b_mode != MODE_BROADCAST)
+		usage();
+	W.b_nconns += W.b_nstalled;	/* the stalled come after the members */
 	if (W.b_rooms == 0)
 		W.b_rooms = (W.b_nconns + 99) / 100;
 	if (W.b_path == NULL)
@@ -530,6 +547,8 @@ main(int argc, char *argv[])
 	net_loop();
 
 	W.b_closing = 1;
+	if (W.b_nstalled > 0 && !W.b_failed && !W.b_signalled)
+		stalled_report();
 	if (W.b_mode == MODE_IDLE && !W.b_failed) {
 		W.b_step.s_t_end = now_ns();
 		print_result();

@@ -51,6 +51,7 @@ struct wconn {
 	uint8_t		 wc_welcomed;
 	uint8_t		 wc_joined;
 	uint8_t		 wc_pollout;	/* EPOLLOUT armed */
+	uint8_t		 wc_stalled;	/* -S: joined, then never read */
 	int64_t		 wc_rejoin_at;	/* a join refused for load: retry */
 	char		 wc_accept[32];	/* expected Sec-WebSocket-Accept */
 	/* a partial frame carried over to the next read */
@@ -103,6 +104,7 @@ struct wb {
 	double		 b_duration;	/* -d */
 	double		 b_warmup;	/* -W */
 	int		 b_senders;	/* -K */
+	int		 b_nstalled;	/* -S: the last S conns stop reading */
 	int		 b_rooms;	/* -R */
 	double		*b_rates;	/* -L: messages/s per step */
 	int		 b_nrates;
@@ -149,6 +151,7 @@ void	 wb_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 hist_add(struct wb_hist *, int64_t ns);
 double	 hist_pct(const struct wb_hist *, double pct);	/* us */
 void	 step_report(void);
+int	 wb_members(void);	/* connections that read: nconns - S */
 
 /* wsbench_net.c */
 void	 net_init(void);
@@ -159,6 +162,8 @@ void	 conn_fail(struct wconn *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 ws_send(struct wconn *, int opcode, const void *, size_t);
 void	 connect_more(void);
+void	 stall_conn(struct wconn *);
+void	 stalled_report(void);
 
 /* wsbench_jobs.c */
 void	 job_setup(void);

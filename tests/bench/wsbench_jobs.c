@@ -178,6 +178,9 @@ all_ready(void)
 		W.b_step.s_t_start = W.b_now;
 		break;
 	case MODE_BROADCAST:
+		/* -S: everyone joined; the stalled stop reading now */
+		for (i = wb_members(); i < W.b_nconns; i++)
+			stall_conn(&W.b_conns[i]);
 		/* a warm-up rung (step -1) at the first rate, not judged */
 		step_begin(W.b_warmup > 0 ? -1 : 0);
 		break;
@@ -471,7 +474,7 @@ step_drained(void)
 		return 1;
 	switch (W.b_mode) {
 	case MODE_BROADCAST:
-		return s->s_delivered >= s->s_sent * (uint64_t)W.b_nconns;
+		return s->s_delivered >= s->s_sent * (uint64_t)wb_members();
 	case MODE_INGEST:
 		for (i = 0; i < W.b_nconns; i++)
 			acked += W.b_conns[i].wc_sent - W.b_conns[i].wc_acked;
@@ -490,7 +493,7 @@ next_step(void)
 {
 	struct wb_step *s = &W.b_step;
 	double p99 = hist_pct(&s->s_lat, 99) / 1000.0;
-	int ok = s->s_delivered >= s->s_sent * (uint64_t)W.b_nconns &&
+	int ok = s->s_delivered >= s->s_sent * (uint64_t)wb_members() &&
 	    s->s_gaps == 0 && s->s_dups == 0 &&
 	    (W.b_max_p99_ms <= 0 || p99 <= W.b_max_p99_ms);
 
@@ -542,7 +545,7 @@ job_tick(void)
 	if (!W.b_sending && s->s_t_end == 0 && step_drained()) {
 		s->s_t_end = W.b_now;
 		s->s_expected = W.b_mode == MODE_BROADCAST ?
-		    s->s_sent * (uint64_t)W.b_nconns : s->s_sent;
+		    s->s_sent * (uint64_t)wb_members() : s->s_sent;
 		step_report();
 		if (W.b_mode == MODE_BROADCAST)
 			next_step();

@@ -9,6 +9,7 @@
  */
 
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,8 @@
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WB_MAX_HEAD	8192	/* longest 101 response head accepted */
 #define WB_EVENTS	512
+#define WB_STALL_RCVBUF	4096	/* -S: bytes of receive buffer asked for */
+#define WB_STALL_READ_S	5	/* -S: the read-out at the end waits this */
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -209,6 +212,13 @@ conn_start(int idx)
 	c->wc_state = WC_CONNECTING;
 	W.b_pending++;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (idx >= wb_members()) {
+		/* -S: a small window before connect, so that the server's own
+		 * queue (not the kernel's buffers) fills once it stops reading */
+		int rcv = WB_STALL_RCVBUF;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	}
 	if (W.b_naddrs > 1) {
 		/* -A: spread over 127.0.0.1..N, past 64k ports per address */
 		struct sockaddr_in src;
@@ -504,6 +514,14 @@ net_loop(void)
 
 			if (c->wc_state == WC_CLOSED || c->wc_state == WC_FREE)
 				continue;
+			if (c->wc_stalled) {
+				/* only ERR/HUP wake a stalled socket: stop
+				 * watching it (level-triggered); the read-out
+				 * at the end says how it ended */
+				epoll_ctl(W.b_epfd, EPOLL_CTL_DEL, c->wc_fd,
+				    NULL);
+				continue;
+			}
 			if (c->wc_state == WC_CONNECTING) {
 				if (ev[i].events & (EPOLLOUT | EPOLLERR |
 				    EPOLLHUP))
@@ -518,4 +536,130 @@ net_loop(void)
 		}
 		job_tick();
 	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* -S: stalled members */
+
+/* From now on c is never read: no EPOLLIN (ERR and HUP still wake). */
+void
+stall_conn(struct wconn *c)
+{
+	struct epoll_event ev;
+
+	if (c->wc_state != WC_OPEN)
+		return;
+	ev.events = 0;
+	ev.data.ptr = c;
+	epoll_ctl(W.b_epfd, EPOLL_CTL_MOD, c->wc_fd, &ev);
+	c->wc_pollout = 0;
+	c->wc_stalled = 1;
+}
+
+/* Read a stalled socket out (the queued data, then the server's close):
+ * returns the close code seen (0: none) and sets *end to 1 on EOF, 2 on a
+ * reset, 0 when it was still open after WB_STALL_READ_S. */
+static unsigned
+stalled_read_out(struct wconn *c, int *end, uint64_t *bytes)
+{
+	unsigned char *buf = W.b_rbuf;
+	size_t have = 0, off;
+	unsigned code = 0;
+	struct timeval tv = { WB_STALL_READ_S, 0 };
+	int flags0 = 0;
+
+	*end = 0;
+	/* blocking, with a timeout: this is after the measurement */
+	setsockopt(c->wc_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (ioctl(c->wc_fd, FIONBIO, &flags0) == -1)
+		return 0;
+	if (c->wc_carry_len > 0) {
+		memcpy(buf, c->wc_carry, c->wc_carry_len);
+		have = c->wc_carry_len;
+	}
+	for (;;) {
+		ssize_t n = recv(c->wc_fd, buf + have, WB_RBUF_SIZE - have, 0);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*end = errno == ECONNRESET ? 2 : 0;
+			return code;
+		}
+		if (n == 0) {
+			*end = 1;
+			return code;
+		}
+		*bytes += (uint64_t)n;
+		have += (size_t)n;
+		/* step over whole frames; note a close frame's code */
+		off = 0;
+		while (have - off >= 2) {
+			unsigned char *h = buf + off;
+			uint64_t len = h[1] & 0x7f;
+			size_t hl = 2;
+			int i;
+
+			if (len == 126) {
+				if (have - off < 4)
+					break;
+				len = (uint64_t)h[2] << 8 | h[3];
+				hl = 4;
+			} else if (len == 127) {
+				if (have - off < 10)
+					break;
+				for (len = 0, i = 0; i < 8; i++)
+					len = len << 8 | h[2 + i];
+				hl = 10;
+			}
+			if (len > WB_MAX_FRAME)
+				return code;	/* not a stream we understand */
+			if (have - off < hl + len)
+				break;
+			if ((h[0] & 0x0f) == WS_OP_CLOSE && len >= 2)
+				code = (unsigned)h[hl] << 8 | h[hl + 1];
+			off += hl + (size_t)len;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+}
+
+/* The "STALLED" line: how the stalled members ended. */
+void
+stalled_report(void)
+{
+	int i, closed = 0, c1013 = 0, other = 0, eof = 0, rst = 0, open = 0;
+	uint64_t bytes = 0;
+	int64_t t0 = now_ns();
+
+	for (i = wb_members(); i < W.b_nconns; i++) {
+		struct wconn *c = &W.b_conns[i];
+		unsigned code;
+		int end;
+
+		if (c->wc_state != WC_OPEN) {
+			closed++;	/* failed before the load: not stalled */
+			continue;
+		}
+		code = stalled_read_out(c, &end, &bytes);
+		if (code == 1013)
+			c1013++;
+		else if (code != 0)
+			other++;
+		if (end == 1)
+			eof++;
+		else if (end == 2)
+			rst++;
+		else if (code == 0)
+			open++;
+		if (code != 0 || end != 0)
+			closed++;
+		conn_close(c);
+	}
+	printf("STALLED n=%d closed=%d code1013=%d other_code=%d eof=%d "
+	    "reset=%d still_open=%d bytes_read=%" PRIu64 " read_out_s=%.3f\n",
+	    W.b_nstalled, closed, c1013, other, eof, rst, open, bytes,
+	    (double)(now_ns() - t0) / 1e9);
+	fflush(stdout);
 }

@@ -105,5 +105,48 @@ class BenchSmoke(DaemonTestCase):
                 compile(f.read(), name, "exec")
 
 
+class BenchSmokeStalled(BenchSmoke):
+    """The `stalled` workload, short: members that join and never read are
+    closed by the slow-consumer policy (1013, in the server's log: a client
+    that never reads never sees the close frame) while the others lose
+    nothing.  max_output_bytes is 256 KiB here (the members that
+    read must stay under it through bursts), but the kernel's send buffer
+    (autotuned up to tcp_wmem's 4 MiB) fills first: 5 s of 1 KiB messages
+    at 1000/s (about 5.5 MB per member) pass both."""
+    config = {"limits": {"max_conns_per_user": 1000, "send_rate": 100000,
+                         "send_burst": 100000, "join_rate": 100000},
+              "websocket": {"max_output_bytes": 262144}}
+
+    def test_stalled_members_closed_with_1013(self):
+        toks = self.tokens(23)
+        argv = [WSBENCH, "broadcast", "-c", "20", "-K", "2", "-L", "1000",
+                "-s", "1024", "-d", "5", "-W", "0", "-S", "3", "-T", toks,
+                "-p",
+                str(self.daemon.ws_port), "-q"]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        r = [parse(l) for l in lines if l.startswith("RESULT ")]
+        st = [parse(l) for l in lines if l.startswith("STALLED ")]
+        self.assertEqual(len(r), 1, p.stdout)
+        self.assertEqual(len(st), 1, p.stdout)
+        self.assertGreater(int(r[0]["sent"]), 0, r)
+        self.assertEqual(int(r[0]["delivered"]), int(r[0]["sent"]) * 20, r)
+        self.assertEqual((r[0]["lost"], r[0]["gaps"], r[0]["dups"]),
+                         ("0", "0", "0"), r)
+        self.assertEqual((st[0]["closed"], st[0]["still_open"]), ("3", "0"),
+                         st)
+        with open(self.daemon.log_path, errors="replace") as f:
+            log = f.read()
+        self.assertEqual(log.count('"slow_consumer"'), 3)
+        self.assertEqual(log.count("sending 1013"), 3)
+
+    # the workloads above run once, in BenchSmoke
+    test_echo = test_broadcast_ladder = None
+    test_ingest_closed_and_open_loop = None
+    test_idle_holds_until_sigterm = None
+    test_a_refused_connection_fails_the_run = test_driver_compiles = None
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
